@@ -1,0 +1,169 @@
+//! Where in which file a CSV read went wrong.
+//!
+//! A parallel scan splits files into byte ranges and the CSV decoder reports lines relative to
+//! its own range, without the file name, so its errors cannot be shown as they are. When a
+//! query fails on CSV data, the files the plan reads are re-read here one by one, from the
+//! start, with the same schema and options: the first failure found names the file, the line
+//! (counting the header) and the column. This runs only after a failure.
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::csv::ReaderBuilder;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
+use datafusion::catalog::TableProvider;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::config::CsvOptions;
+use datafusion::common::DataFusionError;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::datasource::source_as_provider;
+use datafusion::logical_expr::LogicalPlan;
+
+/// Whether `error` comes from decoding CSV text (field counts, values of the wrong type).
+pub fn is_csv_decode_error(error: &DataFusionError) -> bool {
+    let text = error.to_string();
+    text.contains("incorrect number of fields")
+        || text.contains("Error while parsing value")
+        || text.contains("invalid UTF-8")
+        || matches!(
+            error.find_root(),
+            DataFusionError::ArrowError(e, _) if matches!(**e, ArrowError::CsvError(_) | ArrowError::ParseError(_))
+        )
+}
+
+/// A CSV table a plan reads: its files and how to decode them.
+struct CsvScan {
+    files: Vec<PathBuf>,
+    schema: SchemaRef,
+    options: CsvOptions,
+}
+
+fn csv_scans(plan: &LogicalPlan, scans: &mut Vec<CsvScan>) {
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            if let Ok(provider) = source_as_provider(&scan.source) {
+                collect_provider(&provider, scans);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+}
+
+fn collect_provider(provider: &Arc<dyn TableProvider>, scans: &mut Vec<CsvScan>) {
+    if let Some(view) = provider.get_logical_plan() {
+        csv_scans(&view, scans);
+        return;
+    }
+    let any: &dyn Any = provider.as_ref();
+    let Some(table) = any.downcast_ref::<ListingTable>() else {
+        return;
+    };
+    let format: &dyn Any = table.options().format.as_ref();
+    let Some(format) = format.downcast_ref::<CsvFormat>() else {
+        return;
+    };
+    let files = table
+        .table_paths()
+        .iter()
+        .filter_map(|url| url.get_url().to_file_path().ok())
+        .filter(|path| path.is_file())
+        .collect();
+    scans.push(CsvScan {
+        files,
+        schema: table.schema(),
+        options: format.options().clone(),
+    });
+}
+
+/// Re-reads the CSV files of `plan` to find the first malformed row; returns a one-line
+/// description naming file, line and column, or `None` if every file reads cleanly.
+pub fn locate_csv_error(plan: &LogicalPlan) -> Option<String> {
+    let mut scans = Vec::new();
+    csv_scans(plan, &mut scans);
+    scans
+        .iter()
+        .flat_map(|scan| scan.files.iter().map(move |file| (scan, file)))
+        .find_map(|(scan, file)| check_file(scan, file))
+}
+
+fn check_file(scan: &CsvScan, file: &Path) -> Option<String> {
+    let options = &scan.options;
+    let header = options.has_header.unwrap_or(true);
+    let compression = FileCompressionType::from(options.compression);
+    let opened = std::fs::File::open(file).map_err(|e| e.to_string()).and_then(|f| {
+        compression.convert_read(f).map_err(|e| e.to_string())
+    });
+    let reader = match opened {
+        Ok(reader) => reader,
+        Err(e) => return Some(format!("cannot read '{}': {e}", file.display())),
+    };
+    let mut builder = ReaderBuilder::new(Arc::clone(&scan.schema))
+        .with_header(header)
+        .with_delimiter(options.delimiter)
+        .with_quote(options.quote);
+    if let Some(escape) = options.escape {
+        builder = builder.with_escape(escape);
+    }
+    if let Some(comment) = options.comment {
+        builder = builder.with_comment(comment);
+    }
+    if let Some(null_regex) = options.null_regex.as_deref().and_then(|r| regex::Regex::new(r).ok()) {
+        builder = builder.with_null_regex(null_regex);
+    }
+    let reader = match builder.build(reader) {
+        Ok(reader) => reader,
+        Err(e) => return Some(format!("cannot read '{}': {e}", file.display())),
+    };
+    for batch in reader {
+        if let Err(error) = batch {
+            return Some(describe(file, header, &scan.schema, &error.to_string()));
+        }
+    }
+    None
+}
+
+/// Rewrites an arrow-csv message as "file:line: what is wrong", with lines counted from 1 at
+/// the top of the file, header included.
+fn describe(file: &Path, header: bool, schema: &SchemaRef, message: &str) -> String {
+    let file = file.display();
+    let header_lines = usize::from(header);
+    let number = |pattern: &str| {
+        regex::Regex::new(pattern)
+            .ok()?
+            .captures(message)
+            .and_then(|c| c.get(1)?.as_str().parse::<usize>().ok())
+    };
+    let value_error = regex::Regex::new(
+        r"parsing value '(.*)' as type '?([^' ]+)'? for column (\d+) at line (\d+)",
+    )
+    .ok()
+    .and_then(|re| re.captures(message));
+    if let Some(c) = value_error {
+        let column: usize = c[3].parse().unwrap_or(0);
+        let name = schema
+            .fields()
+            .get(column)
+            .map(|f| f.name().as_str())
+            .unwrap_or("?");
+        let line = c[4].parse::<usize>().unwrap_or(0) + header_lines + 1;
+        return format!(
+            "{file}:{line}: value '{}' in column '{name}' is not a valid {} (the type inferred from the first rows); fix the value or give the column's type explicitly",
+            &c[1], &c[2]
+        );
+    }
+    if let Some(line) = number(r"incorrect number of fields for line (\d+)") {
+        let expected = number(r"expected (\d+)").unwrap_or(schema.fields().len());
+        let found = regex::Regex::new(r"got (more than )?(\d+)")
+            .ok()
+            .and_then(|re| re.captures(message))
+            .map(|c| format!("{}{}", c.get(1).map_or("", |m| m.as_str()), &c[2]))
+            .unwrap_or_else(|| "a different number".to_string());
+        let line = line + header_lines;
+        return format!("{file}:{line}: malformed CSV row: expected {expected} fields, found {found}");
+    }
+    format!("{file}: malformed CSV: {message}")
+}

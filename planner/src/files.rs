@@ -1,0 +1,347 @@
+//! From what a user typed (`'data_part_*.csv'`, `'logs/'`, `'trips.parquet'`) to an explicit,
+//! sorted list of files and the format to read them with.
+//!
+//! Globs are expanded here, at planning time, and never again: the plan then names the exact
+//! files, so a query means the same files wherever it later runs and `EXPLAIN` can show them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use datafusion::common::{plan_datafusion_err, plan_err, Result};
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+
+/// The on-disk formats Rask reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormatKind {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON: one object per line.
+    Json,
+    /// Arrow IPC files (`.arrow`, `.feather`).
+    Arrow,
+}
+
+impl FileFormatKind {
+    /// The name users see in messages and accept in options.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormatKind::Csv => "csv",
+            FileFormatKind::Tsv => "tsv",
+            FileFormatKind::Parquet => "parquet",
+            FileFormatKind::Json => "json",
+            FileFormatKind::Arrow => "arrow",
+        }
+    }
+
+    /// Whether two kinds are read by the same reader (CSV and TSV differ only by delimiter).
+    fn same_reader(self, other: FileFormatKind) -> bool {
+        let reader = |kind| match kind {
+            FileFormatKind::Tsv => FileFormatKind::Csv,
+            other => other,
+        };
+        reader(self) == reader(other)
+    }
+}
+
+/// The format and compression a file name announces, e.g. `x.csv.gz` → (Csv, GZIP).
+pub fn detect_format(path: &Path) -> Option<(FileFormatKind, FileCompressionType)> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let (stem, compression) = split_compression(&name);
+    let extension = stem.rsplit_once('.')?.1;
+    let kind = match extension {
+        "csv" => FileFormatKind::Csv,
+        "tsv" | "tab" => FileFormatKind::Tsv,
+        "parquet" | "pq" => FileFormatKind::Parquet,
+        "json" | "ndjson" | "jsonl" => FileFormatKind::Json,
+        "arrow" | "feather" | "ipc" => FileFormatKind::Arrow,
+        _ => return None,
+    };
+    Some((kind, compression))
+}
+
+/// The compression a file name announces; the rest of the name is returned alongside.
+pub fn split_compression(name: &str) -> (&str, FileCompressionType) {
+    let suffixes = [
+        (".gz", FileCompressionType::GZIP),
+        (".zst", FileCompressionType::ZSTD),
+        (".zstd", FileCompressionType::ZSTD),
+        (".bz2", FileCompressionType::BZIP2),
+        (".xz", FileCompressionType::XZ),
+    ];
+    for (suffix, compression) in suffixes {
+        if name.len() > suffix.len() && name.to_ascii_lowercase().ends_with(suffix) {
+            return (&name[..name.len() - suffix.len()], compression);
+        }
+    }
+    (name, FileCompressionType::UNCOMPRESSED)
+}
+
+/// Whether a table name in SQL is meant as a file path rather than a registered table.
+///
+/// Bare identifiers (`trips`) stay table names so that a missing table gets DataFusion's
+/// "table not found"; anything with a path separator, a glob character or a known file
+/// extension is a path.
+pub fn looks_like_path(name: &str) -> bool {
+    name.contains(['/', '\\', '*', '?', '['])
+        || name.starts_with('~')
+        || detect_format(Path::new(name)).is_some()
+}
+
+fn has_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+fn expand_home(pattern: &str) -> String {
+    match (pattern.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest).to_string_lossy().into_owned(),
+        _ => pattern.to_string(),
+    }
+}
+
+/// Files a directory listing skips, as Dask, Spark and DataFusion do (`_SUCCESS`, `.crc`).
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with('.') || name.starts_with('_'))
+}
+
+/// A table's files, resolved once at planning time.
+#[derive(Debug, Clone)]
+pub struct FileSet {
+    /// What the user wrote, for messages.
+    pub pattern: String,
+    /// Absolute paths, sorted.
+    pub files: Vec<PathBuf>,
+}
+
+impl FileSet {
+    /// Expands a file path, a directory (all files below it, hidden ones skipped) or a glob
+    /// (`*`, `?`, `[..]`, and `**` for any depth) into a sorted list of readable files.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # for name in ["b.csv", "a.csv", "notes.txt"] { std::fs::write(dir.path().join(name), "x\n1\n").unwrap(); }
+    /// let pattern = format!("{}/*.csv", dir.path().display());
+    /// let set = rask_planner::files::FileSet::resolve(&pattern).unwrap();
+    /// let names: Vec<_> = set.files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
+    /// assert_eq!(names, ["a.csv", "b.csv"]);
+    /// ```
+    pub fn resolve(pattern: &str) -> Result<FileSet> {
+        if pattern.contains("://") {
+            return plan_err!(
+                "'{pattern}': only local paths are supported; remote object stores are not configured"
+            );
+        }
+        let expanded = expand_home(pattern);
+        let mut files = if has_glob(&expanded) {
+            glob_files(pattern, &expanded)?
+        } else {
+            let path = Path::new(&expanded);
+            match fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => directory_files(pattern, path)?,
+                Ok(_) => vec![path.to_path_buf()],
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return plan_err!("file not found: '{pattern}'");
+                }
+                Err(e) => return plan_err!("cannot read '{pattern}': {e}"),
+            }
+        };
+        for file in &mut files {
+            check_readable(file)?;
+            if file.is_relative() {
+                *file = std::path::absolute(&*file)
+                    .map_err(|e| plan_datafusion_err!("cannot resolve '{}': {e}", file.display()))?;
+            }
+        }
+        files.sort();
+        files.dedup();
+        Ok(FileSet {
+            pattern: pattern.to_string(),
+            files,
+        })
+    }
+
+    /// The one format all files share, from their extensions; an error names the odd one out.
+    pub fn format(&self) -> Result<(FileFormatKind, FileCompressionType)> {
+        let mut found: Option<(FileFormatKind, FileCompressionType, &Path)> = None;
+        for file in &self.files {
+            let Some((kind, compression)) = detect_format(file) else {
+                return plan_err!(
+                    "cannot tell the format of '{}' from its extension; read it with read_csv(..), read_parquet(..) or read_json(..)",
+                    file.display()
+                );
+            };
+            match found {
+                None => found = Some((kind, compression, file)),
+                Some((first, first_compression, first_file))
+                    if !first.same_reader(kind) || first_compression != compression =>
+                {
+                    return plan_err!(
+                        "'{}' mixes formats: '{}' is {} but '{}' is {}; narrow it with a glob such as '*.{}'",
+                        self.pattern,
+                        first_file.display(),
+                        describe(first, first_compression),
+                        file.display(),
+                        describe(kind, compression),
+                        first.name()
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        found
+            .map(|(kind, compression, _)| (kind, compression))
+            .ok_or_else(|| plan_datafusion_err!("'{}' holds no files", self.pattern))
+    }
+
+    /// The compression of the files, from their extensions, for readers told the format.
+    pub fn compression(&self) -> Result<FileCompressionType> {
+        let name = |file: &PathBuf| file.file_name().map(|n| n.to_string_lossy().into_owned());
+        let mut compressions = self
+            .files
+            .iter()
+            .filter_map(name)
+            .map(|n| split_compression(&n).1);
+        let first = compressions.next().unwrap_or(FileCompressionType::UNCOMPRESSED);
+        if compressions.any(|c| c != first) {
+            return plan_err!(
+                "'{}' mixes compressed and uncompressed files",
+                self.pattern
+            );
+        }
+        Ok(first)
+    }
+}
+
+fn describe(kind: FileFormatKind, compression: FileCompressionType) -> String {
+    if compression.is_compressed() {
+        format!("compressed {}", kind.name())
+    } else {
+        kind.name().to_string()
+    }
+}
+
+fn glob_files(pattern: &str, expanded: &str) -> Result<Vec<PathBuf>> {
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let paths = glob::glob_with(expanded, options)
+        .map_err(|e| plan_datafusion_err!("invalid glob '{pattern}': {e}"))?;
+    let mut files = Vec::new();
+    for entry in paths {
+        let path = entry.map_err(|e| plan_datafusion_err!("cannot read '{pattern}': {e}"))?;
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    if files.is_empty() {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        return plan_err!("no files match '{pattern}' (relative to {cwd})");
+    }
+    Ok(files)
+}
+
+fn directory_files(pattern: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries =
+            fs::read_dir(&dir).map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?
+                .path();
+            if is_hidden(&path) {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    if files.is_empty() {
+        return plan_err!("directory '{pattern}' holds no files");
+    }
+    Ok(files)
+}
+
+fn check_readable(file: &Path) -> Result<()> {
+    fs::File::open(file)
+        .map(drop)
+        .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_come_from_extensions() {
+        let detect = |name: &str| detect_format(Path::new(name)).map(|(k, c)| (k, c.is_compressed()));
+        assert_eq!(detect("a.csv"), Some((FileFormatKind::Csv, false)));
+        assert_eq!(detect("dir/A.CSV.GZ"), Some((FileFormatKind::Csv, true)));
+        assert_eq!(detect("x.csv.zst"), Some((FileFormatKind::Csv, true)));
+        assert_eq!(detect("x.parquet"), Some((FileFormatKind::Parquet, false)));
+        assert_eq!(detect("x.jsonl"), Some((FileFormatKind::Json, false)));
+        assert_eq!(detect("x.ndjson"), Some((FileFormatKind::Json, false)));
+        assert_eq!(detect("x.tsv"), Some((FileFormatKind::Tsv, false)));
+        assert_eq!(detect("x.feather"), Some((FileFormatKind::Arrow, false)));
+        assert_eq!(detect("x.gz"), None);
+        assert_eq!(detect("README"), None);
+    }
+
+    #[test]
+    fn table_names_versus_paths() {
+        assert!(!looks_like_path("trips"));
+        assert!(looks_like_path("trips.csv"));
+        assert!(looks_like_path("data/"));
+        assert!(looks_like_path("data_part_*"));
+        assert!(looks_like_path("~/x"));
+    }
+
+    #[test]
+    fn globs_expand_sorted_and_recursive() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("logs/2024/b")).unwrap();
+        for name in ["p_10.csv", "p_2.csv", "p_1.csv", "other.csv", "logs/2024/b/x.parquet", "logs/y.parquet", "_SUCCESS"] {
+            fs::write(root.join(name), "a\n1\n").unwrap();
+        }
+        let names = |set: FileSet| -> Vec<String> {
+            set.files
+                .iter()
+                .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+                .collect()
+        };
+        let set = FileSet::resolve(&format!("{}/p_*.csv", root.display())).unwrap();
+        assert_eq!(names(set), ["p_1.csv", "p_10.csv", "p_2.csv"]);
+        let set = FileSet::resolve(&format!("{}/logs/**/*.parquet", root.display())).unwrap();
+        assert_eq!(names(set), ["logs/2024/b/x.parquet", "logs/y.parquet"]);
+        let set = FileSet::resolve(&format!("{}/", root.display())).unwrap();
+        assert_eq!(set.files.len(), 6, "hidden _SUCCESS is skipped");
+        let err = FileSet::resolve(&format!("{}/nothing_*.csv", root.display())).unwrap_err();
+        assert!(err.to_string().contains("no files match"), "{err}");
+        let err = FileSet::resolve(&format!("{}/missing.csv", root.display())).unwrap_err();
+        assert!(err.to_string().contains("file not found"), "{err}");
+    }
+
+    #[test]
+    fn mixed_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.csv"), "a\n1\n").unwrap();
+        fs::write(dir.path().join("b.parquet"), "x").unwrap();
+        let set = FileSet::resolve(&dir.path().display().to_string()).unwrap();
+        let err = set.format().unwrap_err().to_string();
+        assert!(err.contains("mixes formats"), "{err}");
+    }
+}

@@ -1,0 +1,54 @@
+//! What to compute: Rask's logical layer over DataFusion.
+//!
+//! - [`files`]: paths, directories and globs expanded into an explicit, sorted file list;
+//! - [`listing`]: a table over such a list, with a schema reconciled across all files;
+//! - [`functions`]: `read_csv(..)`, `read_parquet(..)`, `read_json(..)`, `timeseries(..)` in SQL;
+//! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
+//! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
+//! - [`diagnose`]: naming the file and line of malformed CSV data.
+//!
+//! [`install`] wires all of them into a DataFusion [`SessionContext`].
+
+pub mod diagnose;
+pub mod files;
+pub mod functions;
+pub mod listing;
+pub mod timeseries;
+pub mod url_table;
+
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProviderList, DynamicFileCatalog, UrlTableFactory};
+use datafusion::common::Result;
+use datafusion::prelude::SessionContext;
+
+use crate::functions::TableFunctions;
+use crate::url_table::{FileTableFactory, GlobTableFactory};
+
+/// Adds Rask's SQL sources to `ctx`: file paths and globs as table names, the table functions,
+/// and globs in `CREATE EXTERNAL TABLE`. Statements must be passed through
+/// [`TableFunctions::prepare`] (the returned handle) before they are planned.
+pub fn install(ctx: SessionContext) -> Result<(SessionContext, Arc<TableFunctions>)> {
+    let functions = Arc::new(TableFunctions::default());
+    let factory = Arc::new(FileTableFactory::default());
+    let catalogs = Arc::new(DynamicFileCatalog::new(
+        Arc::clone(ctx.state().catalog_list()),
+        Arc::clone(&factory) as Arc<dyn UrlTableFactory>,
+    )) as Arc<dyn CatalogProviderList>;
+    let session_id = ctx.session_id();
+    let mut builder = ctx
+        .into_state_builder()
+        .with_session_id(session_id)
+        .with_catalog_list(catalogs);
+    if let Some(factories) = builder.table_factories() {
+        let glob_factory = Arc::new(GlobTableFactory::default());
+        for format in ["CSV", "TSV", "PARQUET", "JSON", "NDJSON", "ARROW"] {
+            factories.insert(format.to_string(), glob_factory.clone());
+        }
+    }
+    let ctx = SessionContext::new_with_state(builder.build());
+    ctx.register_relation_planner(functions.clone())?;
+    let state = ctx.state_weak_ref();
+    factory.set_session(move || state.upgrade().map(|state| state.read().clone()));
+    Ok((ctx, functions))
+}

@@ -1,0 +1,342 @@
+//! A table over an explicit list of files, with a schema inferred across all of them.
+//!
+//! DataFusion's own inference stops after the first file once it has seen enough rows, and CSV
+//! columns are then read by position: a second file whose header differs would be read silently
+//! wrong. Rask infers every file's schema (a sample of rows each), insists that CSV headers agree,
+//! and widens types across files (integers meeting floats become floats, dates meeting
+//! timestamps become timestamps) so a glob reads as one table.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::TableProvider;
+use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
+use datafusion::datasource::file_format::arrow::ArrowFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::SessionState;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+
+use crate::files::{FileFormatKind, FileSet};
+
+/// Rows sampled from each file to infer its column types.
+pub const INFER_ROWS_PER_FILE: usize = 10_000;
+
+/// How to read a set of files: the options of `read_csv(..)` and friends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOptions {
+    /// The format; `None` takes it from the file extensions.
+    pub format: Option<FileFormatKind>,
+    /// CSV field delimiter (default `,`, or tab for `.tsv`).
+    pub delimiter: Option<u8>,
+    /// Whether CSV files start with a header row (default true).
+    pub header: Option<bool>,
+    /// CSV quote character (default `"`).
+    pub quote: Option<u8>,
+    /// CSV escape character (default none: quotes are doubled).
+    pub escape: Option<u8>,
+    /// Lines starting with this byte are skipped.
+    pub comment: Option<u8>,
+    /// Strings read as NULL, besides the empty field.
+    pub nulls: Vec<String>,
+    /// Column types to use instead of inferred ones, by column name.
+    pub dtypes: Vec<(String, DataType)>,
+}
+
+/// Builds the table for `files`, inferring and reconciling the schema of every file.
+pub async fn file_table(
+    state: &SessionState,
+    files: &FileSet,
+    options: &ReadOptions,
+) -> Result<Arc<dyn TableProvider>> {
+    let compression = files.compression()?;
+    let kind = match options.format {
+        Some(kind) => kind,
+        None => files.format()?.0,
+    };
+    let format = file_format(state, kind, compression, options)?;
+    let schema = infer_schema(state, files, kind, &format).await?;
+    let schema = apply_dtypes(schema, &options.dtypes)?;
+
+    let listing_options = ListingOptions::new(format)
+        // The files are already chosen: accept them whatever their extension.
+        .with_file_extension("");
+    let urls = files
+        .files
+        .iter()
+        .map(|file| file_url(file))
+        .collect::<Result<Vec<_>>>()?;
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(listing_options)
+        .with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+fn file_url(file: &Path) -> Result<ListingTableUrl> {
+    let url = url::Url::from_file_path(file)
+        .map_err(|()| plan_datafusion_err!("'{}' is not an absolute path", file.display()))?;
+    ListingTableUrl::try_new(url, None)
+}
+
+fn file_format(
+    state: &SessionState,
+    kind: FileFormatKind,
+    compression: FileCompressionType,
+    options: &ReadOptions,
+) -> Result<Arc<dyn FileFormat>> {
+    let defaults = state.default_table_options();
+    Ok(match kind {
+        FileFormatKind::Csv | FileFormatKind::Tsv => {
+            let default_delimiter = if kind == FileFormatKind::Tsv { b'\t' } else { b',' };
+            let mut format = CsvFormat::default()
+                .with_options(defaults.csv)
+                .with_has_header(options.header.unwrap_or(true))
+                .with_delimiter(options.delimiter.unwrap_or(default_delimiter))
+                .with_quote(options.quote.unwrap_or(b'"'))
+                .with_escape(options.escape)
+                .with_comment(options.comment)
+                .with_schema_infer_max_rec(INFER_ROWS_PER_FILE)
+                .with_file_compression_type(compression);
+            if !options.nulls.is_empty() {
+                format = format.with_null_regex(Some(null_regex(&options.nulls)));
+            }
+            Arc::new(format)
+        }
+        FileFormatKind::Parquet => {
+            if compression.is_compressed() {
+                return plan_err!("Parquet files compress internally; they cannot also be gzip/zstd files");
+            }
+            Arc::new(ParquetFormat::default().with_options(defaults.parquet))
+        }
+        FileFormatKind::Json => Arc::new(
+            JsonFormat::default()
+                .with_schema_infer_max_rec(INFER_ROWS_PER_FILE)
+                .with_file_compression_type(compression),
+        ),
+        FileFormatKind::Arrow => {
+            if compression.is_compressed() {
+                return plan_err!("Arrow IPC files cannot be read through gzip/zstd compression");
+            }
+            Arc::new(ArrowFormat)
+        }
+    })
+}
+
+/// A regex matching the empty field and each of `nulls` exactly.
+fn null_regex(nulls: &[String]) -> String {
+    let alternatives: Vec<String> = nulls.iter().map(|n| regex::escape(n)).collect();
+    format!("^(?:{})?$", alternatives.join("|"))
+}
+
+async fn infer_schema(
+    state: &SessionState,
+    files: &FileSet,
+    kind: FileFormatKind,
+    format: &Arc<dyn FileFormat>,
+) -> Result<SchemaRef> {
+    let store = state
+        .runtime_env()
+        .object_store(ObjectStoreUrl::local_filesystem())?;
+    let schemas: Vec<(PathBuf, SchemaRef)> = futures::stream::iter(files.files.iter().cloned())
+        .map(|file| {
+            let store = Arc::clone(&store);
+            async move {
+                let location = object_store::path::Path::from_filesystem_path(&file)
+                    .map_err(|e| plan_datafusion_err!("'{}': {e}", file.display()))?;
+                let meta = store.head(&location).await?;
+                let schema = format
+                    .infer_schema(state, &store, &[meta])
+                    .await
+                    .map_err(|e| in_file(&file, e))?;
+                Ok::<_, DataFusionError>((file, schema))
+            }
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    Ok(Arc::new(merge_schemas(&files.pattern, kind, &schemas)?))
+}
+
+/// Names the file an inference error came from, unless the message already does.
+fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
+    let shown = file.display().to_string();
+    if err.to_string().contains(&shown) {
+        err
+    } else {
+        DataFusionError::Context(format!("while reading '{shown}'"), Box::new(err))
+    }
+}
+
+/// Reconciles the schemas of all files of one table; see the module docs for the rules.
+pub fn merge_schemas(
+    pattern: &str,
+    kind: FileFormatKind,
+    schemas: &[(PathBuf, SchemaRef)],
+) -> Result<Schema> {
+    let by_position = matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
+    let mut fields: Vec<(Field, &Path)> = Vec::new();
+    let mut first: Option<(&Path, &SchemaRef)> = None;
+    for (file, schema) in schemas {
+        // An empty file says nothing about the columns.
+        if schema.fields().is_empty() {
+            continue;
+        }
+        if by_position {
+            if let Some((first_file, first_schema)) = first {
+                let names = |s: &Schema| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+                if names(first_schema) != names(schema) {
+                    return plan_err!(
+                        "the files of '{pattern}' disagree on columns: '{}' has ({}) but '{}' has ({})",
+                        first_file.display(),
+                        names(first_schema).join(", "),
+                        file.display(),
+                        names(schema).join(", ")
+                    );
+                }
+            } else {
+                first = Some((file, schema));
+            }
+        }
+        for field in schema.fields() {
+            match fields.iter_mut().find(|(f, _)| f.name() == field.name()) {
+                None => fields.push((field.as_ref().clone().with_nullable(true), file)),
+                Some((existing, seen_in)) => {
+                    let widened = widen(existing.data_type(), field.data_type(), by_position)
+                        .ok_or_else(|| {
+                            plan_datafusion_err!(
+                                "column '{}' is {} in '{}' but {} in '{}'",
+                                field.name(),
+                                existing.data_type(),
+                                seen_in.display(),
+                                field.data_type(),
+                                file.display()
+                            )
+                        })?;
+                    *existing = existing.clone().with_data_type(widened);
+                }
+            }
+        }
+    }
+    let fields: Vec<Field> = fields
+        .into_iter()
+        .map(|(field, _)| match field.data_type() {
+            // A column that is empty in every sampled row is read as text, as DuckDB does.
+            DataType::Null => field.with_data_type(DataType::Utf8),
+            _ => field,
+        })
+        .collect();
+    Ok(Schema::new(fields))
+}
+
+/// The type that holds values of both `a` and `b`; `None` when they cannot share a column.
+/// Text files (`lenient`) fall back to strings, as a CSV reader must.
+fn widen(a: &DataType, b: &DataType, lenient: bool) -> Option<DataType> {
+    use DataType::*;
+    let finer = |u: &TimeUnit, v: &TimeUnit| {
+        let rank = |t: &TimeUnit| match t {
+            TimeUnit::Second => 0,
+            TimeUnit::Millisecond => 1,
+            TimeUnit::Microsecond => 2,
+            TimeUnit::Nanosecond => 3,
+        };
+        if rank(u) >= rank(v) {
+            *u
+        } else {
+            *v
+        }
+    };
+    Some(match (a, b) {
+        _ if a == b => a.clone(),
+        (Null, other) | (other, Null) => other.clone(),
+        (Int64, Float64) | (Float64, Int64) => Float64,
+        (Timestamp(u, tz), Timestamp(v, tz2)) if tz == tz2 => Timestamp(finer(u, v), tz.clone()),
+        (Date32, Timestamp(u, tz)) | (Timestamp(u, tz), Date32) => Timestamp(*u, tz.clone()),
+        _ if lenient => Utf8,
+        _ => return None,
+    })
+}
+
+fn apply_dtypes(schema: SchemaRef, dtypes: &[(String, DataType)]) -> Result<SchemaRef> {
+    if dtypes.is_empty() {
+        return Ok(schema);
+    }
+    for (name, _) in dtypes {
+        if schema.field_with_name(name).is_err() {
+            return plan_err!(
+                "dtype given for unknown column '{name}'; the columns are: {}",
+                schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match dtypes.iter().find(|(name, _)| name == field.name()) {
+            Some((_, data_type)) => field.as_ref().clone().with_data_type(data_type.clone()),
+            None => field.as_ref().clone(),
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
+        Arc::new(Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    #[test]
+    fn csv_types_widen_across_files() {
+        let ts = |u| DataType::Timestamp(u, None);
+        let files = vec![
+            (PathBuf::from("a.csv"), schema(&[("k", DataType::Int64), ("t", DataType::Date32), ("n", DataType::Null)])),
+            (PathBuf::from("empty.csv"), schema(&[])),
+            (PathBuf::from("b.csv"), schema(&[("k", DataType::Float64), ("t", ts(TimeUnit::Second)), ("n", DataType::Null)])),
+            (PathBuf::from("c.csv"), schema(&[("k", DataType::Int64), ("t", ts(TimeUnit::Millisecond)), ("n", DataType::Null)])),
+        ];
+        let merged = merge_schemas("*.csv", FileFormatKind::Csv, &files).unwrap();
+        let types: Vec<_> = merged.fields().iter().map(|f| f.data_type().clone()).collect();
+        assert_eq!(types, [DataType::Float64, ts(TimeUnit::Millisecond), DataType::Utf8]);
+    }
+
+    #[test]
+    fn csv_headers_must_agree() {
+        let files = vec![
+            (PathBuf::from("a.csv"), schema(&[("x", DataType::Int64), ("y", DataType::Int64)])),
+            (PathBuf::from("b.csv"), schema(&[("y", DataType::Int64), ("x", DataType::Int64)])),
+        ];
+        let err = merge_schemas("*.csv", FileFormatKind::Csv, &files).unwrap_err().to_string();
+        assert!(err.contains("disagree on columns") && err.contains("b.csv") && err.contains("(y, x)"), "{err}");
+    }
+
+    #[test]
+    fn parquet_type_conflicts_name_both_files() {
+        let files = vec![
+            (PathBuf::from("a.parquet"), schema(&[("x", DataType::Int64)])),
+            (PathBuf::from("b.parquet"), schema(&[("x", DataType::Utf8), ("z", DataType::Int32)])),
+        ];
+        let err = merge_schemas("*", FileFormatKind::Parquet, &files).unwrap_err().to_string();
+        assert!(err.contains("'x' is Int64 in 'a.parquet' but Utf8 in 'b.parquet'"), "{err}");
+    }
+
+    #[test]
+    fn null_strings_become_an_anchored_regex() {
+        assert_eq!(null_regex(&["NA".into(), "n/a".into(), "?".into()]), r"^(?:NA|n/a|\?)?$");
+    }
+}
