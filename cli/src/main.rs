@@ -1,1 +1,152 @@
-fn main() {}
+//! `query`: SQL straight over CSV / Parquet / NDJSON files and globs.
+
+mod args;
+mod output;
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use rask::sink::{check_output_path, write_file};
+use rask::{Error, ErrorKind, Result, Session, Statement};
+
+use crate::args::Args;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return report(&Error::new(ErrorKind::Execution, format!("cannot start: {e}"))),
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = run(&args) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Cancelled, "cancelled")),
+        }
+    });
+    // Queries still winding down after a cancel must not hold the exit.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error),
+    }
+}
+
+/// Prints the error as `error: ..` (and `hint: ..`) and picks the exit code: 2 for usage
+/// errors, 130 for Ctrl-C, 1 otherwise.
+fn report(error: &Error) -> ExitCode {
+    if error.kind() == ErrorKind::Output && error.message().contains("Broken pipe") {
+        // The reader of our output went away (`query .. | head`): nothing left to say.
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {error}");
+    if let Some(hint) = error.hint() {
+        eprintln!("hint: {hint}");
+    }
+    match error.kind() {
+        ErrorKind::Cancelled => ExitCode::from(130),
+        _ if error.message().starts_with("usage: ") => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Plan, format!("usage: {message}"))
+}
+
+fn build_session(args: &Args) -> Result<Session> {
+    let mut builder = Session::builder();
+    if let Some(partitions) = args.partitions {
+        builder = builder.partitions(partitions);
+    }
+    if let Some(limit) = args.memory_limit {
+        builder = builder.memory_limit(limit);
+    }
+    if let Some(dir) = &args.spill_dir {
+        builder = builder.spill_dir(dir);
+    }
+    if let Some(rows) = args.batch_size {
+        builder = builder.batch_size(rows);
+    }
+    builder.build().map_err(usage)
+}
+
+/// The SQL to run, each text labelled with where it came from: `-f` files in order, then the
+/// query argument, or standard input when neither is given.
+fn sources(args: &Args) -> Result<Vec<(String, String)>> {
+    let mut sources = Vec::new();
+    for file in &args.files {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::new(ErrorKind::Input, format!("cannot read script '{}': {e}", file.display()))
+        })?;
+        sources.push((file.display().to_string(), text));
+    }
+    if let Some(sql) = &args.sql {
+        sources.push(("query".to_string(), sql.clone()));
+    }
+    if sources.is_empty() {
+        let mut stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return Err(usage("no SQL given: pass a query, -f FILE, or pipe statements on standard input (see --help)"));
+        }
+        let mut text = String::new();
+        stdin
+            .read_to_string(&mut text)
+            .map_err(|e| Error::new(ErrorKind::Input, format!("cannot read standard input: {e}")))?;
+        sources.push(("standard input".to_string(), text));
+    }
+    Ok(sources)
+}
+
+async fn run(args: &Args) -> Result<()> {
+    if let Some(path) = &args.output {
+        check_output_path(path)?;
+    }
+    let session = build_session(args)?;
+    for (name, path) in &args.tables {
+        session.register_files(name, path).await?;
+    }
+    let mut statements: Vec<Statement> = Vec::new();
+    for (label, sql) in sources(args)? {
+        let parsed = session.parse(&sql).map_err(|e| match label.as_str() {
+            "query" => e,
+            _ => Error::new(e.kind(), format!("{label}: {e}")),
+        })?;
+        statements.extend(parsed);
+    }
+    if statements.is_empty() {
+        return Err(usage("no SQL statement given"));
+    }
+    let last = statements.len() - 1;
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    let mut printed_before = false;
+    for (index, statement) in statements.into_iter().enumerate() {
+        let started = Instant::now();
+        let frame = session.execute(statement).await?;
+        match &args.output {
+            Some(path) if index == last => {
+                let rows = write_file(frame.execute_stream().await?, path).await?;
+                if !args.quiet {
+                    eprintln!("wrote {rows} row(s) to {}", path.display());
+                }
+            }
+            _ if frame.schema().fields().is_empty() => {
+                frame.collect().await?;
+            }
+            _ => {
+                if printed_before && matches!(args.format, args::Format::Table | args::Format::Markdown) {
+                    writeln!(out)?;
+                }
+                output::print(frame.execute_stream().await?, args.format, args.maxrows, &mut out).await?;
+                out.flush()?;
+                printed_before = true;
+            }
+        }
+        if args.timing {
+            eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,1 +1,42 @@
+//! Rask: Dask's lazy, partitioned DataFrames and SQL over CSV / Parquet / NDJSON files and
+//! globs, on every core, past memory by spilling.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use rask::prelude::*;
+//!
+//! let session = Session::new().unwrap();
+//! let frame = session
+//!     .sql("SELECT name, max(x) AS x, avg(y) AS y FROM timeseries() GROUP BY name ORDER BY name LIMIT 3")
+//!     .await
+//!     .unwrap();
+//! let batches = frame.collect().await.unwrap();
+//! assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+//! # });
+//! ```
 
+mod config;
+mod dataframe;
+mod error;
+mod session;
+pub mod sink;
+
+pub use config::{parse_size, SessionBuilder};
+pub use dataframe::{BatchStream, DataFrame};
+pub use error::{Error, ErrorKind, Result};
+pub use session::Session;
+
+pub use datafusion::arrow::array::RecordBatch;
+pub use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+pub use datafusion::logical_expr::{col, lit, Expr};
+pub use datafusion::sql::parser::Statement;
+
+/// Formats batches as an ASCII table.
+pub fn pretty_format(batches: &[RecordBatch]) -> Result<String> {
+    Ok(datafusion::arrow::util::pretty::pretty_format_batches(batches)?.to_string())
+}
+
+/// What an embedding program needs: `use rask::prelude::*;`.
+pub mod prelude {
+    pub use crate::{col, lit, DataFrame, Error, Expr, RecordBatch, Result, Session};
+}

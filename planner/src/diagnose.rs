@@ -6,22 +6,18 @@
 //! start, with the same schema and options: the first failure found names the file, the line
 //! (counting the header) and the column. This runs only after a failure.
 
-use std::any::Any;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
-use datafusion::catalog::TableProvider;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::config::CsvOptions;
 use datafusion::common::DataFusionError;
-use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::datasource::listing::ListingTable;
-use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::LogicalPlan;
+
+use crate::scans::file_scans;
 
 /// Whether `error` comes from decoding CSV text (field counts, values of the wrong type).
 pub fn is_csv_decode_error(error: &DataFusionError) -> bool {
@@ -35,63 +31,17 @@ pub fn is_csv_decode_error(error: &DataFusionError) -> bool {
         )
 }
 
-/// A CSV table a plan reads: its files and how to decode them.
-struct CsvScan {
-    files: Vec<PathBuf>,
-    schema: SchemaRef,
-    options: CsvOptions,
-}
-
-fn csv_scans(plan: &LogicalPlan, scans: &mut Vec<CsvScan>) {
-    let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(scan) = node {
-            if let Ok(provider) = source_as_provider(&scan.source) {
-                collect_provider(&provider, scans);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-}
-
-fn collect_provider(provider: &Arc<dyn TableProvider>, scans: &mut Vec<CsvScan>) {
-    if let Some(view) = provider.get_logical_plan() {
-        csv_scans(&view, scans);
-        return;
-    }
-    let any: &dyn Any = provider.as_ref();
-    let Some(table) = any.downcast_ref::<ListingTable>() else {
-        return;
-    };
-    let format: &dyn Any = table.options().format.as_ref();
-    let Some(format) = format.downcast_ref::<CsvFormat>() else {
-        return;
-    };
-    let files = table
-        .table_paths()
-        .iter()
-        .filter_map(|url| url.get_url().to_file_path().ok())
-        .filter(|path| path.is_file())
-        .collect();
-    scans.push(CsvScan {
-        files,
-        schema: table.schema(),
-        options: format.options().clone(),
-    });
-}
-
 /// Re-reads the CSV files of `plan` to find the first malformed row; returns a one-line
 /// description naming file, line and column, or `None` if every file reads cleanly.
 pub fn locate_csv_error(plan: &LogicalPlan) -> Option<String> {
-    let mut scans = Vec::new();
-    csv_scans(plan, &mut scans);
-    scans
+    file_scans(plan)
         .iter()
-        .flat_map(|scan| scan.files.iter().map(move |file| (scan, file)))
-        .find_map(|(scan, file)| check_file(scan, file))
+        .filter_map(|scan| scan.csv.as_ref().map(|csv| (scan, csv)))
+        .flat_map(|(scan, csv)| scan.files.iter().map(move |file| (scan, csv, file)))
+        .find_map(|(scan, options, file)| check_file(&scan.schema, options, file))
 }
 
-fn check_file(scan: &CsvScan, file: &Path) -> Option<String> {
-    let options = &scan.options;
+fn check_file(schema: &SchemaRef, options: &CsvOptions, file: &Path) -> Option<String> {
     let header = options.has_header.unwrap_or(true);
     let compression = FileCompressionType::from(options.compression);
     let opened = std::fs::File::open(file).map_err(|e| e.to_string()).and_then(|f| {
@@ -101,7 +51,7 @@ fn check_file(scan: &CsvScan, file: &Path) -> Option<String> {
         Ok(reader) => reader,
         Err(e) => return Some(format!("cannot read '{}': {e}", file.display())),
     };
-    let mut builder = ReaderBuilder::new(Arc::clone(&scan.schema))
+    let mut builder = ReaderBuilder::new(Arc::clone(schema))
         .with_header(header)
         .with_delimiter(options.delimiter)
         .with_quote(options.quote);
@@ -120,7 +70,7 @@ fn check_file(scan: &CsvScan, file: &Path) -> Option<String> {
     };
     for batch in reader {
         if let Err(error) = batch {
-            return Some(describe(file, header, &scan.schema, &error.to_string()));
+            return Some(describe(file, header, schema, &error.to_string()));
         }
     }
     None
@@ -149,7 +99,8 @@ fn describe(file: &Path, header: bool, schema: &SchemaRef, message: &str) -> Str
             .get(column)
             .map(|f| f.name().as_str())
             .unwrap_or("?");
-        let line = c[4].parse::<usize>().unwrap_or(0) + header_lines + 1;
+        // The value decoder counts data rows from 1.
+        let line = c[4].parse::<usize>().unwrap_or(0) + header_lines;
         return format!(
             "{file}:{line}: value '{}' in column '{name}' is not a valid {} (the type inferred from the first rows); fix the value or give the column's type explicitly",
             &c[1], &c[2]
@@ -162,7 +113,7 @@ fn describe(file: &Path, header: bool, schema: &SchemaRef, message: &str) -> Str
             .and_then(|re| re.captures(message))
             .map(|c| format!("{}{}", c.get(1).map_or("", |m| m.as_str()), &c[2]))
             .unwrap_or_else(|| "a different number".to_string());
-        let line = line + header_lines;
+        // The record decoder counts every record from 1, the header included.
         return format!("{file}:{line}: malformed CSV row: expected {expected} fields, found {found}");
     }
     format!("{file}: malformed CSV: {message}")

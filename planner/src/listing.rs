@@ -166,14 +166,27 @@ async fn infer_schema(
     Ok(Arc::new(merge_schemas(&files.pattern, kind, &schemas)?))
 }
 
-/// Names the file an inference error came from, unless the message already does.
+/// Rewrites an inference failure as one line naming the file (and line, for a malformed row).
 fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
-    let shown = file.display().to_string();
-    if err.to_string().contains(&shown) {
-        err
-    } else {
-        DataFusionError::Context(format!("while reading '{shown}'"), Box::new(err))
-    }
+    let root = err.find_root().to_string();
+    let row = regex::Regex::new(r"Expected (\d+) records, found (\d+) records at line (\d+)")
+        .ok()
+        .and_then(|re| re.captures(&root));
+    let message = match row {
+        Some(c) => format!(
+            "{}:{}: malformed CSV row: expected {} fields, found {}",
+            file.display(),
+            &c[3],
+            &c[1],
+            &c[2]
+        ),
+        None => {
+            // Keep only the innermost cause: "Generic read failed error: IO error: X" → "X".
+            let cause = root.rsplit("error: ").next().unwrap_or(&root);
+            format!("cannot read '{}': {cause}", file.display())
+        }
+    };
+    DataFusionError::Plan(message)
 }
 
 /// Reconciles the schemas of all files of one table; see the module docs for the rules.

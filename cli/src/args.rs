@@ -1,0 +1,126 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  # SQL straight over files: globs, directories, any of csv / parquet / json
+  query \"SELECT category, avg(value), count(*) FROM 'data_part_*.csv' GROUP BY 1 ORDER BY 1\"
+  query \"SELECT * FROM 'logs/**/*.parquet' WHERE status >= 500 LIMIT 10\"
+  query \"SELECT count(*) FROM 'events.ndjson.gz'\"
+
+  # The built-in dataset (dask.datasets.timeseries): no files needed
+  query \"SELECT name, max(x), avg(y) FROM timeseries() GROUP BY name ORDER BY name\"
+  query \"SELECT count(*) FROM timeseries('2000-01-01', '2000-03-01', '1s')\"
+
+  # Reader options and named tables
+  query \"SELECT * FROM read_csv('export.txt', delimiter => ';', header => false, nulls => 'NA')\"
+  query --table trips=data/trips/ \"SELECT count(*) FROM trips\"
+
+  # Formats and output files
+  query --format markdown \"SELECT * FROM 'small.csv'\"
+  query -o summary.parquet \"SELECT category, sum(value) FROM 'data_part_*.csv' GROUP BY 1\"
+
+  # Big work under a memory limit: sorts, aggregations and joins spill to disk
+  query --memory-limit 2GB --spill-dir /mnt/scratch \"SELECT k, count(*) FROM 'big_*.parquet' GROUP BY k\"
+
+  # Scripts: statements separated by ';'
+  query -f setup.sql -f report.sql
+  cat report.sql | query --format csv";
+
+/// Run SQL straight over CSV, Parquet and NDJSON files and globs, on every core.
+#[derive(Debug, Parser)]
+#[command(name = "query", version, about, after_help = EXAMPLES)]
+pub struct Args {
+    /// SQL to run: one or more statements separated by ';'. Without it (and without -f),
+    /// statements are read from standard input.
+    pub sql: Option<String>,
+
+    /// Run the statements in FILE (repeatable; files run in order, before SQL).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Register the files at PATH (file, directory or glob) as table NAME (repeatable).
+    #[arg(long = "table", value_name = "NAME=PATH", value_parser = parse_table)]
+    pub tables: Vec<(String, String)>,
+
+    /// How results are printed.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Rows shown by the table and markdown formats; the footer tells how many were left out
+    /// ('inf' or 0 for all).
+    #[arg(long, value_name = "N", default_value = "40", value_parser = parse_maxrows)]
+    pub maxrows: usize,
+
+    /// Write the last statement's result to FILE instead of printing it; the format follows
+    /// the extension: .csv, .tsv, .json, .ndjson, .parquet, .arrow. Written atomically.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print each statement's elapsed time on stderr.
+    #[arg(long)]
+    pub timing: bool,
+
+    /// Print results only: no row counts, timings or notices.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Partitions (threads) queries run in [default: all cores].
+    #[arg(long, value_name = "N", env = "RASK_PARTITIONS")]
+    pub partitions: Option<usize>,
+
+    /// Memory that sorts, aggregations and joins may hold, e.g. 512MB, 2GB, 1GiB; beyond it
+    /// they spill to disk [default: no limit].
+    #[arg(long, value_name = "SIZE", env = "RASK_MEMORY_LIMIT", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Directory for spill files [default: the system temporary directory].
+    #[arg(long, value_name = "DIR", env = "RASK_SPILL_DIR")]
+    pub spill_dir: Option<PathBuf>,
+
+    /// Rows per record batch.
+    #[arg(long, value_name = "ROWS", env = "RASK_BATCH_SIZE")]
+    pub batch_size: Option<usize>,
+}
+
+/// Output formats for printed results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned ASCII table.
+    Table,
+    /// Comma-separated values with a header.
+    Csv,
+    /// Tab-separated values with a header.
+    Tsv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// A Markdown table.
+    Markdown,
+}
+
+fn parse_table(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), path.to_string()))
+        }
+        _ => Err(format!("expected NAME=PATH, got '{text}'")),
+    }
+}
+
+fn parse_maxrows(text: &str) -> Result<usize, String> {
+    match text {
+        "inf" | "0" => Ok(usize::MAX),
+        _ => text
+            .parse()
+            .map_err(|_| format!("expected a number of rows or 'inf', got '{text}'")),
+    }
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    rask::parse_size(text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,90 @@
+//! Printing results in the chosen `--format`.
+
+use std::io::Write;
+
+use comfy_table::{Cell, CellAlignment, Table};
+use rask::sink::{BatchWriter, OutputFormat};
+use rask::{BatchStream, DataType, RecordBatch, Result, SchemaRef};
+
+use crate::args::Format;
+
+/// Prints every batch of `stream` to `out`; table formats show at most `maxrows` rows and
+/// say how many were left out.
+pub async fn print(mut stream: BatchStream, format: Format, maxrows: usize, out: &mut (impl Write + Send)) -> Result<()> {
+    let schema = stream.schema();
+    let streamed = match format {
+        Format::Csv => Some(OutputFormat::Csv),
+        Format::Tsv => Some(OutputFormat::Tsv),
+        Format::Json => Some(OutputFormat::Json),
+        Format::Ndjson => Some(OutputFormat::NdJson),
+        Format::Table | Format::Markdown => None,
+    };
+    if let Some(output) = streamed {
+        let mut writer = BatchWriter::new(output, &mut *out, &schema)?;
+        while let Some(batch) = stream.next_batch().await {
+            writer.write(&batch?)?;
+        }
+        return writer.finish();
+    }
+    let mut shown: Vec<RecordBatch> = Vec::new();
+    let (mut kept, mut total) = (0usize, 0u64);
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch?;
+        total += batch.num_rows() as u64;
+        let room = maxrows - kept;
+        if room > 0 {
+            let take = room.min(batch.num_rows());
+            shown.push(batch.slice(0, take));
+            kept += take;
+        }
+    }
+    writeln!(out, "{}", render(&schema, &shown, format)?)?;
+    if total > kept as u64 {
+        writeln!(
+            out,
+            "{total} rows in total, {} not shown (use --maxrows N or --maxrows inf to see more)",
+            total - kept as u64
+        )?;
+    }
+    Ok(())
+}
+
+/// Renders batches as an ASCII or Markdown table, numbers right-aligned, NULL spelled out.
+fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut table = Table::new();
+    if format == Format::Markdown {
+        table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
+    } else {
+        table.load_preset("||--+-++|    ++++++");
+    }
+    table.set_header(schema.fields().iter().map(|f| Cell::new(f.name())));
+    let numeric: Vec<bool> = schema.fields().iter().map(|f| is_numeric(f.data_type())).collect();
+    let options = FormatOptions::default().with_null("NULL");
+    for batch in batches {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            table.add_row(formatters.iter().zip(&numeric).map(|(f, &numeric)| {
+                let mut text = f.value(row).to_string();
+                if format == Format::Markdown {
+                    text = text.replace('|', "\\|");
+                }
+                let cell = Cell::new(text);
+                if numeric {
+                    cell.set_alignment(CellAlignment::Right)
+                } else {
+                    cell
+                }
+            }));
+        }
+    }
+    Ok(table.to_string())
+}
+
+fn is_numeric(data_type: &DataType) -> bool {
+    data_type.is_numeric()
+}

@@ -1,0 +1,153 @@
+//! Session settings: the analogue of Dask's `Client(n_workers, threads_per_worker,
+//! memory_limit)` and `dask.config` for temporary storage.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::session::Session;
+
+/// Builds a [`Session`]. Defaults suit a laptop: every core, no memory limit, spill files in
+/// the system temporary directory.
+///
+/// ```
+/// let session = rask::Session::builder()
+///     .partitions(4)
+///     .memory_limit(512 * 1024 * 1024)
+///     .build()
+///     .unwrap();
+/// assert_eq!(session.partitions(), 4);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SessionBuilder {
+    partitions: Option<usize>,
+    memory_limit: Option<usize>,
+    spill_dir: Option<PathBuf>,
+    batch_size: Option<usize>,
+}
+
+impl SessionBuilder {
+    /// How many partitions queries run in, i.e. how many threads work at once
+    /// (default: all cores).
+    pub fn partitions(mut self, partitions: usize) -> Self {
+        self.partitions = Some(partitions);
+        self
+    }
+
+    /// Caps the memory that sorts, aggregations and joins hold, in bytes; beyond it they
+    /// spill to disk (default: no limit).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Where spill files go (default: the system temporary directory).
+    pub fn spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
+        self
+    }
+
+    /// Rows per record batch (default 8192).
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = Some(rows);
+        self
+    }
+
+    /// Creates the session.
+    pub fn build(self) -> Result<Session> {
+        let partitions = match self.partitions {
+            Some(0) => return Err(Error::new(ErrorKind::Plan, "partitions must be at least 1")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        };
+        let mut config = SessionConfig::new()
+            .with_target_partitions(partitions)
+            .with_information_schema(true);
+        if let Some(rows) = self.batch_size {
+            if rows == 0 {
+                return Err(Error::new(ErrorKind::Plan, "batch size must be at least 1"));
+            }
+            config = config.with_batch_size(rows);
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = self.memory_limit {
+            let top_consumers = NonZeroUsize::new(5).expect("5 is not zero");
+            runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                top_consumers,
+            )));
+        }
+        if let Some(dir) = &self.spill_dir {
+            if !dir.is_dir() {
+                return Err(Error::new(
+                    ErrorKind::Plan,
+                    format!("spill directory '{}' does not exist", dir.display()),
+                ));
+            }
+            runtime = runtime.with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+            );
+        }
+        let runtime = runtime.build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        Session::from_context(ctx, self.memory_limit)
+    }
+}
+
+/// Parses a size such as `512MB`, `2GB`, `1.5GiB` or `1000000` into bytes, as Dask's
+/// `parse_bytes` does: `KB`/`MB`/`GB`/`TB` (and `K`/`M`/`G`/`T`) are powers of 1000,
+/// `KiB`/`MiB`/`GiB`/`TiB` powers of 1024.
+///
+/// ```
+/// assert_eq!(rask::parse_size("512MB").unwrap(), 512_000_000);
+/// assert_eq!(rask::parse_size("2GiB").unwrap(), 2 << 30);
+/// assert!(rask::parse_size("lots").is_err());
+/// ```
+pub fn parse_size(text: &str) -> Result<usize> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let multiplier: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if multiplier.is_finite() && n * multiplier >= 1.0 => Ok((n * multiplier) as usize),
+        _ => Err(Error::new(
+            ErrorKind::Plan,
+            format!("invalid size '{text}': use a number with a unit, e.g. 512MB, 2GB or 1GiB"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_dask() {
+        assert_eq!(parse_size("300MB").unwrap(), 300_000_000);
+        assert_eq!(parse_size("1.5 GB").unwrap(), 1_500_000_000);
+        assert_eq!(parse_size("64KiB").unwrap(), 65_536);
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        for bad in ["", "MB", "-1GB", "0", "12XB", "1.2.3MB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}

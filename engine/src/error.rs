@@ -1,0 +1,212 @@
+//! `rask::Error`: DataFusion's errors, told the way a user needs them.
+
+use datafusion::common::DataFusionError;
+
+/// What kind of problem an [`Error`] reports; the CLI chooses exit codes and hints from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The SQL text does not parse.
+    Syntax,
+    /// The query cannot be planned: unknown table or column, wrong types, bad arguments.
+    Plan,
+    /// An input file is missing, unreadable or malformed.
+    Input,
+    /// The query needs more memory than the limit allows, even with spilling.
+    Memory,
+    /// Writing a result failed.
+    Output,
+    /// The query was cancelled.
+    Cancelled,
+    /// Anything else that went wrong while running.
+    Execution,
+}
+
+/// An error with the context a user needs: which file, line and column, what was expected,
+/// and a hint where one helps. `Display` is a single line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    #[source]
+    source: Option<DataFusionError>,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: one_line(&message.into()),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// Adds a hint: what the user can do about it.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// What the user can do about it, if known.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Folds a multi-line message onto one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// DataFusion's category prefixes, which say nothing to a user.
+const NOISE: [&str; 14] = [
+    "Error during planning: ",
+    "Execution error: ",
+    "Arrow error: ",
+    "External error: ",
+    "Parser error: ",
+    "Schema error: ",
+    "Invalid argument error: ",
+    "Csv error: ",
+    "Json error: ",
+    "Parquet error: ",
+    "IO error: ",
+    "Object Store error: ",
+    "Internal error: ",
+    "Optimizer rule 'type_coercion' failed, due to: ",
+];
+
+fn strip_noise(mut text: &str) -> &str {
+    loop {
+        let before = text.len();
+        for prefix in NOISE {
+            text = text.trim_start().strip_prefix(prefix).unwrap_or(text);
+        }
+        if text.len() == before {
+            return text.trim();
+        }
+    }
+}
+
+fn kind_of(error: &DataFusionError) -> ErrorKind {
+    match error {
+        DataFusionError::SQL(..) => ErrorKind::Syntax,
+        DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_)
+        | DataFusionError::Configuration(_) => ErrorKind::Plan,
+        DataFusionError::ResourcesExhausted(_) => ErrorKind::Memory,
+        DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => ErrorKind::Input,
+        DataFusionError::ArrowError(..) | DataFusionError::ParquetError(_) => ErrorKind::Input,
+        DataFusionError::Context(_, inner) => kind_of(inner),
+        DataFusionError::Shared(inner) => kind_of(inner),
+        DataFusionError::Diagnostic(_, inner) => kind_of(inner),
+        DataFusionError::Collection(errors) => errors.first().map_or(ErrorKind::Execution, kind_of),
+        DataFusionError::External(inner) => match inner.downcast_ref::<DataFusionError>() {
+            Some(inner) => kind_of(inner),
+            None => ErrorKind::Execution,
+        },
+        _ => ErrorKind::Execution,
+    }
+}
+
+fn syntax_message(error: &DataFusionError) -> String {
+    let text = error.strip_backtrace();
+    let text = text
+        .trim_start_matches("SQL error: ")
+        .trim_start_matches("ParserError(\"")
+        .trim_start_matches("TokenizerError(\"")
+        .trim_end_matches("\")");
+    let text = text.replace(" at Line: ", " at line ").replace(", Column: ", ", column ");
+    format!("syntax error: {text}")
+}
+
+impl From<DataFusionError> for Error {
+    fn from(error: DataFusionError) -> Self {
+        let kind = kind_of(&error);
+        let message = match kind {
+            ErrorKind::Syntax => syntax_message(&error),
+            _ => strip_noise(&error.strip_backtrace()).replace("'datafusion.public.", "'"),
+        };
+        let mut rask = Error::new(kind, message);
+        rask.hint = hint_for(kind, &rask.message);
+        rask.source = Some(error);
+        rask
+    }
+}
+
+fn hint_for(kind: ErrorKind, message: &str) -> Option<String> {
+    match kind {
+        ErrorKind::Memory => Some(
+            "raise the memory limit (query --memory-limit, RASK_MEMORY_LIMIT) or use fewer partitions so fewer operators hold memory at once"
+                .to_string(),
+        ),
+        ErrorKind::Plan if message.contains("table '") && message.contains("not found") => Some(
+            "query a file by quoting its path, e.g. FROM 'data.csv' or FROM 'data_*.parquet'"
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Error::new(ErrorKind::Output, error.to_string())
+    }
+}
+
+impl From<datafusion::arrow::error::ArrowError> for Error {
+    fn from(error: datafusion::arrow::error::ArrowError) -> Self {
+        Error::from(DataFusionError::from(error))
+    }
+}
+
+impl From<datafusion::parquet::errors::ParquetError> for Error {
+    fn from(error: datafusion::parquet::errors::ParquetError) -> Self {
+        Error::from(DataFusionError::from(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::common::plan_datafusion_err;
+
+    #[test]
+    fn planning_prefixes_are_dropped_and_lines_folded() {
+        let err = Error::from(DataFusionError::Context(
+            "while reading".into(),
+            Box::new(plan_datafusion_err!("no files match 'x*'\nsecond line")),
+        ));
+        assert_eq!(err.kind(), ErrorKind::Plan);
+        assert!(!err.to_string().contains("Error during planning"), "{err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn memory_errors_carry_a_hint() {
+        let err = Error::from(DataFusionError::ResourcesExhausted("Failed to allocate".into()));
+        assert_eq!(err.kind(), ErrorKind::Memory);
+        assert!(err.hint().unwrap().contains("--memory-limit"));
+    }
+}

@@ -1,0 +1,68 @@
+//! The file tables a plan reads, found by walking it (views and subqueries included).
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::common::config::CsvOptions;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::datasource::source_as_provider;
+use datafusion::logical_expr::LogicalPlan;
+
+/// One scan of a file table.
+#[derive(Debug, Clone)]
+pub struct FileScan {
+    /// The table as the query names it (`'data_*.csv'`, `read_csv`, `trips`).
+    pub table: String,
+    /// The files, in order.
+    pub files: Vec<PathBuf>,
+    /// The table's schema.
+    pub schema: SchemaRef,
+    /// How CSV files are decoded, for CSV tables.
+    pub csv: Option<CsvOptions>,
+}
+
+/// Every file table scanned by `plan`, in plan order.
+pub fn file_scans(plan: &LogicalPlan) -> Vec<FileScan> {
+    let mut scans = Vec::new();
+    collect(plan, &mut scans);
+    scans
+}
+
+fn collect(plan: &LogicalPlan, scans: &mut Vec<FileScan>) {
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            if let Ok(provider) = source_as_provider(&scan.source) {
+                collect_provider(scan.table_name.to_string(), &provider, scans);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+}
+
+fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mut Vec<FileScan>) {
+    if let Some(view) = provider.get_logical_plan() {
+        collect(&view, scans);
+        return;
+    }
+    let any: &dyn Any = provider.as_ref();
+    let Some(listing) = any.downcast_ref::<ListingTable>() else {
+        return;
+    };
+    let format: &dyn Any = listing.options().format.as_ref();
+    let files = listing
+        .table_paths()
+        .iter()
+        .filter_map(|url| url.get_url().to_file_path().ok())
+        .collect();
+    scans.push(FileScan {
+        table,
+        files,
+        schema: listing.schema(),
+        csv: format.downcast_ref::<CsvFormat>().map(|f| f.options().clone()),
+    });
+}
