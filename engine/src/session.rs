@@ -139,7 +139,7 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
     let described: Vec<String> = scans
         .iter()
         .map(|scan| {
-            let files: Vec<String> = scan.files.iter().map(|f| f.display().to_string()).collect();
+            let files: Vec<String> = scan.files.iter().map(|f| shown_path(f)).collect();
             format!("{}: {} file(s): {}", scan.table, files.len(), files.join(", "))
         })
         .collect();
@@ -150,4 +150,12 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
     let kinds = StringArray::from(vec!["resolved_files"; described.len()]);
     let plans = StringArray::from(described);
     Ok(Some(RecordBatch::try_new(schema, vec![Arc::new(kinds), Arc::new(plans)])?))
+}
+
+/// A path as the user most likely wrote it: relative when it lies below the current directory.
+fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
 }

@@ -187,6 +187,26 @@ pub async fn write_file(mut batches: BatchStream, path: &Path) -> Result<u64> {
         writer.write(&batch)?;
     }
     writer.finish()?;
+    // A temporary file is private to its owner; the result should be as readable as any
+    // file the user creates (or keep the permissions of the file it replaces).
+    let permissions = match std::fs::metadata(path) {
+        Ok(existing) => Some(existing.permissions()),
+        Err(_) => new_file_permissions(),
+    };
+    if let Some(permissions) = permissions {
+        std::fs::set_permissions(temp.path(), permissions).map_err(context)?;
+    }
     temp.persist(path).map_err(|e| context(e.error))?;
     Ok(rows)
+}
+
+#[cfg(unix)]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
 }

@@ -368,8 +368,10 @@ impl RelationPlanner for TableFunctions {
             .get(&call.key)
             .cloned()
             .ok_or_else(|| plan_datafusion_err!("{} was not prepared before planning", call.key))?;
+        // The call's text names the scan: DataFusion compares scans by name and schema, so two
+        // calls with different arguments must not share a name.
         let plan = LogicalPlanBuilder::scan(
-            TableReference::bare(call.name.as_str()),
+            TableReference::bare(call.key.as_str()),
             provider_as_source(table),
             None,
         )?

@@ -22,7 +22,10 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::common::{Column, ScalarValue};
+use datafusion::datasource::{provider_as_source, ViewTable};
 use datafusion::execution::SessionState;
+use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
@@ -66,6 +69,11 @@ pub async fn file_table(
     let format = file_format(state, kind, compression, options)?;
     let schema = infer_schema(state, files, kind, &format).await?;
     let schema = apply_dtypes(schema, &options.dtypes)?;
+    let custom_nulls = !options.nulls.is_empty()
+        && matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
+    // DataFusion's CSV reader honours the null strings only while inferring, not while
+    // reading: read such tables as text and convert, mapping the null strings to NULL.
+    let file_schema = if custom_nulls { all_text(&schema) } else { Arc::clone(&schema) };
 
     let listing_options = ListingOptions::new(format)
         // The files are already chosen: accept them whatever their extension.
@@ -77,8 +85,44 @@ pub async fn file_table(
         .collect::<Result<Vec<_>>>()?;
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing_options)
-        .with_schema(schema);
-    Ok(Arc::new(ListingTable::try_new(config)?))
+        .with_schema(file_schema);
+    let table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+    if custom_nulls {
+        converting_nulls(table, &schema, &options.nulls, &files.pattern)
+    } else {
+        Ok(table)
+    }
+}
+
+fn all_text(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_data_type(DataType::Utf8))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// A view over a text-typed table: each column's null strings become NULL, the rest is
+/// cast to the column's inferred type.
+fn converting_nulls(
+    text_table: Arc<dyn TableProvider>,
+    schema: &SchemaRef,
+    nulls: &[String],
+    pattern: &str,
+) -> Result<Arc<dyn TableProvider>> {
+    let null_literals: Vec<Expr> = nulls.iter().map(|n| lit(n.as_str())).collect();
+    let conversions = schema.fields().iter().map(|field| {
+        let text = col(Column::from_name(field.name()));
+        let typed_null = lit(ScalarValue::try_from(field.data_type())?);
+        Ok(when(text.clone().in_list(null_literals.clone(), false), typed_null)
+            .otherwise(cast(text, field.data_type().clone()))?
+            .alias(field.name()))
+    });
+    let plan = LogicalPlanBuilder::scan(pattern, provider_as_source(text_table), None)?
+        .project(conversions.collect::<Result<Vec<_>>>()?)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
 fn file_url(file: &Path) -> Result<ListingTableUrl> {

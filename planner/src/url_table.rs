@@ -59,8 +59,9 @@ impl UrlTableFactory for FileTableFactory {
     }
 }
 
-/// `CREATE EXTERNAL TABLE .. LOCATION '<glob>'`: the glob is expanded now, like a glob in a
-/// query; other locations go to DataFusion's own factory unchanged.
+/// `CREATE EXTERNAL TABLE .. LOCATION '<path, directory or glob>'`: local files are resolved
+/// now, like a path in a query (directories include their subdirectories); remote locations
+/// and `PARTITIONED BY` tables go to DataFusion's own factory unchanged.
 #[derive(Debug, Default)]
 pub struct GlobTableFactory {
     fallback: ListingTableFactory,
@@ -73,11 +74,9 @@ impl TableProviderFactory for GlobTableFactory {
         session: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
-        if !cmd.locations.iter().any(|l| l.contains(['*', '?', '['])) {
+        let remote = cmd.locations.iter().any(|l| l.contains("://"));
+        if remote || !cmd.table_partition_cols.is_empty() {
             return self.fallback.create(session, cmd).await;
-        }
-        if !cmd.table_partition_cols.is_empty() {
-            return plan_err!("PARTITIONED BY needs a directory LOCATION, not a glob");
         }
         let format = match cmd.file_type.to_ascii_uppercase().as_str() {
             "CSV" => FileFormatKind::Csv,
@@ -108,7 +107,7 @@ impl TableProviderFactory for GlobTableFactory {
                 }
                 "null_value" => options.nulls.push(value.clone()),
                 "compression" => {} // taken from the file extensions
-                _ => return plan_err!("option '{key}' is not supported with a glob LOCATION"),
+                _ => return plan_err!("option '{key}' is not supported for local files"),
             }
         }
         let declared: &Schema = cmd.schema.as_arrow();
