@@ -77,6 +77,15 @@ impl SessionBuilder {
         }
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = self.memory_limit {
+            // A hash join's build side cannot spill; a sort-merge join can.
+            config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
+            // Each sort reserves room up front for merging its spill files (10 MB by
+            // default); under a small limit that reservation alone would fail the query.
+            let merge_reservation = (limit / (4 * partitions)).min(10 << 20);
+            config = config.set_usize(
+                "datafusion.execution.sort_spill_reservation_bytes",
+                merge_reservation,
+            );
             let top_consumers = NonZeroUsize::new(5).expect("5 is not zero");
             runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
                 FairSpillPool::new(limit),

@@ -146,6 +146,7 @@ impl From<DataFusionError> for Error {
         let kind = kind_of(&error);
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
+            ErrorKind::Memory => memory_message(&error.strip_backtrace()),
             _ => strip_noise(&error.strip_backtrace()).replace("'datafusion.public.", "'"),
         };
         let mut rask = Error::new(kind, message);
@@ -153,6 +154,41 @@ impl From<DataFusionError> for Error {
         rask.source = Some(error);
         rask
     }
+}
+
+/// Condenses DataFusion's memory-pool report into what a user acts on: which operator needed
+/// how much, how much was left, and who held the rest.
+fn memory_message(report: &str) -> String {
+    let capture = |pattern: &str| {
+        regex::Regex::new(pattern)
+            .ok()
+            .and_then(|re| re.captures(report))
+    };
+    let Some(failed) = capture(r"Failed to allocate additional ([\d.]+ \w+) for (\w+)\[") else {
+        return format!("the query needs more memory than the limit: {}", strip_noise(report));
+    };
+    let mut message = format!(
+        "the query needs more memory than the limit: {} needed {} more",
+        &failed[2], &failed[1]
+    );
+    if let Some(pool) = capture(r"([\d.]+ \w+) remain available for the total memory pool: \w+\(pool_size: ([\d.]+ \w+)\)") {
+        message.push_str(&format!(" with {} of {} left", &pool[1], &pool[2]));
+    }
+    let holders: Vec<String> = regex::Regex::new(r"(\w+)\[\d+\]#\d+\(can spill: (\w+)\) consumed ([\d.]+ \w+)")
+        .map(|re| {
+            re.captures_iter(report)
+                .filter(|c| !c[3].starts_with("0.0 "))
+                .map(|c| {
+                    let spill = if &c[2] == "true" { "" } else { ", cannot spill" };
+                    format!("{} {}{spill}", &c[1], &c[3])
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !holders.is_empty() {
+        message.push_str(&format!("; held by: {}", holders.join(", ")));
+    }
+    message
 }
 
 fn hint_for(kind: ErrorKind, message: &str) -> Option<String> {
@@ -201,6 +237,16 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Plan);
         assert!(!err.to_string().contains("Error during planning"), "{err}");
         assert!(!err.to_string().contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn memory_reports_are_condensed() {
+        let report = "Additional allocation failed for TopK[1] with top memory consumers (across reservations) as:\n  FinalHashAggregateStream[1]#7(can spill: true) consumed 1053.4 KB, peak 1184.1 KB,\n  TopK[0]#4(can spill: false) consumed 0.0 B, peak 0.0 B.\nError: Failed to allocate additional 353.5 KB for TopK[1] with 0.0 B already allocated for this reservation - 131.8 KB remain available for the total memory pool: fair(pool_size: 1953.1 KB)";
+        let err = Error::from(DataFusionError::ResourcesExhausted(report.into()));
+        assert_eq!(
+            err.message(),
+            "the query needs more memory than the limit: TopK needed 353.5 KB more with 131.8 KB of 1953.1 KB left; held by: FinalHashAggregateStream 1053.4 KB"
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl Session {
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
             return DataFrame::new(frame).with_appended_rows(&self.inner.ctx, files).await;
         }
+        let plan = rask_planner::naming::tidy_output_names(plan)?;
         Ok(DataFrame::new(self.inner.ctx.execute_logical_plan(plan).await?))
     }
 

@@ -5,6 +5,7 @@
 //! - [`functions`]: `read_csv(..)`, `read_parquet(..)`, `read_json(..)`, `timeseries(..)` in SQL;
 //! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
 //! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
+//! - [`naming`]: readable result column names;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data.
 //!
@@ -14,6 +15,7 @@ pub mod diagnose;
 pub mod files;
 pub mod functions;
 pub mod listing;
+pub mod naming;
 pub mod scans;
 pub mod timeseries;
 pub mod url_table;
