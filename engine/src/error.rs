@@ -130,6 +130,20 @@ fn kind_of(error: &DataFusionError) -> ErrorKind {
     }
 }
 
+/// The message of `error` without DataFusion's category prefixes, contexts joined by ": ".
+fn describe(error: &DataFusionError) -> String {
+    match error {
+        DataFusionError::Context(context, inner) => format!("{context}: {}", describe(inner)),
+        DataFusionError::Shared(inner) => describe(inner),
+        DataFusionError::Diagnostic(_, inner) => describe(inner),
+        DataFusionError::External(inner) => match inner.downcast_ref::<DataFusionError>() {
+            Some(inner) => describe(inner),
+            None => strip_noise(&inner.to_string()).to_string(),
+        },
+        other => strip_noise(&other.strip_backtrace()).to_string(),
+    }
+}
+
 fn syntax_message(error: &DataFusionError) -> String {
     let text = error.strip_backtrace();
     let text = text
@@ -147,7 +161,7 @@ impl From<DataFusionError> for Error {
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
             ErrorKind::Memory => memory_message(&error.strip_backtrace()),
-            _ => strip_noise(&error.strip_backtrace()).replace("'datafusion.public.", "'"),
+            _ => describe(&error).replace("'datafusion.public.", "'"),
         };
         let mut rask = Error::new(kind, message);
         rask.hint = hint_for(kind, &rask.message);

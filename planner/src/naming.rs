@@ -49,9 +49,12 @@ fn table_names(plan: &LogicalPlan) -> Vec<String> {
 fn unqualified(name: &str, tables: &[String]) -> String {
     let mut name = name.to_string();
     for table in tables {
-        name = name
-            .replace(&format!("\"{table}\"."), "")
-            .replace(&format!("{table}."), "");
+        let table = regex::escape(table);
+        // Only whole qualifiers: `s.` in `sum(s.x)`, not in `ends.x`.
+        let pattern = format!(r#"(^|[^\w"])(?:"{table}"|{table})\."#);
+        if let Ok(re) = regex::Regex::new(&pattern) {
+            name = re.replace_all(&name, "$1").into_owned();
+        }
     }
     name
 }
