@@ -1,0 +1,75 @@
+//! Runs the real `query` binary. Expected values come from the fixtures in `testdata/`,
+//! read off by hand (see `SALES`), never from an earlier run.
+
+mod errors;
+mod formats;
+mod options;
+mod outputs;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// `id, region, price, note` of `testdata/sales/*.csv`, ordered by id.
+pub const SALES: [(i64, Option<&str>, Option<f64>, Option<&str>); 10] = [
+    (1, Some("north"), Some(1.25), Some("plain")),
+    (2, Some("south"), Some(0.5), Some("with, comma")),
+    (3, Some("north"), Some(4.0), Some("say \"hi\"")),
+    (4, Some("east"), Some(1.25), None),
+    (5, Some("south"), Some(1.5), Some("über")),
+    (6, None, Some(0.5), Some("日本語")),
+    (7, Some("east"), None, Some("x")),
+    (8, Some("north"), Some(0.75), Some("y")),
+    (9, Some("south"), Some(4.5), Some("z")),
+    (10, Some("north"), Some(1.25), Some("emoji 🎉")),
+];
+
+pub const SALES_QUERY: &str =
+    "SELECT id, region, price, note FROM 'testdata/sales/part_*.csv' ORDER BY id";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Runs `query` from the workspace root with `args`.
+pub fn query(args: &[&str]) -> Output {
+    Command::cargo_bin("query")
+        .unwrap()
+        .current_dir(workspace())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let output = query(args);
+    assert!(output.status.success(), "query {args:?} failed: {}", stderr(&output));
+    stdout(&output)
+}
+
+/// Asserts a failure with exit `code` and a single `error:` line containing every one of
+/// `needles`; returns stderr.
+pub fn fails(args: &[&str], code: i32, needles: &[&str]) -> String {
+    let output = query(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "query {args:?}: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(!err.contains("stack backtrace"), "backtrace: {err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{err}");
+    for needle in needles {
+        assert!(first.contains(needle), "expected {needle:?} in {first:?}");
+    }
+    assert!(output.stdout.is_empty(), "no partial output expected: {}", stdout(&output));
+    err
+}

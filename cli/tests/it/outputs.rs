@@ -1,0 +1,96 @@
+//! `-o FILE`: every format reads back identical, and writes are atomic.
+
+use std::fs::File;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use datafusion::arrow::ipc::reader::FileReader;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::{fails, ok, query, stderr, SALES, SALES_QUERY};
+
+/// Checks id, price and note of batches read back from a file against the fixture.
+fn check_batches(batches: &[RecordBatch]) {
+    let mut rows = 0;
+    for batch in batches {
+        let ids = batch.column_by_name("id").unwrap().as_primitive::<Int64Type>();
+        let prices = batch.column_by_name("price").unwrap().as_primitive::<Float64Type>();
+        let notes = datafusion::arrow::compute::cast(
+            batch.column_by_name("note").unwrap(),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )
+        .unwrap();
+        let notes = notes.as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            let (id, _, price, note) = SALES[rows];
+            assert_eq!(ids.value(i), id);
+            assert_eq!(prices.is_valid(i).then(|| prices.value(i)), price, "row {id}");
+            assert_eq!(notes.is_valid(i).then(|| notes.value(i)), note, "row {id}");
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, SALES.len());
+}
+
+#[test]
+fn binary_outputs_read_back_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("out.parquet");
+    let output = query(&["-o", parquet.to_str().unwrap(), SALES_QUERY]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("wrote 10 row(s)"));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&parquet).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    check_batches(&reader.collect::<Result<Vec<_>, _>>().unwrap());
+
+    let arrow = dir.path().join("out.arrow");
+    ok(&["-q", "-o", arrow.to_str().unwrap(), SALES_QUERY]);
+    let reader = FileReader::try_new(File::open(&arrow).unwrap(), None).unwrap();
+    check_batches(&reader.collect::<Result<Vec<_>, _>>().unwrap());
+}
+
+#[test]
+fn text_outputs_read_back_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    for extension in ["csv", "tsv", "json", "ndjson"] {
+        let path = dir.path().join(format!("out.{extension}"));
+        ok(&["-q", "-o", path.to_str().unwrap(), SALES_QUERY]);
+        let printed = ok(&["--format", extension, SALES_QUERY]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), printed, "{extension}");
+    }
+    // The written files are queryable again and hold the fixture's values.
+    let csv = dir.path().join("out.csv");
+    let sums = ok(&[
+        "--format",
+        "csv",
+        &format!("SELECT count(*), sum(price), count(region) FROM '{}'", csv.display()),
+    ]);
+    assert_eq!(sums.lines().nth(1), Some("10,15.5,9"));
+}
+
+#[test]
+fn a_failed_query_leaves_the_destination_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("result.csv");
+    std::fs::write(&target, "precious\n").unwrap();
+    fails(
+        &["-o", target.to_str().unwrap(), "SELECT sum(v) FROM 'testdata/bad/bad_value.csv'"],
+        1,
+        &["bad_value.csv:10052"],
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+}
+
+#[test]
+fn output_errors_are_caught_before_running() {
+    fails(
+        &["-o", "no/such/dir/out.csv", "SELECT 1"],
+        1,
+        &["cannot write 'no/such/dir/out.csv': directory 'no/such/dir' does not exist"],
+    );
+    fails(&["-o", "out.xlsx", "SELECT 1"], 1, &["cannot tell the output format", ".parquet"]);
+}
