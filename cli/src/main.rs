@@ -15,9 +15,17 @@ use crate::args::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(e) => return report(&Error::new(ErrorKind::Execution, format!("cannot start: {e}"))),
+        Err(e) => {
+            return report(&Error::new(
+                ErrorKind::Execution,
+                format!("cannot start: {e}"),
+            ))
+        }
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
@@ -78,7 +86,10 @@ fn sources(args: &Args) -> Result<Vec<(String, String)>> {
     let mut sources = Vec::new();
     for file in &args.files {
         let text = std::fs::read_to_string(file).map_err(|e| {
-            Error::new(ErrorKind::Input, format!("cannot read script '{}': {e}", file.display()))
+            Error::new(
+                ErrorKind::Input,
+                format!("cannot read script '{}': {e}", file.display()),
+            )
         })?;
         sources.push((file.display().to_string(), text));
     }
@@ -91,9 +102,9 @@ fn sources(args: &Args) -> Result<Vec<(String, String)>> {
             return Err(usage("no SQL given: pass a query, -f FILE, or pipe statements on standard input (see --help)"));
         }
         let mut text = String::new();
-        stdin
-            .read_to_string(&mut text)
-            .map_err(|e| Error::new(ErrorKind::Input, format!("cannot read standard input: {e}")))?;
+        stdin.read_to_string(&mut text).map_err(|e| {
+            Error::new(ErrorKind::Input, format!("cannot read standard input: {e}"))
+        })?;
         sources.push(("standard input".to_string(), text));
     }
     Ok(sources)
@@ -135,10 +146,18 @@ async fn run(args: &Args) -> Result<()> {
                 frame.collect().await?;
             }
             _ => {
-                if printed_before && matches!(args.format, args::Format::Table | args::Format::Markdown) {
+                if printed_before
+                    && matches!(args.format, args::Format::Table | args::Format::Markdown)
+                {
                     writeln!(out)?;
                 }
-                output::print(frame.execute_stream().await?, args.format, args.maxrows, &mut out).await?;
+                output::print(
+                    frame.execute_stream().await?,
+                    args.format,
+                    args.maxrows,
+                    &mut out,
+                )
+                .await?;
                 out.flush()?;
                 printed_before = true;
             }

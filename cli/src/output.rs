@@ -10,7 +10,12 @@ use crate::args::Format;
 
 /// Prints every batch of `stream` to `out`; table formats show at most `maxrows` rows and
 /// say how many were left out.
-pub async fn print(mut stream: BatchStream, format: Format, maxrows: usize, out: &mut (impl Write + Send)) -> Result<()> {
+pub async fn print(
+    mut stream: BatchStream,
+    format: Format,
+    maxrows: usize,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
     let schema = stream.schema();
     let streamed = match format {
         Format::Csv => Some(OutputFormat::Csv),
@@ -59,7 +64,11 @@ fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Result
         table.load_preset("||--+-++|    ++++++");
     }
     table.set_header(schema.fields().iter().map(|f| Cell::new(f.name())));
-    let numeric: Vec<bool> = schema.fields().iter().map(|f| is_numeric(f.data_type())).collect();
+    let numeric: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| is_numeric(f.data_type()))
+        .collect();
     let options = FormatOptions::default().with_null("NULL");
     for batch in batches {
         let formatters = batch

@@ -100,7 +100,8 @@ impl SessionBuilder {
                 ));
             }
             runtime = runtime.with_disk_manager_builder(
-                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
             );
         }
         let runtime = runtime.build_arc()?;

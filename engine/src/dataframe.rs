@@ -52,7 +52,11 @@ impl DataFrame {
         let plan = self.inner.logical_plan().clone();
         let schema = self.schema();
         match self.inner.execute_stream().await {
-            Ok(inner) => Ok(BatchStream { schema, inner, plan }),
+            Ok(inner) => Ok(BatchStream {
+                schema,
+                inner,
+                plan,
+            }),
             Err(error) => Err(execution_error(error, &plan).await),
         }
     }
@@ -99,7 +103,9 @@ impl BatchStream {
 async fn execution_error(error: DataFusionError, plan: &LogicalPlan) -> Error {
     if is_csv_decode_error(&error) {
         let plan = plan.clone();
-        if let Ok(Some(located)) = tokio::task::spawn_blocking(move || locate_csv_error(&plan)).await {
+        if let Ok(Some(located)) =
+            tokio::task::spawn_blocking(move || locate_csv_error(&plan)).await
+        {
             return Error::new(ErrorKind::Input, located);
         }
     }

@@ -151,7 +151,9 @@ fn syntax_message(error: &DataFusionError) -> String {
         .trim_start_matches("ParserError(\"")
         .trim_start_matches("TokenizerError(\"")
         .trim_end_matches("\")");
-    let text = text.replace(" at Line: ", " at line ").replace(", Column: ", ", column ");
+    let text = text
+        .replace(" at Line: ", " at line ")
+        .replace(", Column: ", ", column ");
     format!("syntax error: {text}")
 }
 
@@ -179,26 +181,36 @@ fn memory_message(report: &str) -> String {
             .and_then(|re| re.captures(report))
     };
     let Some(failed) = capture(r"Failed to allocate additional ([\d.]+ \w+) for (\w+)\[") else {
-        return format!("the query needs more memory than the limit: {}", strip_noise(report));
+        return format!(
+            "the query needs more memory than the limit: {}",
+            strip_noise(report)
+        );
     };
     let mut message = format!(
         "the query needs more memory than the limit: {} needed {} more",
         &failed[2], &failed[1]
     );
-    if let Some(pool) = capture(r"([\d.]+ \w+) remain available for the total memory pool: \w+\(pool_size: ([\d.]+ \w+)\)") {
+    if let Some(pool) = capture(
+        r"([\d.]+ \w+) remain available for the total memory pool: \w+\(pool_size: ([\d.]+ \w+)\)",
+    ) {
         message.push_str(&format!(" with {} of {} left", &pool[1], &pool[2]));
     }
-    let holders: Vec<String> = regex::Regex::new(r"(\w+)\[\d+\]#\d+\(can spill: (\w+)\) consumed ([\d.]+ \w+)")
-        .map(|re| {
-            re.captures_iter(report)
-                .filter(|c| !c[3].starts_with("0.0 "))
-                .map(|c| {
-                    let spill = if &c[2] == "true" { "" } else { ", cannot spill" };
-                    format!("{} {}{spill}", &c[1], &c[3])
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let holders: Vec<String> =
+        regex::Regex::new(r"(\w+)\[\d+\]#\d+\(can spill: (\w+)\) consumed ([\d.]+ \w+)")
+            .map(|re| {
+                re.captures_iter(report)
+                    .filter(|c| !c[3].starts_with("0.0 "))
+                    .map(|c| {
+                        let spill = if &c[2] == "true" {
+                            ""
+                        } else {
+                            ", cannot spill"
+                        };
+                        format!("{} {}{spill}", &c[1], &c[3])
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
     if !holders.is_empty() {
         message.push_str(&format!("; held by: {}", holders.join(", ")));
     }
@@ -265,7 +277,9 @@ mod tests {
 
     #[test]
     fn memory_errors_carry_a_hint() {
-        let err = Error::from(DataFusionError::ResourcesExhausted("Failed to allocate".into()));
+        let err = Error::from(DataFusionError::ResourcesExhausted(
+            "Failed to allocate".into(),
+        ));
         assert_eq!(err.kind(), ErrorKind::Memory);
         assert!(err.hint().unwrap().contains("--memory-limit"));
     }

@@ -61,7 +61,10 @@ impl Session {
         SessionBuilder::default()
     }
 
-    pub(crate) fn from_context(ctx: SessionContext, memory_limit: Option<usize>) -> Result<Session> {
+    pub(crate) fn from_context(
+        ctx: SessionContext,
+        memory_limit: Option<usize>,
+    ) -> Result<Session> {
         let (ctx, functions) = rask_planner::install(ctx)?;
         Ok(Session {
             inner: Arc::new(Inner {
@@ -102,10 +105,14 @@ impl Session {
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
-            return DataFrame::new(frame).with_appended_rows(&self.inner.ctx, files).await;
+            return DataFrame::new(frame)
+                .with_appended_rows(&self.inner.ctx, files)
+                .await;
         }
         let plan = rask_planner::naming::tidy_output_names(plan)?;
-        Ok(DataFrame::new(self.inner.ctx.execute_logical_plan(plan).await?))
+        Ok(DataFrame::new(
+            self.inner.ctx.execute_logical_plan(plan).await?,
+        ))
     }
 
     /// Runs every statement of `sql` in order and returns the last one's frame; the others
@@ -113,7 +120,10 @@ impl Session {
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         let mut statements = self.parse(sql)?;
         let Some(last) = statements.pop() else {
-            return Err(Error::new(ErrorKind::Syntax, "syntax error: no SQL statement given"));
+            return Err(Error::new(
+                ErrorKind::Syntax,
+                "syntax error: no SQL statement given",
+            ));
         };
         for statement in statements {
             self.execute(statement).await?.collect().await?;
@@ -141,7 +151,12 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
         .iter()
         .map(|scan| {
             let files: Vec<String> = scan.files.iter().map(|f| shown_path(f)).collect();
-            format!("{}: {} file(s): {}", scan.table, files.len(), files.join(", "))
+            format!(
+                "{}: {} file(s): {}",
+                scan.table,
+                files.len(),
+                files.join(", ")
+            )
         })
         .collect();
     let schema = Arc::new(Schema::new(vec![
@@ -150,7 +165,10 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
     ]));
     let kinds = StringArray::from(vec!["resolved_files"; described.len()]);
     let plans = StringArray::from(described);
-    Ok(Some(RecordBatch::try_new(schema, vec![Arc::new(kinds), Arc::new(plans)])?))
+    Ok(Some(RecordBatch::try_new(
+        schema,
+        vec![Arc::new(kinds), Arc::new(plans)],
+    )?))
 }
 
 /// A path as the user most likely wrote it: relative when it lies below the current directory.

@@ -7,7 +7,9 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::FileWriter as IpcWriter;
-use datafusion::arrow::json::writer::{JsonArray, LineDelimited, WriterBuilder as JsonWriterBuilder};
+use datafusion::arrow::json::writer::{
+    JsonArray, LineDelimited, WriterBuilder as JsonWriterBuilder,
+};
 use datafusion::arrow::json::Writer as JsonWriter;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -172,14 +174,21 @@ pub async fn write_file(mut batches: BatchStream, path: &Path) -> Result<u64> {
         _ => Path::new("."),
     };
     let context = |e: std::io::Error| {
-        Error::new(ErrorKind::Output, format!("cannot write '{}': {e}", path.display()))
+        Error::new(
+            ErrorKind::Output,
+            format!("cannot write '{}': {e}", path.display()),
+        )
     };
     let temp = tempfile::Builder::new()
         .prefix(".rask-")
         .suffix(".tmp")
         .tempfile_in(parent)
         .map_err(context)?;
-    let mut writer = BatchWriter::new(format, std::io::BufWriter::new(temp.as_file()), &batches.schema())?;
+    let mut writer = BatchWriter::new(
+        format,
+        std::io::BufWriter::new(temp.as_file()),
+        &batches.schema(),
+    )?;
     let mut rows = 0u64;
     while let Some(batch) = batches.next_batch().await {
         let batch = batch?;

@@ -44,9 +44,9 @@ pub fn locate_csv_error(plan: &LogicalPlan) -> Option<String> {
 fn check_file(schema: &SchemaRef, options: &CsvOptions, file: &Path) -> Option<String> {
     let header = options.has_header.unwrap_or(true);
     let compression = FileCompressionType::from(options.compression);
-    let opened = std::fs::File::open(file).map_err(|e| e.to_string()).and_then(|f| {
-        compression.convert_read(f).map_err(|e| e.to_string())
-    });
+    let opened = std::fs::File::open(file)
+        .map_err(|e| e.to_string())
+        .and_then(|f| compression.convert_read(f).map_err(|e| e.to_string()));
     let reader = match opened {
         Ok(reader) => reader,
         Err(e) => return Some(format!("cannot read '{}': {e}", file.display())),
@@ -61,7 +61,11 @@ fn check_file(schema: &SchemaRef, options: &CsvOptions, file: &Path) -> Option<S
     if let Some(comment) = options.comment {
         builder = builder.with_comment(comment);
     }
-    if let Some(null_regex) = options.null_regex.as_deref().and_then(|r| regex::Regex::new(r).ok()) {
+    if let Some(null_regex) = options
+        .null_regex
+        .as_deref()
+        .and_then(|r| regex::Regex::new(r).ok())
+    {
         builder = builder.with_null_regex(null_regex);
     }
     let reader = match builder.build(reader) {
@@ -114,7 +118,9 @@ fn describe(file: &Path, header: bool, schema: &SchemaRef, message: &str) -> Str
             .map(|c| format!("{}{}", c.get(1).map_or("", |m| m.as_str()), &c[2]))
             .unwrap_or_else(|| "a different number".to_string());
         // The record decoder counts every record from 1, the header included.
-        return format!("{file}:{line}: malformed CSV row: expected {expected} fields, found {found}");
+        return format!(
+            "{file}:{line}: malformed CSV row: expected {expected} fields, found {found}"
+        );
     }
     format!("{file}: malformed CSV: {message}")
 }

@@ -153,8 +153,9 @@ impl FileSet {
         for file in &mut files {
             check_readable(file)?;
             if file.is_relative() {
-                *file = std::path::absolute(&*file)
-                    .map_err(|e| plan_datafusion_err!("cannot resolve '{}': {e}", file.display()))?;
+                *file = std::path::absolute(&*file).map_err(|e| {
+                    plan_datafusion_err!("cannot resolve '{}': {e}", file.display())
+                })?;
             }
         }
         files.sort();
@@ -206,12 +207,11 @@ impl FileSet {
             .iter()
             .filter_map(name)
             .map(|n| split_compression(&n).1);
-        let first = compressions.next().unwrap_or(FileCompressionType::UNCOMPRESSED);
+        let first = compressions
+            .next()
+            .unwrap_or(FileCompressionType::UNCOMPRESSED);
         if compressions.any(|c| c != first) {
-            return plan_err!(
-                "'{}' mixes compressed and uncompressed files",
-                self.pattern
-            );
+            return plan_err!("'{}' mixes compressed and uncompressed files", self.pattern);
         }
         Ok(first)
     }
@@ -253,8 +253,8 @@ fn directory_files(pattern: &str, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries =
-            fs::read_dir(&dir).map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?;
+        let entries = fs::read_dir(&dir)
+            .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?;
         for entry in entries {
             let path = entry
                 .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?
@@ -287,7 +287,8 @@ mod tests {
 
     #[test]
     fn formats_come_from_extensions() {
-        let detect = |name: &str| detect_format(Path::new(name)).map(|(k, c)| (k, c.is_compressed()));
+        let detect =
+            |name: &str| detect_format(Path::new(name)).map(|(k, c)| (k, c.is_compressed()));
         assert_eq!(detect("a.csv"), Some((FileFormatKind::Csv, false)));
         assert_eq!(detect("dir/A.CSV.GZ"), Some((FileFormatKind::Csv, true)));
         assert_eq!(detect("x.csv.zst"), Some((FileFormatKind::Csv, true)));
@@ -314,7 +315,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::create_dir_all(root.join("logs/2024/b")).unwrap();
-        for name in ["p_10.csv", "p_2.csv", "p_1.csv", "other.csv", "logs/2024/b/x.parquet", "logs/y.parquet", "_SUCCESS"] {
+        for name in [
+            "p_10.csv",
+            "p_2.csv",
+            "p_1.csv",
+            "other.csv",
+            "logs/2024/b/x.parquet",
+            "logs/y.parquet",
+            "_SUCCESS",
+        ] {
             fs::write(root.join(name), "a\n1\n").unwrap();
         }
         let names = |set: FileSet| -> Vec<String> {

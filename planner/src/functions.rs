@@ -63,20 +63,22 @@ pub enum Arg {
 impl Arg {
     fn from_sql(function: &str, expr: &SqlExpr) -> Result<Arg> {
         Ok(match expr {
-            SqlExpr::Value(v) => match &v.value {
-                Value::SingleQuotedString(s)
-                | Value::DoubleQuotedString(s)
-                | Value::EscapedStringLiteral(s) => Arg::Str(s.clone()),
-                Value::Number(n, _) => match n.parse::<i64>() {
-                    Ok(i) => Arg::Int(i),
-                    Err(_) => Arg::Float(n.parse().map_err(|_| {
-                        plan_datafusion_err!("{function}: '{n}' is not a number")
-                    })?),
-                },
-                Value::Boolean(b) => Arg::Bool(*b),
-                Value::Null => Arg::Null,
-                other => return plan_err!("{function}: unsupported argument {other}"),
-            },
+            SqlExpr::Value(v) => {
+                match &v.value {
+                    Value::SingleQuotedString(s)
+                    | Value::DoubleQuotedString(s)
+                    | Value::EscapedStringLiteral(s) => Arg::Str(s.clone()),
+                    Value::Number(n, _) => match n.parse::<i64>() {
+                        Ok(i) => Arg::Int(i),
+                        Err(_) => Arg::Float(n.parse().map_err(|_| {
+                            plan_datafusion_err!("{function}: '{n}' is not a number")
+                        })?),
+                    },
+                    Value::Boolean(b) => Arg::Bool(*b),
+                    Value::Null => Arg::Null,
+                    other => return plan_err!("{function}: unsupported argument {other}"),
+                }
+            }
             SqlExpr::UnaryOp {
                 op: UnaryOperator::Minus,
                 expr,
@@ -93,11 +95,9 @@ impl Arg {
                     .collect::<Result<_>>()?,
             ),
             SqlExpr::Nested(inner) => Arg::from_sql(function, inner)?,
-            other => {
-                return plan_err!(
-                    "{function}: arguments must be constants such as 'text', 42 or true; got {other}"
-                )
-            }
+            other => return plan_err!(
+                "{function}: arguments must be constants such as 'text', 42 or true; got {other}"
+            ),
         })
     }
 }
@@ -157,16 +157,18 @@ impl TableFunctionCall {
                     name,
                     arg: FunctionArgExpr::Expr(e),
                     ..
-                } => call
-                    .named
-                    .push((name.value.to_ascii_lowercase(), Arg::from_sql(&call.name, e)?)),
+                } => call.named.push((
+                    name.value.to_ascii_lowercase(),
+                    Arg::from_sql(&call.name, e)?,
+                )),
                 FunctionArg::ExprNamed {
                     name: SqlExpr::Identifier(name),
                     arg: FunctionArgExpr::Expr(e),
                     ..
-                } => call
-                    .named
-                    .push((name.value.to_ascii_lowercase(), Arg::from_sql(&call.name, e)?)),
+                } => call.named.push((
+                    name.value.to_ascii_lowercase(),
+                    Arg::from_sql(&call.name, e)?,
+                )),
                 other => return plan_err!("{}: unsupported argument {other}", call.name),
             }
         }
@@ -217,7 +219,10 @@ impl TableFunctionCall {
         match text.as_str() {
             "\\t" | "tab" => Ok(Some(b'\t')),
             _ if text.len() == 1 => Ok(Some(text.as_bytes()[0])),
-            _ => plan_err!("{}: {param} must be a single character, got '{text}'", self.name),
+            _ => plan_err!(
+                "{}: {param} must be a single character, got '{text}'",
+                self.name
+            ),
         }
     }
 
@@ -227,7 +232,9 @@ impl TableFunctionCall {
             let seed = match bound.get("seed") {
                 None | Some(Arg::Null) => None,
                 Some(Arg::Int(seed)) => Some(*seed),
-                Some(other) => return plan_err!("timeseries: seed must be an integer, got {other:?}"),
+                Some(other) => {
+                    return plan_err!("timeseries: seed must be an integer, got {other:?}")
+                }
             };
             let params = TimeseriesParams::new(
                 self.string(&bound, "start")?.as_deref(),
@@ -250,7 +257,15 @@ impl TableFunctionCall {
             ..ReadOptions::default()
         };
         let bound = if matches!(format, FileFormatKind::Csv | FileFormatKind::Tsv) {
-            let bound = self.bind(&["path", "delimiter", "header", "nulls", "quote", "escape", "comment"])?;
+            let bound = self.bind(&[
+                "path",
+                "delimiter",
+                "header",
+                "nulls",
+                "quote",
+                "escape",
+                "comment",
+            ])?;
             options.delimiter = self.byte(&bound, "delimiter")?;
             options.quote = self.byte(&bound, "quote")?;
             options.escape = self.byte(&bound, "escape")?;
@@ -258,7 +273,9 @@ impl TableFunctionCall {
             options.header = match bound.get("header") {
                 None | Some(Arg::Null) => None,
                 Some(Arg::Bool(b)) => Some(*b),
-                Some(other) => return plan_err!("{}: header must be true or false, got {other:?}", self.name),
+                Some(other) => {
+                    return plan_err!("{}: header must be true or false, got {other:?}", self.name)
+                }
             };
             options.nulls = match bound.get("nulls") {
                 None | Some(Arg::Null) => vec![],
@@ -270,14 +287,24 @@ impl TableFunctionCall {
                         other => plan_err!("{}: nulls must be strings, got {other:?}", self.name),
                     })
                     .collect::<Result<_>>()?,
-                Some(other) => return plan_err!("{}: nulls must be a string or a list of strings, got {other:?}", self.name),
+                Some(other) => {
+                    return plan_err!(
+                        "{}: nulls must be a string or a list of strings, got {other:?}",
+                        self.name
+                    )
+                }
             };
             bound
         } else {
             self.bind(&["path"])?
         };
         let Some(path) = self.string(&bound, "path")? else {
-            return plan_err!("{} needs a path, e.g. {}('data_*.{}')", self.name, self.name, format.name());
+            return plan_err!(
+                "{} needs a path, e.g. {}('data_*.{}')",
+                self.name,
+                self.name,
+                format.name()
+            );
         };
         file_table(state, &FileSet::resolve(&path)?, &options).await
     }
@@ -379,7 +406,9 @@ impl RelationPlanner for TableFunctions {
         let TableFactor::Table { alias, .. } = relation else {
             unreachable!("from_factor accepts only TableFactor::Table")
         };
-        Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(plan, alias))))
+        Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(
+            plan, alias,
+        ))))
     }
 }
 
@@ -415,7 +444,10 @@ mod tests {
             [
                 ("delimiter".to_string(), Arg::Str(";".into())),
                 ("header".to_string(), Arg::Bool(false)),
-                ("nulls".to_string(), Arg::List(vec![Arg::Str("NA".into()), Arg::Str("-".into())])),
+                (
+                    "nulls".to_string(),
+                    Arg::List(vec![Arg::Str("NA".into()), Arg::Str("-".into())])
+                ),
             ]
         );
         assert_eq!(found[1].positional.len(), 3);
@@ -438,7 +470,9 @@ mod tests {
         let call = &calls("SELECT * FROM read_csv('a.csv', delim => ';')").unwrap()[0];
         let err = call.bind(&["path", "delimiter"]).unwrap_err().to_string();
         assert!(err.contains("unknown option 'delim'"), "{err}");
-        let err = calls("SELECT * FROM timeseries(now())").unwrap_err().to_string();
+        let err = calls("SELECT * FROM timeseries(now())")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("must be constants"), "{err}");
     }
 }

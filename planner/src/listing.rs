@@ -12,6 +12,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
+use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
@@ -21,9 +22,8 @@ use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::{provider_as_source, ViewTable};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
 use futures::{StreamExt, TryStreamExt};
@@ -69,11 +69,15 @@ pub async fn file_table(
     let format = file_format(state, kind, compression, options)?;
     let schema = infer_schema(state, files, kind, &format).await?;
     let schema = apply_dtypes(schema, &options.dtypes)?;
-    let custom_nulls = !options.nulls.is_empty()
-        && matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
+    let custom_nulls =
+        !options.nulls.is_empty() && matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
     // DataFusion's CSV reader honours the null strings only while inferring, not while
     // reading: read such tables as text and convert, mapping the null strings to NULL.
-    let file_schema = if custom_nulls { all_text(&schema) } else { Arc::clone(&schema) };
+    let file_schema = if custom_nulls {
+        all_text(&schema)
+    } else {
+        Arc::clone(&schema)
+    };
 
     let listing_options = ListingOptions::new(format)
         // The files are already chosen: accept them whatever their extension.
@@ -115,9 +119,12 @@ fn converting_nulls(
     let conversions = schema.fields().iter().map(|field| {
         let text = col(Column::from_name(field.name()));
         let typed_null = lit(ScalarValue::try_from(field.data_type())?);
-        Ok(when(text.clone().in_list(null_literals.clone(), false), typed_null)
-            .otherwise(cast(text, field.data_type().clone()))?
-            .alias(field.name()))
+        Ok(when(
+            text.clone().in_list(null_literals.clone(), false),
+            typed_null,
+        )
+        .otherwise(cast(text, field.data_type().clone()))?
+        .alias(field.name()))
     });
     let plan = LogicalPlanBuilder::scan(pattern, provider_as_source(text_table), None)?
         .project(conversions.collect::<Result<Vec<_>>>()?)?
@@ -140,7 +147,11 @@ fn file_format(
     let defaults = state.default_table_options();
     Ok(match kind {
         FileFormatKind::Csv | FileFormatKind::Tsv => {
-            let default_delimiter = if kind == FileFormatKind::Tsv { b'\t' } else { b',' };
+            let default_delimiter = if kind == FileFormatKind::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
             let mut format = CsvFormat::default()
                 .with_options(defaults.csv)
                 .with_has_header(options.header.unwrap_or(true))
@@ -157,7 +168,9 @@ fn file_format(
         }
         FileFormatKind::Parquet => {
             if compression.is_compressed() {
-                return plan_err!("Parquet files compress internally; they cannot also be gzip/zstd files");
+                return plan_err!(
+                    "Parquet files compress internally; they cannot also be gzip/zstd files"
+                );
             }
             Arc::new(ParquetFormat::default().with_options(defaults.parquet))
         }
@@ -249,7 +262,12 @@ pub fn merge_schemas(
         }
         if by_position {
             if let Some((first_file, first_schema)) = first {
-                let names = |s: &Schema| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+                let names = |s: &Schema| {
+                    s.fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect::<Vec<_>>()
+                };
                 if names(first_schema) != names(schema) {
                     return plan_err!(
                         "the files of '{pattern}' disagree on columns: '{}' has ({}) but '{}' has ({})",
@@ -330,17 +348,24 @@ fn apply_dtypes(schema: SchemaRef, dtypes: &[(String, DataType)]) -> Result<Sche
         if schema.field_with_name(name).is_err() {
             return plan_err!(
                 "dtype given for unknown column '{name}'; the columns are: {}",
-                schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|field| match dtypes.iter().find(|(name, _)| name == field.name()) {
-            Some((_, data_type)) => field.as_ref().clone().with_data_type(data_type.clone()),
-            None => field.as_ref().clone(),
-        })
+        .map(
+            |field| match dtypes.iter().find(|(name, _)| name == field.name()) {
+                Some((_, data_type)) => field.as_ref().clone().with_data_type(data_type.clone()),
+                None => field.as_ref().clone(),
+            },
+        )
         .collect();
     Ok(Arc::new(Schema::new(fields)))
 }
@@ -362,38 +387,91 @@ mod tests {
     fn csv_types_widen_across_files() {
         let ts = |u| DataType::Timestamp(u, None);
         let files = vec![
-            (PathBuf::from("a.csv"), schema(&[("k", DataType::Int64), ("t", DataType::Date32), ("n", DataType::Null)])),
+            (
+                PathBuf::from("a.csv"),
+                schema(&[
+                    ("k", DataType::Int64),
+                    ("t", DataType::Date32),
+                    ("n", DataType::Null),
+                ]),
+            ),
             (PathBuf::from("empty.csv"), schema(&[])),
-            (PathBuf::from("b.csv"), schema(&[("k", DataType::Float64), ("t", ts(TimeUnit::Second)), ("n", DataType::Null)])),
-            (PathBuf::from("c.csv"), schema(&[("k", DataType::Int64), ("t", ts(TimeUnit::Millisecond)), ("n", DataType::Null)])),
+            (
+                PathBuf::from("b.csv"),
+                schema(&[
+                    ("k", DataType::Float64),
+                    ("t", ts(TimeUnit::Second)),
+                    ("n", DataType::Null),
+                ]),
+            ),
+            (
+                PathBuf::from("c.csv"),
+                schema(&[
+                    ("k", DataType::Int64),
+                    ("t", ts(TimeUnit::Millisecond)),
+                    ("n", DataType::Null),
+                ]),
+            ),
         ];
         let merged = merge_schemas("*.csv", FileFormatKind::Csv, &files).unwrap();
-        let types: Vec<_> = merged.fields().iter().map(|f| f.data_type().clone()).collect();
-        assert_eq!(types, [DataType::Float64, ts(TimeUnit::Millisecond), DataType::Utf8]);
+        let types: Vec<_> = merged
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [DataType::Float64, ts(TimeUnit::Millisecond), DataType::Utf8]
+        );
     }
 
     #[test]
     fn csv_headers_must_agree() {
         let files = vec![
-            (PathBuf::from("a.csv"), schema(&[("x", DataType::Int64), ("y", DataType::Int64)])),
-            (PathBuf::from("b.csv"), schema(&[("y", DataType::Int64), ("x", DataType::Int64)])),
+            (
+                PathBuf::from("a.csv"),
+                schema(&[("x", DataType::Int64), ("y", DataType::Int64)]),
+            ),
+            (
+                PathBuf::from("b.csv"),
+                schema(&[("y", DataType::Int64), ("x", DataType::Int64)]),
+            ),
         ];
-        let err = merge_schemas("*.csv", FileFormatKind::Csv, &files).unwrap_err().to_string();
-        assert!(err.contains("disagree on columns") && err.contains("b.csv") && err.contains("(y, x)"), "{err}");
+        let err = merge_schemas("*.csv", FileFormatKind::Csv, &files)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("disagree on columns") && err.contains("b.csv") && err.contains("(y, x)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn parquet_type_conflicts_name_both_files() {
         let files = vec![
-            (PathBuf::from("a.parquet"), schema(&[("x", DataType::Int64)])),
-            (PathBuf::from("b.parquet"), schema(&[("x", DataType::Utf8), ("z", DataType::Int32)])),
+            (
+                PathBuf::from("a.parquet"),
+                schema(&[("x", DataType::Int64)]),
+            ),
+            (
+                PathBuf::from("b.parquet"),
+                schema(&[("x", DataType::Utf8), ("z", DataType::Int32)]),
+            ),
         ];
-        let err = merge_schemas("*", FileFormatKind::Parquet, &files).unwrap_err().to_string();
-        assert!(err.contains("'x' is Int64 in 'a.parquet' but Utf8 in 'b.parquet'"), "{err}");
+        let err = merge_schemas("*", FileFormatKind::Parquet, &files)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'x' is Int64 in 'a.parquet' but Utf8 in 'b.parquet'"),
+            "{err}"
+        );
     }
 
     #[test]
     fn null_strings_become_an_anchored_regex() {
-        assert_eq!(null_regex(&["NA".into(), "n/a".into(), "?".into()]), r"^(?:NA|n/a|\?)?$");
+        assert_eq!(
+            null_regex(&["NA".into(), "n/a".into(), "?".into()]),
+            r"^(?:NA|n/a|\?)?$"
+        );
     }
 }

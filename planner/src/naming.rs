@@ -71,7 +71,10 @@ pub fn tidy_output_names(plan: LogicalPlan) -> Result<LogicalPlan> {
         .iter()
         .map(|f| unqualified(f.name(), &tables))
         .collect();
-    let changed = renamed.iter().zip(schema.fields()).any(|(new, f)| new != f.name());
+    let changed = renamed
+        .iter()
+        .zip(schema.fields())
+        .any(|(new, f)| new != f.name());
     let unique = renamed.iter().collect::<HashSet<_>>().len() == renamed.len();
     if !changed || !unique {
         return Ok(plan);
@@ -80,7 +83,10 @@ pub fn tidy_output_names(plan: LogicalPlan) -> Result<LogicalPlan> {
         .iter()
         .zip(renamed)
         .map(|((qualifier, field), name)| {
-            let column = col(datafusion::common::Column::new(qualifier.cloned(), field.name()));
+            let column = col(datafusion::common::Column::new(
+                qualifier.cloned(),
+                field.name(),
+            ));
             if &name == field.name() {
                 column
             } else {
@@ -97,9 +103,16 @@ mod tests {
 
     #[test]
     fn qualifiers_of_known_tables_are_removed() {
-        let tables = vec!["\"t.csv\"".to_string(), "t.csv".to_string(), "s".to_string()];
+        let tables = vec![
+            "\"t.csv\"".to_string(),
+            "t.csv".to_string(),
+            "s".to_string(),
+        ];
         assert_eq!(unqualified("max(t.csv.x)", &tables[1..]), "max(x)");
-        assert_eq!(unqualified("sum(s.qty * s.price)", &tables[2..]), "sum(qty * price)");
+        assert_eq!(
+            unqualified("sum(s.qty * s.price)", &tables[2..]),
+            "sum(qty * price)"
+        );
         assert_eq!(unqualified("ends.x", &tables[2..]), "ends.x");
     }
 }

@@ -63,6 +63,8 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
         table,
         files,
         schema: listing.schema(),
-        csv: format.downcast_ref::<CsvFormat>().map(|f| f.options().clone()),
+        csv: format
+            .downcast_ref::<CsvFormat>()
+            .map(|f| f.options().clone()),
     });
 }

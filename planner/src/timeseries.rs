@@ -11,7 +11,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
+use datafusion::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, StringArray, TimestampNanosecondArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::catalog::{Session, TableProvider};
@@ -22,7 +24,9 @@ use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Poisson};
@@ -107,7 +111,10 @@ impl TimeseriesParams {
     /// `end` (so the last partition may be shorter).
     pub fn divisions(&self) -> Vec<i64> {
         let mut divisions: Vec<i64> = (0..)
-            .map(|i| self.start.saturating_add(self.partition_freq.saturating_mul(i)))
+            .map(|i| {
+                self.start
+                    .saturating_add(self.partition_freq.saturating_mul(i))
+            })
             .take_while(|t| *t < self.end)
             .collect();
         divisions.push(self.end);
@@ -141,7 +148,11 @@ pub fn parse_freq(text: &str) -> Result<i64> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(trimmed.len());
     let (count, unit) = trimmed.split_at(split);
-    let count: i64 = if count.is_empty() { 1 } else { count.parse().unwrap_or(0) };
+    let count: i64 = if count.is_empty() {
+        1
+    } else {
+        count.parse().unwrap_or(0)
+    };
     let unit_nanos = match unit {
         "ns" | "N" => 1,
         "us" | "U" | "µs" => 1_000,
@@ -164,7 +175,11 @@ pub fn parse_freq(text: &str) -> Result<i64> {
 /// The schema Dask's `timeseries()` has (with the index as a column).
 pub fn timeseries_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("timestamp", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            false,
+        ),
         Field::new("id", DataType::Int64, false),
         Field::new("name", DataType::Utf8, false),
         Field::new("x", DataType::Float64, false),
@@ -230,7 +245,11 @@ pub struct TimeseriesExec {
 }
 
 impl TimeseriesExec {
-    fn new(params: TimeseriesParams, columns: Vec<usize>, target_partitions: usize) -> Result<Self> {
+    fn new(
+        params: TimeseriesParams,
+        columns: Vec<usize>,
+        target_partitions: usize,
+    ) -> Result<Self> {
         let schema = project_schema(&timeseries_schema(), Some(&columns))?;
         let partitions = params.divisions().len() - 1;
         let stream_count = target_partitions.clamp(1, partitions);
@@ -454,14 +473,22 @@ mod tests {
     #[test]
     fn a_short_last_partition_is_kept() {
         // 2.5 days of hourly rows in daily partitions: 24 + 24 + 12.
-        let p = TimeseriesParams::new(Some("2000-01-01"), Some("2000-01-03 12:00:00"), Some("1h"), None, None).unwrap();
+        let p = TimeseriesParams::new(
+            Some("2000-01-01"),
+            Some("2000-01-03 12:00:00"),
+            Some("1h"),
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(p.divisions().len(), 4);
         assert_eq!(p.rows(), 60);
     }
 
     #[test]
     fn values_do_not_depend_on_batching_or_projection() {
-        let p = TimeseriesParams::new(None, Some("2000-01-02"), Some("1min"), None, Some(7)).unwrap();
+        let p =
+            TimeseriesParams::new(None, Some("2000-01-02"), Some("1min"), None, Some(7)).unwrap();
         let (lo, hi) = (p.start, p.end);
         let all = |batch_size, columns: Vec<usize>| -> Vec<f64> {
             let schema = project_schema(&timeseries_schema(), Some(&columns)).unwrap();
@@ -469,7 +496,12 @@ mod tests {
             PartitionGenerator::new(&p, 0, lo, hi, columns, schema, batch_size)
                 .flat_map(|b| {
                     let b = b.unwrap();
-                    let a = b.column(x).as_any().downcast_ref::<Float64Array>().unwrap().clone();
+                    let a = b
+                        .column(x)
+                        .as_any()
+                        .downcast_ref::<Float64Array>()
+                        .unwrap()
+                        .clone();
                     a.values().to_vec()
                 })
                 .collect()

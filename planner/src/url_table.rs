@@ -55,7 +55,9 @@ impl UrlTableFactory for FileTableFactory {
             .and_then(|state| state())
             .ok_or_else(|| plan_datafusion_err!("the session has been dropped"))?;
         let files = FileSet::resolve(name)?;
-        Ok(Some(file_table(&state, &files, &ReadOptions::default()).await?))
+        Ok(Some(
+            file_table(&state, &files, &ReadOptions::default()).await?,
+        ))
     }
 }
 
@@ -84,7 +86,11 @@ impl TableProviderFactory for GlobTableFactory {
             "PARQUET" => FileFormatKind::Parquet,
             "JSON" | "NDJSON" => FileFormatKind::Json,
             "ARROW" => FileFormatKind::Arrow,
-            other => return plan_err!("STORED AS {other} is not supported; use CSV, PARQUET, JSON or ARROW"),
+            other => {
+                return plan_err!(
+                    "STORED AS {other} is not supported; use CSV, PARQUET, JSON or ARROW"
+                )
+            }
         };
         let mut options = ReadOptions {
             format: Some(format),

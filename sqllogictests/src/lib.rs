@@ -60,7 +60,9 @@ impl sqllogictest::AsyncDB for RaskDb {
 fn column_type(data_type: &DataType) -> DefaultColumnType {
     match data_type {
         t if t.is_integer() => DefaultColumnType::Integer,
-        t if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+        t if t.is_floating()
+            || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
             DefaultColumnType::FloatingPoint
         }
         _ => DefaultColumnType::Text,

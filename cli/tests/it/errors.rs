@@ -4,15 +4,35 @@ use crate::{fails, query, stderr};
 
 #[test]
 fn missing_inputs() {
-    fails(&["SELECT * FROM 'testdata/nothing_*.csv'"], 1, &["no files match 'testdata/nothing_*.csv'"]);
-    fails(&["SELECT * FROM 'testdata/missing.csv'"], 1, &["file not found: 'testdata/missing.csv'"]);
-    fails(&["-f", "no_such_script.sql"], 1, &["cannot read script 'no_such_script.sql'"]);
-    fails(&["--table", "t=testdata/none_*.csv", "SELECT 1"], 1, &["no files match"]);
+    fails(
+        &["SELECT * FROM 'testdata/nothing_*.csv'"],
+        1,
+        &["no files match 'testdata/nothing_*.csv'"],
+    );
+    fails(
+        &["SELECT * FROM 'testdata/missing.csv'"],
+        1,
+        &["file not found: 'testdata/missing.csv'"],
+    );
+    fails(
+        &["-f", "no_such_script.sql"],
+        1,
+        &["cannot read script 'no_such_script.sql'"],
+    );
+    fails(
+        &["--table", "t=testdata/none_*.csv", "SELECT 1"],
+        1,
+        &["no files match"],
+    );
 }
 
 #[test]
 fn unreadable_inputs() {
-    fails(&["SELECT * FROM 'testdata/bad/not_gzip.csv.gz'"], 1, &["not_gzip.csv.gz", "Invalid gzip header"]);
+    fails(
+        &["SELECT * FROM 'testdata/bad/not_gzip.csv.gz'"],
+        1,
+        &["not_gzip.csv.gz", "Invalid gzip header"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("locked.csv");
     std::fs::write(&file, "a\n1\n").unwrap();
@@ -25,35 +45,62 @@ fn unreadable_inputs() {
         eprintln!("running as root: permission bits do not stop reads, skipping the chmod case");
     } else {
         let sql = format!("SELECT * FROM '{}'", file.display());
-        fails(&[&sql], 1, &["cannot read", "locked.csv", "ermission denied"]);
+        fails(
+            &[&sql],
+            1,
+            &["cannot read", "locked.csv", "ermission denied"],
+        );
     }
 }
 
 #[test]
 fn malformed_csv_names_file_and_line() {
-    fails(&["SELECT * FROM 'testdata/bad/bad_row.csv'"], 1, &["testdata/bad/bad_row.csv:3: malformed CSV row: expected 2 fields, found 3"]);
+    fails(
+        &["SELECT * FROM 'testdata/bad/bad_row.csv'"],
+        1,
+        &["testdata/bad/bad_row.csv:3: malformed CSV row: expected 2 fields, found 3"],
+    );
     fails(
         &["SELECT sum(v) FROM 'testdata/bad/bad_value.csv'"],
         1,
         &["testdata/bad/bad_value.csv:10052: value 'abc' in column 'v' is not a valid Int64"],
     );
-    fails(&["SELECT * FROM 'testdata/disagree/*.csv'"], 1, &["disagree on columns", "(x, z)"]);
+    fails(
+        &["SELECT * FROM 'testdata/disagree/*.csv'"],
+        1,
+        &["disagree on columns", "(x, z)"],
+    );
 }
 
 #[test]
 fn unknown_names_get_suggestions() {
     let err = fails(&["SELECT * FROM sales"], 1, &["table 'sales' not found"]);
-    assert!(err.contains("hint: query a file by quoting its path"), "{err}");
-    fails(&["SELECT nme FROM 'testdata/sales/part_0.csv'"], 1, &["No field named nme", "Did you mean"]);
+    assert!(
+        err.contains("hint: query a file by quoting its path"),
+        "{err}"
+    );
+    fails(
+        &["SELECT nme FROM 'testdata/sales/part_0.csv'"],
+        1,
+        &["No field named nme", "Did you mean"],
+    );
 }
 
 #[test]
 fn syntax_errors_give_the_position() {
-    fails(&["SELECT * FROM 'testdata/sales/part_0.csv' WHERE id = = 1"], 1, &["syntax error", "line 1, column"]);
+    fails(
+        &["SELECT * FROM 'testdata/sales/part_0.csv' WHERE id = = 1"],
+        1,
+        &["syntax error", "line 1, column"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("broken.sql");
     std::fs::write(&script, "SELECT 1;\nSELEC 2;\n").unwrap();
-    fails(&["-f", script.to_str().unwrap()], 1, &["broken.sql: syntax error", "line 2, column 1"]);
+    fails(
+        &["-f", script.to_str().unwrap()],
+        1,
+        &["broken.sql: syntax error", "line 2, column 1"],
+    );
 }
 
 #[test]
@@ -67,7 +114,12 @@ fn usage_errors_exit_2() {
         vec!["--table", "noequals", "SELECT 1"],
     ] {
         let output = query(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert!(stderr(&output).contains("error"), "{args:?}");
         assert!(!stderr(&output).contains("panicked"));
     }
@@ -79,16 +131,26 @@ fn a_failing_statement_stops_a_script_with_the_earlier_results_printed() {
     assert_eq!(output.status.code(), Some(1));
     let out = String::from_utf8(output.stdout).unwrap();
     assert!(out.contains("one"), "{out}");
-    assert!(!out.contains("| 2"), "statements after the failure do not run: {out}");
+    assert!(
+        !out.contains("| 2"),
+        "statements after the failure do not run: {out}"
+    );
 }
 
 #[test]
 fn memory_that_cannot_fit_says_which_operator_and_which_flag() {
     // A TopK cannot spill: with a limit far below its need the query must fail clearly.
     let err = fails(
-        &["--memory-limit", "100KB", "SELECT x FROM timeseries('2000-01-01', '2000-01-02') ORDER BY x LIMIT 50000"],
+        &[
+            "--memory-limit",
+            "100KB",
+            "SELECT x FROM timeseries('2000-01-01', '2000-01-02') ORDER BY x LIMIT 50000",
+        ],
         1,
         &["the query needs more memory than the limit", "needed"],
     );
-    assert!(err.contains("hint: raise the memory limit (query --memory-limit"), "{err}");
+    assert!(
+        err.contains("hint: raise the memory limit (query --memory-limit"),
+        "{err}"
+    );
 }

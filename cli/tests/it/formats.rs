@@ -57,7 +57,11 @@ fn csv_and_tsv_read_back() {
     for (format, delimiter) in [("csv", ','), ("tsv", '\t')] {
         let rows = parse_delimited(&ok(&["--format", format, SALES_QUERY]), delimiter);
         assert_eq!(rows[0], ["id", "region", "price", "note"], "{format}");
-        assert_eq!(normalise_floats(rows[1..].to_vec()), expected_csv_fields(), "{format}");
+        assert_eq!(
+            normalise_floats(rows[1..].to_vec()),
+            expected_csv_fields(),
+            "{format}"
+        );
     }
 }
 
@@ -104,7 +108,11 @@ fn table_and_markdown_read_back() {
     for format in ["table", "markdown"] {
         let text = ok(&["--format", format, SALES_QUERY]);
         let cells = table_cells(&text);
-        assert_eq!(cells[0], ["id", "region", "price", "note"], "{format}:\n{text}");
+        assert_eq!(
+            cells[0],
+            ["id", "region", "price", "note"],
+            "{format}:\n{text}"
+        );
         let expected: Vec<Vec<String>> = SALES
             .iter()
             .map(|(id, region, price, note)| {
@@ -129,7 +137,10 @@ fn table_and_markdown_read_back() {
         assert_eq!(actual, expected, "{format}:\n{text}");
     }
     let markdown = ok(&["--format", "markdown", "SELECT 'a|b' AS s"]);
-    assert!(markdown.contains("a\\|b"), "pipes are escaped in markdown: {markdown}");
+    assert!(
+        markdown.contains("a\\|b"),
+        "pipes are escaped in markdown: {markdown}"
+    );
 }
 
 #[test]

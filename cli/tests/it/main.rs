@@ -29,7 +29,10 @@ pub const SALES_QUERY: &str =
     "SELECT id, region, price, note FROM 'testdata/sales/part_*.csv' ORDER BY id";
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Runs `query` from the workspace root with `args`.
@@ -53,7 +56,11 @@ pub fn stderr(output: &Output) -> String {
 /// Asserts success and returns stdout.
 pub fn ok(args: &[&str]) -> String {
     let output = query(args);
-    assert!(output.status.success(), "query {args:?} failed: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "query {args:?} failed: {}",
+        stderr(&output)
+    );
     stdout(&output)
 }
 
@@ -70,6 +77,10 @@ pub fn fails(args: &[&str], code: i32, needles: &[&str]) -> String {
     for needle in needles {
         assert!(first.contains(needle), "expected {needle:?} in {first:?}");
     }
-    assert!(output.stdout.is_empty(), "no partial output expected: {}", stdout(&output));
+    assert!(
+        output.stdout.is_empty(),
+        "no partial output expected: {}",
+        stdout(&output)
+    );
     err
 }

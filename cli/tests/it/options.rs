@@ -72,7 +72,11 @@ fn timing_and_quiet() {
     let path = dir.path().join("x.csv");
     let output = query(&["-q", "-o", path.to_str().unwrap(), "SELECT 1 AS a"]);
     assert!(output.status.success());
-    assert!(stderr(&output).is_empty(), "-q prints nothing: {}", stderr(&output));
+    assert!(
+        stderr(&output).is_empty(),
+        "-q prints nothing: {}",
+        stderr(&output)
+    );
     assert_eq!(std::fs::read_to_string(path).unwrap(), "a\n1\n");
 }
 
@@ -83,7 +87,11 @@ fn results_do_not_depend_on_partitions() {
     let four = ok(&["--partitions", "4", "--format", "csv", sql]);
     assert_eq!(one, four);
     // 8,640 rows (a day every 10 s) over 26 names
-    let total: i64 = one.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse::<i64>().unwrap()).sum();
+    let total: i64 = one
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<i64>().unwrap())
+        .sum();
     assert_eq!(total, 8_640);
 }
 
@@ -114,15 +122,30 @@ fn large_group_by_spills_under_a_memory_limit() {
     let spills: Vec<u64> = analyzed
         .split("spill_count=")
         .skip(1)
-        .map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap())
+        .map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
-    assert!(spills.iter().any(|&n| n > 0), "the aggregation spilled: {analyzed}");
+    assert!(
+        spills.iter().any(|&n| n > 0),
+        "the aggregation spilled: {analyzed}"
+    );
 }
 
 #[test]
 fn help_and_version() {
     let help = ok(&["--help"]);
-    for needle in ["Examples:", "data_part_*.csv", "--memory-limit", "--format", "timeseries()"] {
+    for needle in [
+        "Examples:",
+        "data_part_*.csv",
+        "--memory-limit",
+        "--format",
+        "timeseries()",
+    ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
     let version = ok(&["--version"]);

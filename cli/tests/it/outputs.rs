@@ -13,8 +13,14 @@ use crate::{fails, ok, query, stderr, SALES, SALES_QUERY};
 fn check_batches(batches: &[RecordBatch]) {
     let mut rows = 0;
     for batch in batches {
-        let ids = batch.column_by_name("id").unwrap().as_primitive::<Int64Type>();
-        let prices = batch.column_by_name("price").unwrap().as_primitive::<Float64Type>();
+        let ids = batch
+            .column_by_name("id")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let prices = batch
+            .column_by_name("price")
+            .unwrap()
+            .as_primitive::<Float64Type>();
         let notes = datafusion::arrow::compute::cast(
             batch.column_by_name("note").unwrap(),
             &datafusion::arrow::datatypes::DataType::Utf8,
@@ -24,7 +30,11 @@ fn check_batches(batches: &[RecordBatch]) {
         for i in 0..batch.num_rows() {
             let (id, _, price, note) = SALES[rows];
             assert_eq!(ids.value(i), id);
-            assert_eq!(prices.is_valid(i).then(|| prices.value(i)), price, "row {id}");
+            assert_eq!(
+                prices.is_valid(i).then(|| prices.value(i)),
+                price,
+                "row {id}"
+            );
             assert_eq!(notes.is_valid(i).then(|| notes.value(i)), note, "row {id}");
             rows += 1;
         }
@@ -58,14 +68,21 @@ fn text_outputs_read_back_identical() {
         let path = dir.path().join(format!("out.{extension}"));
         ok(&["-q", "-o", path.to_str().unwrap(), SALES_QUERY]);
         let printed = ok(&["--format", extension, SALES_QUERY]);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), printed, "{extension}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            printed,
+            "{extension}"
+        );
     }
     // The written files are queryable again and hold the fixture's values.
     let csv = dir.path().join("out.csv");
     let sums = ok(&[
         "--format",
         "csv",
-        &format!("SELECT count(*), sum(price), count(region) FROM '{}'", csv.display()),
+        &format!(
+            "SELECT count(*), sum(price), count(region) FROM '{}'",
+            csv.display()
+        ),
     ]);
     assert_eq!(sums.lines().nth(1), Some("10,15.5,9"));
 }
@@ -76,7 +93,11 @@ fn a_failed_query_leaves_the_destination_untouched() {
     let target = dir.path().join("result.csv");
     std::fs::write(&target, "precious\n").unwrap();
     fails(
-        &["-o", target.to_str().unwrap(), "SELECT sum(v) FROM 'testdata/bad/bad_value.csv'"],
+        &[
+            "-o",
+            target.to_str().unwrap(),
+            "SELECT sum(v) FROM 'testdata/bad/bad_value.csv'",
+        ],
         1,
         &["bad_value.csv:10052"],
     );
@@ -92,5 +113,9 @@ fn output_errors_are_caught_before_running() {
         1,
         &["cannot write 'no/such/dir/out.csv': directory 'no/such/dir' does not exist"],
     );
-    fails(&["-o", "out.xlsx", "SELECT 1"], 1, &["cannot tell the output format", ".parquet"]);
+    fails(
+        &["-o", "out.xlsx", "SELECT 1"],
+        1,
+        &["cannot tell the output format", ".parquet"],
+    );
 }

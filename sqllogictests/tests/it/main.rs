@@ -6,7 +6,10 @@ use std::sync::Once;
 use rask_sqllogictests::{test_session, RaskDb};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The `.slt` files name fixtures as `testdata/..`, relative to the workspace root.
@@ -17,10 +20,10 @@ fn enter_workspace_root() {
 
 async fn run(name: &str) {
     enter_workspace_root();
-    let path = workspace_root().join("sqllogictests/test_files").join(format!("{name}.slt"));
-    let mut runner = sqllogictest::Runner::new(|| async {
-        Ok(RaskDb::new(test_session()?))
-    });
+    let path = workspace_root()
+        .join("sqllogictests/test_files")
+        .join(format!("{name}.slt"));
+    let mut runner = sqllogictest::Runner::new(|| async { Ok(RaskDb::new(test_session()?)) });
     if let Err(error) = runner.run_file_async(&path).await {
         panic!("{}\n{error}", path.display());
     }

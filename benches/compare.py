@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Time the tutorial workloads through `query`, a minimal DataFusion program and the peers.
+
+Usage:
+    compare.py DATADIR [--query BIN] [--baseline BIN] [--python PEER_VENV_PYTHON]
+               [--engines rask,df-baseline,duckdb,...] [--queries q1,q2,...]
+               [--runs N] [--warmup W] [--out results.tsv]
+
+DATADIR holds the data of ../shared/bench/gen_data.py (data_part_*.csv, large_data_*.csv,
+large_data.csv, data_part_*.parquet). Each (engine, workload) runs as one whole fresh process,
+W times uncounted, then N times counted, one at a time; reported are the median wall time and
+the median peak RSS of the process (from wait4). The SQL is the same as ../shared/bench/peers.py
+runs (imported from there), with the table name replaced by the files.
+
+Engines: rask (the release `query` binary), df-baseline (benches/src/main.rs, release),
+and the peers of ../shared/bench/peers.py (duckdb, polars, datafusion, dask, pandas), which
+need the virtualenv of ../shared/bench/setup_peers.sh.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PEER_BENCH = os.path.join(os.path.dirname(ROOT), "shared", "bench")
+sys.path.insert(0, PEER_BENCH)
+from peers import SOURCE, SQL  # noqa: E402  (the workloads, shared with the peers)
+
+QUERIES = ["q1", "q2", "q3", "q4", "q5", "q6", "q1p", "q3p"]
+PEERS = ["duckdb", "polars", "datafusion", "dask", "pandas"]
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.expanduser("~"), ".cache/rask/target"))
+
+
+def q5_copy(source_sql, outdir):
+    """q5 writes Parquet partitioned by category (snappy), as the peers do."""
+    select = SQL["q5"].replace("from t", f"from {source_sql}")
+    return (f"COPY ({select}) TO '{outdir}/' STORED AS PARQUET PARTITIONED BY (category) "
+            f"OPTIONS ('format.compression' 'snappy')")
+
+
+def command(engine, query, datadir, args, outdir):
+    src = os.path.join(datadir, SOURCE[query])
+    if engine == "rask":
+        table = f"'{src}'"
+        sql = q5_copy(table, outdir) if query == "q5" else SQL[query].replace("from t", f"from {table}")
+        return [args.query, "-q", "--format", "csv", sql]
+    if engine == "df-baseline":
+        kind = "--parquet" if src.endswith(".parquet") else "--csv"
+        sql = q5_copy("t", outdir) if query == "q5" else SQL[query]
+        return [args.baseline, kind, f"t={src}", sql]
+    return [args.python, os.path.join(PEER_BENCH, "peers.py"), engine, query, datadir]
+
+
+def measure(cmd, runs, warmup, outdir):
+    walls, peaks = [], []
+    for i in range(warmup + runs):
+        shutil.rmtree(outdir, ignore_errors=True)
+        os.makedirs(outdir)
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        if status != 0:
+            raise RuntimeError(f"{' '.join(cmd)[:300]} failed:\n{err[-2000:]}")
+        if i >= warmup:
+            walls.append(elapsed)
+            peaks.append(usage.ru_maxrss / 1024)
+    return statistics.median(walls), min(walls), max(walls), statistics.median(peaks)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("datadir")
+    ap.add_argument("--query", default=os.path.join(TARGET, "release", "query"))
+    ap.add_argument("--baseline", default=os.path.join(TARGET, "release", "df-baseline"))
+    ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), "peerbench/venv/bin/python"))
+    ap.add_argument("--engines", default="rask,df-baseline," + ",".join(PEERS))
+    ap.add_argument("--queries", default=",".join(QUERIES))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    engines = args.engines.split(",")
+    queries = args.queries.split(",")
+    results = {}
+    outdir = tempfile.mkdtemp(prefix="rask_bench_")
+    try:
+        for query in queries:
+            for engine in engines:
+                cmd = command(engine, query, args.datadir, args, os.path.join(outdir, "q5"))
+                results[(engine, query)] = measure(cmd, args.runs, args.warmup, os.path.join(outdir, "q5"))
+                med, lo, hi, peak = results[(engine, query)]
+                print(f"{engine:12} {query:4} median {med:6.3f} s (min {lo:.3f}, max {hi:.3f})  peak {peak:6.0f} MiB",
+                      file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+
+    header = "| workload | " + " | ".join(engines) + " | rask / df-baseline (time, peak) |"
+    print(header)
+    print("|" + "---|" * (len(engines) + 2))
+    for query in queries:
+        cells = [f"{results[(e, query)][0]:.2f} s / {results[(e, query)][3]:.0f} MiB" for e in engines]
+        ratio = ""
+        if ("rask", query) in results and ("df-baseline", query) in results:
+            r, b = results[("rask", query)], results[("df-baseline", query)]
+            ratio = f"{r[0] / b[0]:.2f}x, {r[3] / b[3]:.2f}x"
+        print(f"| {query} | " + " | ".join(cells) + f" | {ratio} |")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("engine\tquery\tmedian_s\tmin_s\tmax_s\tpeak_mib\n")
+            for (engine, query), (med, lo, hi, peak) in results.items():
+                f.write(f"{engine}\t{query}\t{med:.4f}\t{lo:.4f}\t{hi:.4f}\t{peak:.1f}\n")
+
+
+if __name__ == "__main__":
+    main()
