@@ -95,9 +95,11 @@ impl Arg {
                     .collect::<Result<_>>()?,
             ),
             SqlExpr::Nested(inner) => Arg::from_sql(function, inner)?,
-            other => return plan_err!(
+            other => {
+                return plan_err!(
                 "{function}: arguments must be constants such as 'text', 42 or true; got {other}"
-            ),
+            )
+            }
         })
     }
 }

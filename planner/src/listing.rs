@@ -9,8 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use datafusion::arrow::csv::reader::Format as CsvInferFormat;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::TableProvider;
+use datafusion::common::config::CsvOptions;
 use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::file_format::arrow::ArrowFormat;
@@ -66,7 +68,7 @@ pub async fn file_table(
         Some(kind) => kind,
         None => files.format()?.0,
     };
-    let format = file_format(state, kind, compression, options)?;
+    let format = file_format(state, files, kind, compression, options)?;
     let schema = infer_schema(state, files, kind, &format).await?;
     let schema = apply_dtypes(schema, &options.dtypes)?;
     let custom_nulls =
@@ -140,6 +142,7 @@ fn file_url(file: &Path) -> Result<ListingTableUrl> {
 
 fn file_format(
     state: &SessionState,
+    files: &FileSet,
     kind: FileFormatKind,
     compression: FileCompressionType,
     options: &ReadOptions,
@@ -160,7 +163,8 @@ fn file_format(
                 .with_escape(options.escape)
                 .with_comment(options.comment)
                 .with_schema_infer_max_rec(INFER_ROWS_PER_FILE)
-                .with_file_compression_type(compression);
+                .with_file_compression_type(compression)
+                .with_newlines_in_values(may_quote(files, options.quote.unwrap_or(b'"')));
             if !options.nulls.is_empty() {
                 format = format.with_null_regex(Some(null_regex(&options.nulls)));
             }
@@ -188,6 +192,22 @@ fn file_format(
     })
 }
 
+/// Bytes sampled from the start of each CSV file to look for quoting.
+const QUOTE_SAMPLE_BYTES: u64 = 256 * 1024;
+
+/// Whether any file quotes values, as far as its first bytes tell. A quoted value may hold a
+/// newline, and then a file cannot be split into byte ranges at newlines for parallel
+/// reading; files without quotes (most numeric exports) keep the faster split read.
+fn may_quote(files: &FileSet, quote: u8) -> bool {
+    use std::io::Read;
+    files.files.iter().any(|file| {
+        let mut sample = Vec::new();
+        std::fs::File::open(file)
+            .and_then(|f| f.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample))
+            .map_or(true, |_| sample.contains(&quote))
+    })
+}
+
 /// A regex matching the empty field and each of `nulls` exactly.
 fn null_regex(nulls: &[String]) -> String {
     let alternatives: Vec<String> = nulls.iter().map(|n| regex::escape(n)).collect();
@@ -209,11 +229,23 @@ async fn infer_schema(
             async move {
                 let location = object_store::path::Path::from_filesystem_path(&file)
                     .map_err(|e| plan_datafusion_err!("'{}': {e}", file.display()))?;
-                let meta = store.head(&location).await?;
-                let schema = format
-                    .infer_schema(state, &store, &[meta])
-                    .await
-                    .map_err(|e| in_file(&file, e))?;
+                let any: &dyn std::any::Any = format.as_ref();
+                let schema = match any.downcast_ref::<CsvFormat>() {
+                    // DataFusion's CSV inference cuts the file at newlines before parsing
+                    // and so misreads quoted values that span lines; arrow's reader parses
+                    // the file as a stream.
+                    Some(csv) => {
+                        let (file, options) = (file.clone(), csv.options().clone());
+                        tokio::task::spawn_blocking(move || infer_csv(&file, &options))
+                            .await
+                            .map_err(|e| DataFusionError::External(Box::new(e)))?
+                    }
+                    None => {
+                        let meta = store.head(&location).await?;
+                        format.infer_schema(state, &store, &[meta]).await
+                    }
+                }
+                .map_err(|e| in_file(&file, e))?;
                 Ok::<_, DataFusionError>((file, schema))
             }
         })
@@ -221,6 +253,38 @@ async fn infer_schema(
         .try_collect()
         .await?;
     Ok(Arc::new(merge_schemas(&files.pattern, kind, &schemas)?))
+}
+
+/// Infers one CSV file's schema from its first [`INFER_ROWS_PER_FILE`] records. Columns
+/// without a single value come out as `Null`, so that other files decide their type.
+fn infer_csv(file: &Path, options: &CsvOptions) -> Result<SchemaRef> {
+    let compression = FileCompressionType::from(options.compression);
+    let reader = compression.convert_read(std::fs::File::open(file)?)?;
+    let mut format = CsvInferFormat::default()
+        .with_header(options.has_header.unwrap_or(true))
+        .with_delimiter(options.delimiter)
+        .with_quote(options.quote);
+    if let Some(escape) = options.escape {
+        format = format.with_escape(escape);
+    }
+    if let Some(comment) = options.comment {
+        format = format.with_comment(comment);
+    }
+    if let Some(pattern) = &options.null_regex {
+        let regex = regex::Regex::new(pattern)
+            .map_err(|e| plan_datafusion_err!("invalid null pattern '{pattern}': {e}"))?;
+        format = format.with_null_regex(regex);
+    }
+    let (schema, records) = format.infer_schema(reader, Some(INFER_ROWS_PER_FILE))?;
+    if records > 0 {
+        return Ok(Arc::new(schema));
+    }
+    let untyped: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_data_type(DataType::Null))
+        .collect();
+    Ok(Arc::new(Schema::new(untyped)))
 }
 
 /// Rewrites an inference failure as one line naming the file (and line, for a malformed row).
