@@ -211,7 +211,10 @@ impl FileSet {
             .next()
             .unwrap_or(FileCompressionType::UNCOMPRESSED);
         if compressions.any(|c| c != first) {
-            return plan_err!("'{}' mixes compressed and uncompressed files", self.pattern);
+            return plan_err!(
+                "'{}' mixes compressions (e.g. .gz with .zst or with plain files); narrow it with a glob",
+                self.pattern
+            );
         }
         Ok(first)
     }
@@ -219,7 +222,7 @@ impl FileSet {
 
 fn describe(kind: FileFormatKind, compression: FileCompressionType) -> String {
     if compression.is_compressed() {
-        format!("compressed {}", kind.name())
+        format!("{} ({})", kind.name(), compression.get_variant())
     } else {
         kind.name().to_string()
     }
