@@ -22,8 +22,12 @@ mod session;
 pub mod sink;
 
 pub use config::{parse_size, SessionBuilder};
-pub use dataframe::{BatchStream, DataFrame};
+pub use dataframe::{BatchStream, DataFrame, GroupBy};
 pub use error::{Error, ErrorKind, Result};
+pub use rask_planner::files::FileFormatKind;
+pub use rask_planner::frame::{AggFunc, AggSpec};
+pub use rask_planner::listing::ReadOptions;
+pub use rask_planner::timeseries::TimeseriesParams;
 pub use session::Session;
 
 pub use datafusion::arrow::array::RecordBatch;

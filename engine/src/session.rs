@@ -7,8 +7,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParser, Statement};
+use rask_planner::files::FileFormatKind;
 use rask_planner::functions::TableFunctions;
+use rask_planner::listing::ReadOptions;
 use rask_planner::scans::file_scans;
+use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 
 use crate::config::SessionBuilder;
 use crate::dataframe::DataFrame;
@@ -133,11 +136,100 @@ impl Session {
 
     /// Registers the files at `path` (a file, directory or glob) as table `name`.
     pub async fn register_files(&self, name: &str, path: &str) -> Result<()> {
-        let files = rask_planner::files::FileSet::resolve(path)?;
-        let state = self.inner.ctx.state();
-        let table = rask_planner::listing::file_table(&state, &files, &Default::default()).await?;
+        let table = self.file_table(path, &ReadOptions::default()).await?;
         self.inner.ctx.register_table(name, table)?;
         Ok(())
+    }
+
+    /// Registers a frame as table `name`, so SQL can use it.
+    pub fn register_frame(&self, name: &str, frame: &DataFrame) -> Result<()> {
+        let view = frame.clone().into_datafusion().into_view();
+        self.inner.ctx.register_table(name, view)?;
+        Ok(())
+    }
+
+    async fn file_table(
+        &self,
+        path: &str,
+        options: &ReadOptions,
+    ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+        let files = rask_planner::files::FileSet::resolve(path)?;
+        let state = self.inner.ctx.state();
+        Ok(rask_planner::listing::file_table(&state, &files, options).await?)
+    }
+
+    async fn read(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
+        let table = self.file_table(path, &options).await?;
+        Ok(DataFrame::new(self.inner.ctx.read_table(table)?))
+    }
+
+    /// A lazy frame over CSV files (a path, directory or glob), as `dd.read_csv`; `options`
+    /// sets the delimiter, header, null strings and column types.
+    pub async fn read_csv(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
+        let format = options.format.unwrap_or(FileFormatKind::Csv);
+        self.read(
+            path,
+            ReadOptions {
+                format: Some(format),
+                ..options
+            },
+        )
+        .await
+    }
+
+    /// A lazy frame over Parquet files, as `dd.read_parquet`.
+    pub async fn read_parquet(&self, path: &str) -> Result<DataFrame> {
+        self.read(
+            path,
+            ReadOptions {
+                format: Some(FileFormatKind::Parquet),
+                ..ReadOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// A lazy frame over newline-delimited JSON files, as `dd.read_json(lines=True)`.
+    pub async fn read_json(&self, path: &str) -> Result<DataFrame> {
+        self.read(
+            path,
+            ReadOptions {
+                format: Some(FileFormatKind::Json),
+                ..ReadOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// The built-in dataset of `dask.datasets.timeseries()`, generated lazily.
+    pub fn timeseries(&self, params: TimeseriesParams) -> Result<DataFrame> {
+        let table = Arc::new(TimeseriesTable::new(params));
+        Ok(DataFrame::new(self.inner.ctx.read_table(table)?))
+    }
+
+    /// An in-memory frame split into `npartitions` partitions, as `dd.from_pandas`.
+    pub fn from_batches(&self, batches: Vec<RecordBatch>, npartitions: usize) -> Result<DataFrame> {
+        let Some(first) = batches.first() else {
+            return Err(Error::new(
+                ErrorKind::Plan,
+                "from_batches needs at least one batch",
+            ));
+        };
+        let schema = first.schema();
+        let rows: Vec<RecordBatch> = batches;
+        let total: usize = rows.iter().map(|b| b.num_rows()).sum();
+        let whole = datafusion::arrow::compute::concat_batches(&schema, &rows)?;
+        let parts = npartitions.max(1);
+        let per_part = total.div_ceil(parts).max(1);
+        let partitions: Vec<Vec<RecordBatch>> = (0..parts)
+            .map(|i| {
+                let start = (i * per_part).min(total);
+                let len = per_part.min(total - start);
+                vec![whole.slice(start, len)]
+            })
+            .collect();
+        let table = datafusion::datasource::MemTable::try_new(schema, partitions)?;
+        Ok(DataFrame::new(self.inner.ctx.read_table(Arc::new(table))?))
     }
 }
 

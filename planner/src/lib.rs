@@ -1,5 +1,6 @@
 //! What to compute: Rask's logical layer over DataFusion.
 //!
+//! - [`frame`]: pandas/Dask aggregation semantics for the DataFrame API;
 //! - [`files`]: paths, directories and globs expanded into an explicit, sorted file list;
 //! - [`listing`]: a table over such a list, with a schema reconciled across all files;
 //! - [`functions`]: `read_csv(..)`, `read_parquet(..)`, `read_json(..)`, `timeseries(..)` in SQL;
@@ -13,6 +14,7 @@
 
 pub mod diagnose;
 pub mod files;
+pub mod frame;
 pub mod functions;
 pub mod listing;
 pub mod naming;

@@ -1,13 +1,15 @@
 //! The embedded API: sessions, SQL, file tables, errors and sinks, checked against the
 //! fixtures' known answers (see `testdata/README.md`).
 
+mod frame;
+
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use rask::{ErrorKind, Session};
 
-fn testdata(path: &str) -> String {
+pub fn testdata(path: &str) -> String {
     let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()

@@ -1,0 +1,252 @@
+//! The DataFrame API against independent computations over the fixture rows.
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use rask::prelude::*;
+use rask::{ReadOptions, TimeseriesParams};
+
+use crate::testdata;
+
+/// `(region, qty, price)` of `testdata/sales/*.csv`, read off the files by hand.
+const SALES: [(Option<&str>, Option<i64>, Option<f64>); 10] = [
+    (Some("north"), Some(3), Some(1.25)),
+    (Some("south"), None, Some(0.5)),
+    (Some("north"), Some(10), Some(4.0)),
+    (Some("east"), Some(1), Some(1.25)),
+    (Some("south"), Some(7), Some(1.5)),
+    (None, Some(2), Some(0.5)),
+    (Some("east"), Some(5), None),
+    (Some("north"), Some(4), Some(0.75)),
+    (Some("south"), Some(6), Some(4.5)),
+    (Some("north"), None, Some(1.25)),
+];
+
+async fn sales() -> DataFrame {
+    let session = Session::new().unwrap();
+    session
+        .read_csv(&testdata("sales/part_*.csv"), ReadOptions::default())
+        .await
+        .unwrap()
+}
+
+fn one_batch(batches: Vec<RecordBatch>) -> RecordBatch {
+    concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+#[tokio::test]
+async fn inspection_without_a_full_compute() {
+    let frame = sales().await;
+    assert_eq!(
+        frame.columns(),
+        ["id", "region", "product", "qty", "price", "sold_at", "note"]
+    );
+    let dtypes = frame.dtypes();
+    assert_eq!(dtypes[3], ("qty".to_string(), DataType::Int64));
+    assert_eq!(dtypes[4], ("price".to_string(), DataType::Float64));
+    assert_eq!(frame.clone().len().await.unwrap(), SALES.len());
+    let head = one_batch(frame.head(3).await.unwrap());
+    assert_eq!(head.num_rows(), 3);
+}
+
+#[tokio::test]
+async fn filter_and_assign() {
+    let frame = sales()
+        .await
+        .filter(col("qty").gt(lit(4)))
+        .unwrap()
+        .assign("revenue", col("qty") * col("price"))
+        .unwrap()
+        .agg(&[("revenue", &["sum", "count"]), ("qty", &["sum"])])
+        .unwrap();
+    let batch = one_batch(frame.collect().await.unwrap());
+    let kept: Vec<_> = SALES
+        .iter()
+        .filter(|(_, q, _)| q.is_some_and(|q| q > 4))
+        .collect();
+    let revenue: f64 = kept
+        .iter()
+        .filter_map(|(_, q, p)| Some(q.unwrap() as f64 * (*p)?))
+        .sum();
+    let counted = kept.iter().filter(|(_, _, p)| p.is_some()).count() as i64;
+    let qty: i64 = kept.iter().map(|(_, q, _)| q.unwrap()).sum();
+    assert_eq!(
+        batch.column(0).as_primitive::<Float64Type>().value(0),
+        revenue
+    );
+    assert_eq!(
+        batch.column(1).as_primitive::<Int64Type>().value(0),
+        counted
+    );
+    assert_eq!(batch.column(2).as_primitive::<Int64Type>().value(0), qty);
+}
+
+#[tokio::test]
+async fn groupby_follows_pandas() {
+    let frame = sales()
+        .await
+        .groupby(&["region"])
+        .agg(&[
+            ("qty", &["sum", "count", "mean", "std"]),
+            ("price", &["max"]),
+        ])
+        .unwrap();
+    assert_eq!(
+        frame.columns(),
+        [
+            "region",
+            "qty_sum",
+            "qty_count",
+            "qty_mean",
+            "qty_std",
+            "price"
+        ]
+    );
+    let batch = one_batch(frame.collect().await.unwrap());
+    // Independent computation: groups sorted by key, the NULL key last.
+    let mut keys: Vec<Option<&str>> = SALES.iter().map(|(r, _, _)| *r).collect();
+    keys.sort_by(|a, b| match (a, b) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, _) => std::cmp::Ordering::Greater,
+        (_, None) => std::cmp::Ordering::Less,
+        (Some(a), Some(b)) => a.cmp(b),
+    });
+    keys.dedup();
+    assert_eq!(batch.num_rows(), keys.len());
+    let regions = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8).unwrap();
+    let regions = regions.as_string::<i32>();
+    for (row, key) in keys.iter().enumerate() {
+        assert_eq!(regions.is_valid(row).then(|| regions.value(row)), *key);
+        let qty: Vec<f64> = SALES
+            .iter()
+            .filter(|(r, _, _)| r == key)
+            .filter_map(|(_, q, _)| q.map(|q| q as f64))
+            .collect();
+        let n = qty.len() as f64;
+        let mean = qty.iter().sum::<f64>() / n;
+        let sample_var = qty.iter().map(|q| (q - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        assert_eq!(
+            batch.column(1).as_primitive::<Int64Type>().value(row),
+            qty.iter().sum::<f64>() as i64
+        );
+        assert_eq!(
+            batch.column(2).as_primitive::<Int64Type>().value(row),
+            qty.len() as i64
+        );
+        assert!((batch.column(3).as_primitive::<Float64Type>().value(row) - mean).abs() < 1e-12);
+        let std = batch.column(4).as_primitive::<Float64Type>();
+        if qty.len() > 1 {
+            assert!(
+                (std.value(row) - sample_var.sqrt()).abs() < 1e-12,
+                "ddof = 1"
+            );
+        } else {
+            assert!(std.is_null(row), "the sample std of one value is undefined");
+        }
+    }
+}
+
+#[tokio::test]
+async fn groupby_size_counts_rows_with_nulls() {
+    let frame = sales().await.groupby(&["product"]).size().unwrap();
+    let batch = one_batch(frame.collect().await.unwrap());
+    let sizes = batch.column(1).as_primitive::<Int64Type>();
+    // apple: ids 1, 4, 5, 10; banana: 2, 6, 8; cherry: 3, 7, 9
+    assert_eq!(sizes.values().to_vec(), [4, 3, 3]);
+}
+
+#[tokio::test]
+async fn the_timeseries_groupby_of_the_blog_post() {
+    let session = Session::new().unwrap();
+    let params =
+        TimeseriesParams::new(None, Some("2000-01-03"), Some("1min"), None, Some(5)).unwrap();
+    let frame = session
+        .timeseries(params)
+        .unwrap()
+        .groupby(&["name"])
+        .agg(&[("x", &["max"]), ("y", &["mean"])])
+        .unwrap();
+    assert_eq!(frame.columns(), ["name", "x", "y"]);
+    let batch = one_batch(frame.collect().await.unwrap());
+    assert_eq!(batch.num_rows(), 26);
+    let names = batch.column(0).as_string::<i32>();
+    assert_eq!(names.value(0), "Alice");
+    assert_eq!(names.value(25), "Zelda");
+    let x = batch.column(1).as_primitive::<Float64Type>();
+    assert!(
+        x.values().iter().all(|v| (0.9..1.0).contains(v)),
+        "max of ~110 uniforms on [-1, 1)"
+    );
+}
+
+#[tokio::test]
+async fn frames_and_sql_compose_both_ways() {
+    let session = Session::new().unwrap();
+    let big = session
+        .sql(&format!("SELECT * FROM '{}'", testdata("sales/part_*.csv")))
+        .await
+        .unwrap()
+        .filter(col("qty").gt_eq(lit(5)))
+        .unwrap();
+    session.register_frame("big", &big).unwrap();
+    let batch = one_batch(
+        session
+            .sql("SELECT count(*) FROM big")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    let expected = SALES
+        .iter()
+        .filter(|(_, q, _)| q.is_some_and(|q| q >= 5))
+        .count() as i64;
+    assert_eq!(
+        batch.column(0).as_primitive::<Int64Type>().value(0),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn bad_operations_are_refused_clearly() {
+    let frame = sales().await;
+    let err = frame
+        .clone()
+        .groupby(&["region"])
+        .agg(&[("qty", &["median_ish"])])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown aggregation 'median_ish'"),
+        "{err}"
+    );
+    let err = frame.clone().drop(&["nope"]).unwrap_err();
+    assert!(err.to_string().contains("no column named nope"), "{err}");
+    let err = frame.rename(&[("nope", "x")]).unwrap_err();
+    assert!(err.to_string().contains("no column named nope"), "{err}");
+}
+
+#[tokio::test]
+async fn in_memory_frames_have_the_requested_partitions() {
+    let session = Session::new().unwrap();
+    let source = one_batch(
+        sales()
+            .await
+            .select(&["id", "qty"])
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    let frame = session.from_batches(vec![source], 3).unwrap();
+    let total = one_batch(
+        frame
+            .agg(&[("id", &["sum", "count"])])
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(total.column(0).as_primitive::<Int64Type>().value(0), 55);
+    assert_eq!(total.column(1).as_primitive::<Int64Type>().value(0), 10);
+}
