@@ -1,16 +1,19 @@
 //! The [`DataFrame`] handle users hold: a lazy query, computed on demand.
 
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::Column;
 use datafusion::common::DataFusionError;
+use datafusion::common::ScalarValue;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::{col, Expr};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
+use rask_planner::accessors::DaskExpr;
 use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
-use rask_planner::frame::{AggFunc, AggSpec};
+use rask_planner::frame::{self as frame_ops, AggFunc, AggSpec, DropHow, How, MergeSpec};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -184,6 +187,170 @@ impl DataFrame {
         self.map_plan(|plan| rask_planner::frame::reduce(plan, &spec))
     }
 
+    /// Casts columns: `(column, type)` pairs, as `df.astype({..})`.
+    pub fn astype(self, types: &[(&str, DataType)]) -> Result<DataFrame> {
+        let mut frame = self;
+        for (name, data_type) in types {
+            frame.check_column(name, "astype")?;
+            frame = frame.assign(
+                name,
+                col(Column::from_name(*name)).astype(data_type.clone()),
+            )?;
+        }
+        Ok(frame)
+    }
+
+    /// Replaces NULLs in the listed columns with `value` (every column of a matching type
+    /// when `columns` is empty), as `df.fillna(value)`.
+    pub fn fillna(self, value: ScalarValue, columns: &[&str]) -> Result<DataFrame> {
+        let schema = self.schema();
+        let mut frame = self;
+        for field in schema.fields() {
+            let listed = columns.is_empty() || columns.contains(&field.name().as_str());
+            let fits = value.cast_to(field.data_type()).is_ok();
+            if listed && fits {
+                let filled = col(Column::from_name(field.name())).fillna(value.clone());
+                frame = frame.assign(field.name(), filled.astype(field.data_type().clone()))?;
+            } else if listed && !columns.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Plan,
+                    format!(
+                        "fillna: {value} does not fit column '{}' ({})",
+                        field.name(),
+                        field.data_type()
+                    ),
+                ));
+            }
+        }
+        Ok(frame)
+    }
+
+    /// Removes rows with NULLs: `how = Any` drops a row with any NULL among `subset`
+    /// (every column when empty), `All` only a row that is NULL throughout.
+    pub fn dropna(self, how: DropHow, subset: &[&str]) -> Result<DataFrame> {
+        let subset = owned(subset);
+        self.map_plan(|plan| frame_ops::dropna(plan, how, &subset))
+    }
+
+    /// One row per distinct value of `subset` (all columns when empty).
+    pub fn drop_duplicates(self, subset: &[&str]) -> Result<DataFrame> {
+        let subset = owned(subset);
+        self.map_plan(|plan| frame_ops::drop_duplicates(plan, &subset))
+    }
+
+    /// The distinct values of one column, as `df[column].unique()`.
+    pub fn unique(self, column: &str) -> Result<DataFrame> {
+        self.select(&[column])?.drop_duplicates(&[])
+    }
+
+    /// Distinct values of `column` with their counts, most frequent first.
+    pub fn value_counts(self, column: &str) -> Result<DataFrame> {
+        self.map_plan(|plan| frame_ops::value_counts(plan, column))
+    }
+
+    /// The `n` rows with the largest values of `column`.
+    pub fn nlargest(self, n: usize, column: &str) -> Result<DataFrame> {
+        self.map_plan(|plan| frame_ops::nlargest(plan, n, column, true))
+    }
+
+    /// The `n` rows with the smallest values of `column`.
+    pub fn nsmallest(self, n: usize, column: &str) -> Result<DataFrame> {
+        self.map_plan(|plan| frame_ops::nlargest(plan, n, column, false))
+    }
+
+    /// Joins with `other` on equal keys, as `pd.merge`: see [`MergeSpec`] for naming.
+    ///
+    /// `on` names key columns present in both frames; `left_on`/`right_on` pair up
+    /// differently named keys (pass `on` empty then).
+    pub fn merge(
+        self,
+        other: DataFrame,
+        how: How,
+        on: &[&str],
+        left_right_on: (&[&str], &[&str]),
+        suffixes: (&str, &str),
+    ) -> Result<DataFrame> {
+        let (left_on, right_on) = if on.is_empty() {
+            (owned(left_right_on.0), owned(left_right_on.1))
+        } else {
+            (owned(on), owned(on))
+        };
+        let spec = MergeSpec {
+            how,
+            left_on,
+            right_on,
+            suffixes: (suffixes.0.to_string(), suffixes.1.to_string()),
+        };
+        let right = other.inner.into_parts().1;
+        self.map_plan(|left| frame_ops::merge(left, right, &spec))
+    }
+
+    /// The rows of this frame followed by those of `others`, columns matched by name.
+    pub fn concat(self, others: Vec<DataFrame>) -> Result<DataFrame> {
+        let rest: Vec<LogicalPlan> = others.into_iter().map(|f| f.inner.into_parts().1).collect();
+        self.map_plan(|first| frame_ops::concat(std::iter::once(first).chain(rest).collect()))
+    }
+
+    /// How many partitions the frame computes in.
+    pub async fn npartitions(&self) -> Result<usize> {
+        let plan = self.inner.clone().create_physical_plan().await?;
+        Ok(plan.properties().output_partitioning().partition_count())
+    }
+
+    /// The plan as text: logical and physical, or with `analyze` run and annotated with
+    /// rows, times and spills per operator.
+    pub async fn explain(self, analyze: bool) -> Result<String> {
+        let batches = DataFrame::new(self.inner.explain(false, analyze)?)
+            .collect()
+            .await?;
+        let mut text = String::new();
+        for batch in &batches {
+            let plans = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+            let kinds = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+            let (plans, kinds) = (plans.as_string::<i32>(), kinds.as_string::<i32>());
+            for row in 0..batch.num_rows() {
+                text.push_str(&format!("{}:\n{}\n", kinds.value(row), plans.value(row)));
+            }
+        }
+        Ok(text)
+    }
+
+    /// Computes the frame into memory.
+    pub async fn compute(self) -> Result<Table> {
+        let schema = self.schema();
+        let batches = self.collect().await?;
+        Ok(Table { schema, batches })
+    }
+
+    /// [`compute`](Self::compute) for programs without an async runtime; inside one, use
+    /// `.compute().await`.
+    pub fn compute_blocking(self) -> Result<Table> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::new(
+                ErrorKind::Execution,
+                "compute_blocking was called inside an async runtime; use .compute().await there",
+            ));
+        }
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Execution, format!("cannot start a runtime: {e}")))?
+            .block_on(self.compute())
+    }
+
+    fn check_column(&self, name: &str, operation: &str) -> Result<()> {
+        if self.schema().field_with_name(name).is_err() {
+            return Err(Error::new(
+                ErrorKind::Plan,
+                format!(
+                    "{operation}: no column named '{name}'; the columns are: {}",
+                    self.columns().join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The first `n` rows; only as much input is read as they need.
     pub async fn head(self, n: usize) -> Result<Vec<RecordBatch>> {
         DataFrame::new(self.inner.limit(0, Some(n))?)
@@ -288,4 +455,35 @@ async fn execution_error(error: DataFusionError, plan: &LogicalPlan) -> Error {
         }
     }
     Error::from(error)
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// A computed frame: its schema and rows, in memory. `Display` prints it as a table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The rows, in batches.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = datafusion::arrow::util::pretty::pretty_format_batches_with_schema(
+            self.schema.clone(),
+            &self.batches,
+        )
+        .map_err(|_| std::fmt::Error)?;
+        write!(f, "{shown}")
+    }
 }

@@ -22,10 +22,11 @@ mod session;
 pub mod sink;
 
 pub use config::{parse_size, SessionBuilder};
-pub use dataframe::{BatchStream, DataFrame, GroupBy};
+pub use dataframe::{BatchStream, DataFrame, GroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
+pub use rask_planner::accessors::DaskExpr;
 pub use rask_planner::files::FileFormatKind;
-pub use rask_planner::frame::{AggFunc, AggSpec};
+pub use rask_planner::frame::{AggFunc, AggSpec, DropHow, How, MergeSpec};
 pub use rask_planner::listing::ReadOptions;
 pub use rask_planner::timeseries::TimeseriesParams;
 pub use session::Session;
@@ -42,5 +43,7 @@ pub fn pretty_format(batches: &[RecordBatch]) -> Result<String> {
 
 /// What an embedding program needs: `use rask::prelude::*;`.
 pub mod prelude {
-    pub use crate::{col, lit, DataFrame, Error, Expr, RecordBatch, Result, Session};
+    pub use crate::{
+        col, lit, DaskExpr, DataFrame, DropHow, Error, Expr, How, RecordBatch, Result, Session,
+    };
 }

@@ -221,3 +221,257 @@ mod tests {
         assert_eq!(names, ["x", "y_mean", "y_std"]);
     }
 }
+
+fn column(name: &str) -> Expr {
+    col(datafusion::common::Column::from_name(name))
+}
+
+fn check_columns(plan: &LogicalPlan, names: &[String], operation: &str) -> Result<()> {
+    for name in names {
+        if plan.schema().field_with_unqualified_name(name).is_err() {
+            return plan_err!(
+                "{operation}: no column named '{name}'; the columns are: {}",
+                plan.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Which rows `dropna` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DropHow {
+    /// Rows with a NULL in any of the columns (pandas' default).
+    #[default]
+    Any,
+    /// Rows whose columns are all NULL.
+    All,
+}
+
+/// `dropna(how, subset)`: an empty `subset` means every column.
+pub fn dropna(plan: LogicalPlan, how: DropHow, subset: &[String]) -> Result<LogicalPlan> {
+    check_columns(&plan, subset, "dropna")?;
+    let names: Vec<String> = if subset.is_empty() {
+        plan.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    } else {
+        subset.to_vec()
+    };
+    let present = names.iter().map(|n| column(n).is_not_null());
+    let keep = match how {
+        DropHow::Any => present.reduce(Expr::and),
+        DropHow::All => present.reduce(Expr::or),
+    };
+    match keep {
+        Some(predicate) => LogicalPlanBuilder::from(plan).filter(predicate)?.build(),
+        None => Ok(plan),
+    }
+}
+
+/// `drop_duplicates(subset)`: one row per distinct `subset` (all columns when empty),
+/// keeping the first row met for the other columns; column order is kept.
+pub fn drop_duplicates(plan: LogicalPlan, subset: &[String]) -> Result<LogicalPlan> {
+    check_columns(&plan, subset, "drop_duplicates")?;
+    if subset.is_empty() {
+        return LogicalPlanBuilder::from(plan).distinct()?.build();
+    }
+    let names: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let others: Vec<Expr> = names
+        .iter()
+        .filter(|n| !subset.contains(n))
+        .map(|n| first_value(column(n), vec![]).alias(n))
+        .collect();
+    let keys: Vec<Expr> = subset.iter().map(|k| column(k)).collect();
+    LogicalPlanBuilder::from(plan)
+        .aggregate(keys, others)?
+        .project(names.iter().map(|n| column(n)))?
+        .build()
+}
+
+/// `value_counts()` of one column: distinct values with their row counts in a `count`
+/// column, most frequent first (ties by value), NULLs not counted — as pandas does.
+pub fn value_counts(plan: LogicalPlan, name: &str) -> Result<LogicalPlan> {
+    check_columns(&plan, &[name.to_string()], "value_counts")?;
+    LogicalPlanBuilder::from(plan)
+        .filter(column(name).is_not_null())?
+        .aggregate(vec![column(name)], vec![count(lit(1)).alias("count")])?
+        .sort(vec![
+            column("count").sort(false, false),
+            column(name).sort(true, false),
+        ])?
+        .build()
+}
+
+/// `nlargest(n, column)` (or `nsmallest` with `largest = false`): the `n` rows with the
+/// largest (smallest) values, NULLs never among them.
+pub fn nlargest(plan: LogicalPlan, n: usize, name: &str, largest: bool) -> Result<LogicalPlan> {
+    check_columns(
+        &plan,
+        &[name.to_string()],
+        if largest { "nlargest" } else { "nsmallest" },
+    )?;
+    LogicalPlanBuilder::from(plan)
+        .filter(column(name).is_not_null())?
+        .sort(vec![column(name).sort(!largest, false)])?
+        .limit(0, Some(n))?
+        .build()
+}
+
+/// How `merge` joins, with pandas' names (and the two semi/anti forms of Dask).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum How {
+    /// Rows with a match on both sides (the default).
+    #[default]
+    Inner,
+    /// Every left row, matched or not.
+    Left,
+    /// Every right row, matched or not.
+    Right,
+    /// Every row of both sides.
+    Outer,
+    /// Left rows that have a match; left columns only.
+    LeftSemi,
+    /// Left rows without a match; left columns only.
+    LeftAnti,
+}
+
+impl FromStr for How {
+    type Err = DataFusionError;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "inner" => Ok(How::Inner),
+            "left" => Ok(How::Left),
+            "right" => Ok(How::Right),
+            "outer" | "full" => Ok(How::Outer),
+            "leftsemi" | "semi" => Ok(How::LeftSemi),
+            "leftanti" | "anti" => Ok(How::LeftAnti),
+            _ => plan_err!(
+                "unknown merge how '{name}'; use inner, left, right, outer, leftsemi or leftanti"
+            ),
+        }
+    }
+}
+
+/// The keys and options of `merge`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeSpec {
+    /// The join type.
+    pub how: How,
+    /// Key columns of the left frame.
+    pub left_on: Vec<String>,
+    /// Key columns of the right frame, pairwise with `left_on`.
+    pub right_on: Vec<String>,
+    /// Appended to non-key columns present on both sides (pandas' `("_x", "_y")`).
+    pub suffixes: (String, String),
+}
+
+/// `left.merge(right, ..)`: left columns, then right columns; a key named the same on
+/// both sides appears once (filled from either side for outer joins); other shared names
+/// get the suffixes.
+pub fn merge(left: LogicalPlan, right: LogicalPlan, spec: &MergeSpec) -> Result<LogicalPlan> {
+    use datafusion::common::{Column, JoinType};
+    use datafusion::functions::expr_fn::coalesce;
+
+    if spec.left_on.is_empty() || spec.left_on.len() != spec.right_on.len() {
+        return plan_err!("merge needs the same number (at least one) of left and right keys");
+    }
+    check_columns(&left, &spec.left_on, "merge (left)")?;
+    check_columns(&right, &spec.right_on, "merge (right)")?;
+    let names = |plan: &LogicalPlan| -> Vec<String> {
+        plan.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    let (left_names, right_names) = (names(&left), names(&right));
+    let shared_keys: Vec<&String> = spec
+        .left_on
+        .iter()
+        .zip(&spec.right_on)
+        .filter(|(l, r)| l == r)
+        .map(|(l, _)| l)
+        .collect();
+    let side = |qualifier: &str, name: &str| col(Column::new(Some(qualifier), name));
+    let join_type = match spec.how {
+        How::Inner => JoinType::Inner,
+        How::Left => JoinType::Left,
+        How::Right => JoinType::Right,
+        How::Outer => JoinType::Full,
+        How::LeftSemi => JoinType::LeftSemi,
+        How::LeftAnti => JoinType::LeftAnti,
+    };
+    let keys = (
+        spec.left_on
+            .iter()
+            .map(|k| Column::new(Some("__left"), k))
+            .collect::<Vec<_>>(),
+        spec.right_on
+            .iter()
+            .map(|k| Column::new(Some("__right"), k))
+            .collect::<Vec<_>>(),
+    );
+    let joined = LogicalPlanBuilder::from(left).alias("__left")?.join(
+        LogicalPlanBuilder::from(right).alias("__right")?.build()?,
+        join_type,
+        keys,
+        None,
+    )?;
+    let mut output = Vec::new();
+    for name in &left_names {
+        let expr = if shared_keys.contains(&name) {
+            match spec.how {
+                How::Right => side("__right", name),
+                How::Outer => coalesce(vec![side("__left", name), side("__right", name)]),
+                _ => side("__left", name),
+            }
+        } else {
+            side("__left", name)
+        };
+        let clash = !shared_keys.contains(&name) && right_names.contains(name);
+        let alias = if clash && !matches!(spec.how, How::LeftSemi | How::LeftAnti) {
+            format!("{name}{}", spec.suffixes.0)
+        } else {
+            name.clone()
+        };
+        output.push(expr.alias(alias));
+    }
+    if !matches!(spec.how, How::LeftSemi | How::LeftAnti) {
+        for name in right_names.iter().filter(|n| !shared_keys.contains(n)) {
+            let alias = if left_names.contains(name) {
+                format!("{name}{}", spec.suffixes.1)
+            } else {
+                name.clone()
+            };
+            output.push(side("__right", name).alias(alias));
+        }
+    }
+    joined.project(output)?.build()
+}
+
+/// `concat([a, b, ..])`: the rows of every frame, columns matched by name (missing ones NULL).
+pub fn concat(plans: Vec<LogicalPlan>) -> Result<LogicalPlan> {
+    let mut plans = plans.into_iter();
+    let Some(first) = plans.next() else {
+        return plan_err!("concat needs at least one frame");
+    };
+    plans
+        .try_fold(LogicalPlanBuilder::from(first), |builder, plan| {
+            builder.union_by_name(plan)
+        })?
+        .build()
+}

@@ -1,6 +1,7 @@
 //! What to compute: Rask's logical layer over DataFusion.
 //!
 //! - [`frame`]: pandas/Dask aggregation semantics for the DataFrame API;
+//! - [`accessors`]: pandas element-wise methods and `.dt`/`.str` accessors on expressions;
 //! - [`files`]: paths, directories and globs expanded into an explicit, sorted file list;
 //! - [`listing`]: a table over such a list, with a schema reconciled across all files;
 //! - [`functions`]: `read_csv(..)`, `read_parquet(..)`, `read_json(..)`, `timeseries(..)` in SQL;
@@ -12,6 +13,7 @@
 //!
 //! [`install`] wires all of them into a DataFusion [`SessionContext`].
 
+pub mod accessors;
 pub mod diagnose;
 pub mod files;
 pub mod frame;

@@ -4,6 +4,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use rask::prelude::*;
+use rask::{DropHow, How};
 use rask::{ReadOptions, TimeseriesParams};
 
 use crate::testdata;
@@ -249,4 +250,262 @@ async fn in_memory_frames_have_the_requested_partitions() {
     );
     assert_eq!(total.column(0).as_primitive::<Int64Type>().value(0), 55);
     assert_eq!(total.column(1).as_primitive::<Int64Type>().value(0), 10);
+}
+
+#[tokio::test]
+async fn element_wise_accessors() {
+    let frame = sales()
+        .await
+        .filter(col("id").in_list(vec![lit(1), lit(6), lit(7)], false))
+        .unwrap()
+        .sort_values(&["id"], true)
+        .unwrap()
+        .assign("day", col("sold_at").dt_day())
+        .unwrap()
+        .assign("weekday", col("sold_at").dt_dayofweek())
+        .unwrap()
+        .assign("shout", col("product").str_upper())
+        .unwrap()
+        .assign("has_an", col("product").str_contains("an"))
+        .unwrap()
+        .assign("price0", col("price").fillna(0.0))
+        .unwrap()
+        .assign("clipped", col("qty").clip(3, 4))
+        .unwrap()
+        .assign("missing", col("region").isna())
+        .unwrap()
+        .select(&[
+            "day", "weekday", "shout", "has_an", "price0", "clipped", "missing",
+        ])
+        .unwrap();
+    let batch = one_batch(frame.collect().await.unwrap());
+    let text = rask::pretty_format(&[batch]).unwrap();
+    // id 1: 2024-01-01 (a Monday) apple qty 3 price 1.25; id 6: 2024-01-03 (Wednesday)
+    // banana qty 2, region NULL; id 7: 2024-01-04 (Thursday) cherry qty 5, price NULL.
+    let expected = "\
++-----+---------+--------+--------+--------+---------+---------+
+| day | weekday | shout  | has_an | price0 | clipped | missing |
++-----+---------+--------+--------+--------+---------+---------+
+| 1   | 0       | APPLE  | false  | 1.25   | 3       | false   |
+| 3   | 2       | BANANA | true   | 0.5    | 3       | true    |
+| 4   | 3       | CHERRY | false  | 0.0    | 4       | false   |
++-----+---------+--------+--------+--------+---------+---------+";
+    assert_eq!(text, expected);
+}
+
+#[tokio::test]
+async fn row_operations() {
+    let frame = sales().await;
+    // dropna over qty and price: ids 2 (qty), 7 (price) and 10 (qty) go.
+    assert_eq!(
+        frame
+            .clone()
+            .dropna(DropHow::Any, &["qty", "price"])
+            .unwrap()
+            .len()
+            .await
+            .unwrap(),
+        7
+    );
+    assert_eq!(
+        frame
+            .clone()
+            .dropna(DropHow::All, &["qty", "price"])
+            .unwrap()
+            .len()
+            .await
+            .unwrap(),
+        10
+    );
+    // Over all columns, id 4's NULL note drops it too.
+    assert_eq!(
+        frame
+            .clone()
+            .dropna(DropHow::Any, &[])
+            .unwrap()
+            .len()
+            .await
+            .unwrap(),
+        5
+    );
+    // (apple, north) appears twice (ids 1 and 10); the other 8 pairs once.
+    assert_eq!(
+        frame
+            .clone()
+            .drop_duplicates(&["product", "region"])
+            .unwrap()
+            .len()
+            .await
+            .unwrap(),
+        9
+    );
+    assert_eq!(
+        frame
+            .clone()
+            .unique("product")
+            .unwrap()
+            .len()
+            .await
+            .unwrap(),
+        3
+    );
+
+    let counts = one_batch(
+        frame
+            .clone()
+            .value_counts("region")
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    let text = rask::pretty_format(&[counts]).unwrap();
+    assert!(
+        text.contains("| north  | 4     |\n| south  | 3     |\n| east   | 2     |"),
+        "{text}"
+    );
+
+    let top = one_batch(
+        frame
+            .clone()
+            .nlargest(2, "qty")
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        top.column_by_name("qty")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec(),
+        [10, 7]
+    );
+    let bottom = one_batch(
+        frame
+            .nsmallest(2, "price")
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        bottom
+            .column_by_name("price")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .values()
+            .to_vec(),
+        [0.5, 0.5]
+    );
+}
+
+#[tokio::test]
+async fn merge_and_concat_follow_pandas() {
+    let session = Session::new().unwrap();
+    let products = session
+        .read_csv(&testdata("products.csv"), ReadOptions::default())
+        .await
+        .unwrap();
+    let left = sales().await.select(&["id", "product", "qty"]).unwrap();
+    let merged = left
+        .clone()
+        .merge(
+            products.clone(),
+            How::Left,
+            &["product"],
+            (&[], &[]),
+            ("_x", "_y"),
+        )
+        .unwrap();
+    assert_eq!(
+        merged.columns(),
+        ["id", "product", "qty", "category", "origin"]
+    );
+    assert_eq!(merged.len().await.unwrap(), 10);
+
+    let outer = products
+        .clone()
+        .merge(
+            left.clone(),
+            How::Outer,
+            &["product"],
+            (&[], &[]),
+            ("_x", "_y"),
+        )
+        .unwrap();
+    // 10 sales rows plus durian, which has none
+    assert_eq!(outer.clone().len().await.unwrap(), 11);
+    let durian = outer.filter(col("product").eq(lit("durian"))).unwrap();
+    assert_eq!(
+        durian.len().await.unwrap(),
+        1,
+        "outer keys are filled from either side"
+    );
+
+    let anti = products
+        .clone()
+        .merge(
+            left.clone(),
+            How::LeftAnti,
+            &["product"],
+            (&[], &[]),
+            ("_x", "_y"),
+        )
+        .unwrap();
+    assert_eq!(anti.columns(), ["product", "category", "origin"]);
+    assert_eq!(anti.len().await.unwrap(), 1);
+
+    // Shared non-key names get the suffixes.
+    let renamed = products.clone().rename(&[("origin", "qty")]).unwrap();
+    let clash = left
+        .clone()
+        .merge(
+            renamed,
+            How::Inner,
+            &[],
+            (&["product"], &["product"]),
+            ("_sale", "_product"),
+        )
+        .unwrap();
+    assert_eq!(
+        clash.columns(),
+        ["id", "product", "qty_sale", "category", "qty_product"]
+    );
+
+    let both = left.clone().concat(vec![left]).unwrap();
+    assert_eq!(both.len().await.unwrap(), 20);
+}
+
+#[tokio::test]
+async fn compute_and_explain() {
+    let frame = sales().await.groupby(&["product"]).size().unwrap();
+    let plan = frame.clone().explain(false).await.unwrap();
+    assert!(plan.contains("Aggregate"), "{plan}");
+    let table = frame.compute().await.unwrap();
+    assert_eq!(table.num_rows(), 3);
+    assert!(table.to_string().contains("| apple   | 4    |"), "{table}");
+    assert!(
+        sales().await.compute_blocking().is_err(),
+        "refused inside a runtime"
+    );
+}
+
+#[test]
+fn compute_blocking_outside_a_runtime() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let frame = runtime.block_on(sales());
+    let table = frame
+        .agg(&[("qty", &["sum"])])
+        .unwrap()
+        .compute_blocking()
+        .unwrap();
+    assert_eq!(
+        table.batches[0]
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .value(0),
+        38
+    );
 }
