@@ -15,7 +15,10 @@ use rask_planner::accessors::DaskExpr;
 use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
 use rask_planner::frame::{self as frame_ops, AggFunc, AggSpec, DropHow, How, MergeSpec};
 
+use std::path::Path;
+
 use crate::error::{Error, ErrorKind, Result};
+use crate::sink::{OutputFormat, ParquetSink};
 
 /// A lazy, partitioned table: nothing runs until it is computed.
 ///
@@ -349,6 +352,88 @@ impl DataFrame {
             ));
         }
         Ok(())
+    }
+
+    /// Writes the frame as Parquet files into directory `dir` (replaced atomically once
+    /// complete), optionally in hive-style folders per `partition_on` value. Returns the
+    /// number of rows written.
+    pub async fn to_parquet(self, dir: impl AsRef<Path>, options: &ParquetSink) -> Result<u64> {
+        for column in &options.partition_on {
+            self.check_column(column, "to_parquet partition_on")?;
+        }
+        crate::sink::write_parquet_dir(self.inner, dir.as_ref(), options).await
+    }
+
+    /// Writes CSV: with a `*` in `path`, one file per partition (the `*` becomes the
+    /// partition number, as in Dask); otherwise one file. Atomic; returns the rows written.
+    pub async fn to_csv(self, path: impl AsRef<Path>) -> Result<u64> {
+        self.to_text(path.as_ref(), OutputFormat::Csv).await
+    }
+
+    /// Writes newline-delimited JSON, named as [`to_csv`](Self::to_csv) names files.
+    pub async fn to_json(self, path: impl AsRef<Path>) -> Result<u64> {
+        self.to_text(path.as_ref(), OutputFormat::NdJson).await
+    }
+
+    async fn to_text(self, path: &Path, format: OutputFormat) -> Result<u64> {
+        if !path.to_string_lossy().contains('*') {
+            return crate::sink::write_file_as(self.execute_stream().await?, path, format).await;
+        }
+        let plan = self.inner.logical_plan().clone();
+        let schema = self.schema();
+        let streams = self.inner.execute_stream_partitioned().await?;
+        let partitions = streams
+            .into_iter()
+            .map(|inner| BatchStream {
+                schema: schema.clone(),
+                inner,
+                plan: plan.clone(),
+            })
+            .collect();
+        crate::sink::write_partition_files(partitions, path, format).await
+    }
+
+    /// Summary statistics of the numeric columns, as `df.describe()`: count, mean, std
+    /// (ddof = 1), min, 25%, 50%, 75% (approximate, as Dask's) and max, one row each.
+    pub async fn describe(self) -> Result<DataFrame> {
+        let numeric: Vec<String> = self
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| f.data_type().is_numeric())
+            .map(|f| f.name().clone())
+            .collect();
+        if numeric.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Plan,
+                "describe: the frame has no numeric column",
+            ));
+        }
+        let state = self.inner.clone().into_parts().0;
+        let stats = frame_ops::describe_stats();
+        let plan = frame_ops::describe(self.inner.into_parts().1, &numeric)?;
+        let row = DataFrame::new(datafusion::dataframe::DataFrame::new(state.clone(), plan))
+            .collect()
+            .await?;
+        let batch = frame_ops::transpose_describe(&row, &numeric, &stats)?;
+        let table = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        let ctx = datafusion::prelude::SessionContext::new_with_state(state);
+        Ok(DataFrame::new(ctx.read_table(std::sync::Arc::new(table))?))
+    }
+
+    /// Approximate quantile `q` (0 to 1) of each listed column, one row.
+    pub fn quantile(self, columns: &[&str], q: f64) -> Result<DataFrame> {
+        if !(0.0..=1.0).contains(&q) {
+            return Err(Error::new(
+                ErrorKind::Plan,
+                format!("quantile: q must be between 0 and 1, got {q}"),
+            ));
+        }
+        for column in columns {
+            self.check_column(column, "quantile")?;
+        }
+        let columns = owned(columns);
+        self.map_plan(|plan| frame_ops::quantiles(plan, &columns, q))
     }
 
     /// The first `n` rows; only as much input is read as they need.

@@ -141,6 +141,12 @@ impl<W: Write + Send> BatchWriter<W> {
 /// and its extension must name a format.
 pub fn check_output_path(path: &Path) -> Result<OutputFormat> {
     let format = OutputFormat::from_path(path)?;
+    check_destination(path)?;
+    Ok(format)
+}
+
+/// Checks that a file can be created at `path`: its directory exists and it is no directory.
+fn check_destination(path: &Path) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -161,14 +167,24 @@ pub fn check_output_path(path: &Path) -> Result<OutputFormat> {
             format!("cannot write '{}': it is a directory", path.display()),
         ));
     }
-    Ok(format)
+    Ok(())
 }
 
 /// Streams `batches` into `path`, in the format its extension names, atomically: the rows
 /// go to a temporary file beside it that replaces `path` only once everything is written,
 /// so a failed or cancelled query leaves `path` as it was. Returns the number of rows.
-pub async fn write_file(mut batches: BatchStream, path: &Path) -> Result<u64> {
+pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
     let format = check_output_path(path)?;
+    write_file_as(batches, path, format).await
+}
+
+/// [`write_file`] in a given format, whatever the extension.
+pub async fn write_file_as(
+    mut batches: BatchStream,
+    path: &Path,
+    format: OutputFormat,
+) -> Result<u64> {
+    check_destination(path)?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -218,4 +234,176 @@ fn new_file_permissions() -> Option<std::fs::Permissions> {
 #[cfg(not(unix))]
 fn new_file_permissions() -> Option<std::fs::Permissions> {
     None
+}
+
+/// A directory written beside its destination and moved into place once complete.
+struct StagedDir {
+    staging: tempfile::TempDir,
+    destination: std::path::PathBuf,
+}
+
+impl StagedDir {
+    fn new(destination: &Path) -> Result<StagedDir> {
+        let name = destination.file_name().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Output,
+                format!("cannot write '{}'", destination.display()),
+            )
+        })?;
+        let parent = match destination.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !parent.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Output,
+                format!(
+                    "cannot write '{}': directory '{}' does not exist",
+                    destination.display(),
+                    parent.display()
+                ),
+            ));
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{}.rask-", name.to_string_lossy()))
+            .tempdir_in(parent)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Output,
+                    format!("cannot write '{}': {e}", destination.display()),
+                )
+            })?;
+        Ok(StagedDir {
+            staging,
+            destination: destination.to_path_buf(),
+        })
+    }
+
+    fn path(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Replaces the destination (if any) with the staged directory.
+    fn commit(self) -> Result<()> {
+        let failed = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::Output,
+                format!("cannot write '{}': {e}", self.destination.display()),
+            )
+        };
+        let staged = self.staging.keep();
+        if self.destination.exists() {
+            let old = std::path::PathBuf::from(format!("{}.old", staged.display()));
+            std::fs::rename(&self.destination, &old).map_err(failed)?;
+            std::fs::rename(&staged, &self.destination).map_err(failed)?;
+            std::fs::remove_dir_all(&old).map_err(failed)?;
+        } else {
+            std::fs::rename(&staged, &self.destination).map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+/// Options of [`DataFrame::to_parquet`](crate::DataFrame::to_parquet).
+#[derive(Debug, Clone)]
+pub struct ParquetSink {
+    /// Columns whose values become hive-style folders (`category=A/`), as Dask's
+    /// `partition_on`.
+    pub partition_on: Vec<String>,
+    /// `snappy` (default, as Dask), `zstd`, `gzip`, `lz4`, `brotli` or `uncompressed`.
+    pub compression: String,
+}
+
+impl Default for ParquetSink {
+    fn default() -> Self {
+        ParquetSink {
+            partition_on: vec![],
+            compression: "snappy".to_string(),
+        }
+    }
+}
+
+/// Writes `frame` as Parquet files into directory `dir`, replacing it atomically.
+pub(crate) async fn write_parquet_dir(
+    frame: datafusion::dataframe::DataFrame,
+    dir: &Path,
+    options: &ParquetSink,
+) -> Result<u64> {
+    use datafusion::common::config::TableParquetOptions;
+    use datafusion::dataframe::DataFrameWriteOptions;
+
+    let staged = StagedDir::new(dir)?;
+    let mut parquet = TableParquetOptions::default();
+    parquet.global.compression = Some(options.compression.clone());
+    let written = frame
+        .write_parquet(
+            &format!("{}/", staged.path().display()),
+            DataFrameWriteOptions::new().with_partition_by(options.partition_on.clone()),
+            Some(parquet),
+        )
+        .await?;
+    let rows = written
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+        })
+        .map_or(0, |counts| counts.value(0));
+    staged.commit()?;
+    Ok(rows)
+}
+
+/// Writes one file per partition: `pattern`'s `*` becomes the partition number, as in
+/// Dask's `to_csv('out-*.csv')`. Every file is staged and renamed only when all succeed.
+pub(crate) async fn write_partition_files(
+    partitions: Vec<BatchStream>,
+    pattern: &Path,
+    format: OutputFormat,
+) -> Result<u64> {
+    let text = pattern.to_string_lossy();
+    let mut staged = Vec::new();
+    let mut rows = 0;
+    for (index, mut stream) in partitions.into_iter().enumerate() {
+        let path = std::path::PathBuf::from(text.replacen('*', &index.to_string(), 1));
+        check_destination(&path)?;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".rask-")
+            .suffix(".tmp")
+            .tempfile_in(&parent)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Output,
+                    format!("cannot write '{}': {e}", path.display()),
+                )
+            })?;
+        let mut writer = BatchWriter::new(
+            format,
+            std::io::BufWriter::new(temp.as_file()),
+            &stream.schema(),
+        )?;
+        while let Some(batch) = stream.next_batch().await {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            writer.write(&batch)?;
+        }
+        writer.finish()?;
+        staged.push((temp, path));
+    }
+    for (temp, path) in staged {
+        if let Some(permissions) = new_file_permissions() {
+            std::fs::set_permissions(temp.path(), permissions)?;
+        }
+        temp.persist(&path).map_err(|e| {
+            Error::new(
+                ErrorKind::Output,
+                format!("cannot write '{}': {}", path.display(), e.error),
+            )
+        })?;
+    }
+    Ok(rows)
 }

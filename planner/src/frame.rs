@@ -475,3 +475,82 @@ pub fn concat(plans: Vec<LogicalPlan>) -> Result<LogicalPlan> {
         })?
         .build()
 }
+
+/// The statistics of `describe`, in row order.
+pub fn describe_stats() -> Vec<&'static str> {
+    vec!["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
+}
+
+fn approx_quantile(name: &str, q: f64) -> Expr {
+    use datafusion::functions_aggregate::expr_fn::approx_percentile_cont;
+    approx_percentile_cont(column(name).sort(true, false), lit(q), None)
+}
+
+/// One row holding every `describe` statistic of every column, named `{column}\u{1}{stat}`
+/// for [`transpose_describe`] to lay out.
+pub fn describe(plan: LogicalPlan, columns: &[String]) -> Result<LogicalPlan> {
+    let aggregates = columns.iter().flat_map(|name| {
+        let as_float = |e: Expr| {
+            datafusion::logical_expr::cast(e, datafusion::arrow::datatypes::DataType::Float64)
+        };
+        [
+            ("count", as_float(count(column(name)))),
+            ("mean", as_float(avg(column(name)))),
+            ("std", as_float(stddev(column(name)))),
+            ("min", as_float(min(column(name)))),
+            ("25%", as_float(approx_quantile(name, 0.25))),
+            ("50%", as_float(approx_quantile(name, 0.5))),
+            ("75%", as_float(approx_quantile(name, 0.75))),
+            ("max", as_float(max(column(name)))),
+        ]
+        .map(|(stat, e)| e.alias(format!("{name}\u{1}{stat}")))
+    });
+    LogicalPlanBuilder::from(plan)
+        .aggregate(Vec::<Expr>::new(), aggregates.collect::<Vec<_>>())?
+        .build()
+}
+
+/// Lays out [`describe`]'s single row as pandas prints it: a `statistic` column, then one
+/// Float64 column per described column.
+pub fn transpose_describe(
+    row: &[datafusion::arrow::array::RecordBatch],
+    columns: &[String],
+    stats: &[&str],
+) -> Result<datafusion::arrow::array::RecordBatch> {
+    use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
+    use std::sync::Arc;
+
+    let Some(batch) = row.iter().find(|b| b.num_rows() == 1) else {
+        return plan_err!("describe produced no row");
+    };
+    let mut fields = vec![Field::new("statistic", DataType::Utf8, false)];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from(stats.to_vec()))];
+    for name in columns {
+        let values: Float64Array = stats
+            .iter()
+            .map(|stat| {
+                let column = batch.column_by_name(&format!("{name}\u{1}{stat}"))?;
+                let values = column.as_primitive::<Float64Type>();
+                values.is_valid(0).then(|| values.value(0))
+            })
+            .collect();
+        fields.push(Field::new(name, DataType::Float64, true));
+        arrays.push(Arc::new(values));
+    }
+    Ok(datafusion::arrow::array::RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        arrays,
+    )?)
+}
+
+/// Approximate quantile `q` of each column, one row.
+pub fn quantiles(plan: LogicalPlan, columns: &[String], q: f64) -> Result<LogicalPlan> {
+    let aggregates: Vec<Expr> = columns
+        .iter()
+        .map(|c| approx_quantile(c, q).alias(c))
+        .collect();
+    LogicalPlanBuilder::from(plan)
+        .aggregate(Vec::<Expr>::new(), aggregates)?
+        .build()
+}

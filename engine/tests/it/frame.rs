@@ -509,3 +509,103 @@ fn compute_blocking_outside_a_runtime() {
         38
     );
 }
+
+#[tokio::test]
+async fn describe_and_quantile() {
+    let frame = sales().await.select(&["qty", "price"]).unwrap();
+    let described = one_batch(
+        frame
+            .clone()
+            .describe()
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(described.num_rows(), 8);
+    let stats = described.column(0).as_string::<i32>();
+    let qty = described.column(1).as_primitive::<Float64Type>();
+    let values: Vec<f64> = SALES
+        .iter()
+        .filter_map(|(_, q, _)| q.map(|q| q as f64))
+        .collect();
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let row = |name: &str| (0..8).find(|&i| stats.value(i) == name).unwrap();
+    assert_eq!(qty.value(row("count")), n);
+    assert!((qty.value(row("mean")) - mean).abs() < 1e-12);
+    assert!((qty.value(row("std")) - std).abs() < 1e-12);
+    assert_eq!(qty.value(row("min")), 1.0);
+    assert_eq!(qty.value(row("max")), 10.0);
+    // qty sorted: 1 2 3 4 5 6 7 10; the approximate median lies between the middle two
+    assert!((4.0..=5.0).contains(&qty.value(row("50%"))));
+
+    let q = one_batch(
+        frame
+            .quantile(&["price"], 1.0)
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(q.column(0).as_primitive::<Float64Type>().value(0), 4.5);
+}
+
+#[tokio::test]
+async fn sinks_write_partitioned_parquet_and_per_partition_csv() {
+    let session = Session::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("by_region");
+    let rows = sales()
+        .await
+        .dropna(DropHow::Any, &["region"])
+        .unwrap()
+        .to_parquet(
+            &out,
+            &rask::sink::ParquetSink {
+                partition_on: vec!["region".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows, 9);
+    let mut folders: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["region=east", "region=north", "region=south"]);
+    let north = session
+        .read_parquet(&format!("{}/region=north/", out.display()))
+        .await
+        .unwrap()
+        .agg(&[("qty", &["sum"])])
+        .unwrap();
+    let batch = one_batch(north.collect().await.unwrap());
+    assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), 17);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no staging folder left"
+    );
+
+    let pattern = dir.path().join("part-*.csv");
+    let frame = session
+        .from_batches(vec![one_batch(sales().await.collect().await.unwrap())], 3)
+        .unwrap();
+    assert_eq!(frame.npartitions().await.unwrap(), 3);
+    assert_eq!(frame.to_csv(&pattern).await.unwrap(), 10);
+    let written: usize = (0..3)
+        .map(|i| {
+            std::fs::read_to_string(dir.path().join(format!("part-{i}.csv")))
+                .unwrap()
+                .lines()
+                .count()
+                - 1
+        })
+        .sum();
+    assert_eq!(written, 10);
+}
