@@ -17,6 +17,7 @@
 
 mod config;
 mod dataframe;
+pub mod datasets;
 mod error;
 mod session;
 pub mod sink;

@@ -1,0 +1,49 @@
+//! Exercise 5 of the first tutorial: drop rows with missing values from
+//! `large_data_*.csv`, aggregate per category, and write the cleaned rows as Parquet
+//! partitioned by category (snappy).
+//!
+//! `cargo run -p rask --example exercise_to_parquet [DATA_DIR]`
+
+#[path = "common/mod.rs"]
+mod common;
+
+use rask::prelude::*;
+use rask::sink::ParquetSink;
+use rask::ReadOptions;
+
+#[tokio::main]
+async fn main() -> rask::Result<()> {
+    let (dir, _guard, generate) = common::data_dir();
+    if generate {
+        rask::datasets::large_data(&dir, 10, common::rows(100_000))?;
+    }
+    let session = Session::new()?;
+    let ddf = session
+        .read_csv(
+            &format!("{}/large_data_*.csv", dir.display()),
+            ReadOptions::default(),
+        )
+        .await?;
+    let clean = ddf.dropna(DropHow::Any, &[])?;
+    let stats = clean.clone().groupby(&["category"]).agg(&[
+        ("value1", &["mean", "std", "count"]),
+        ("value2", &["mean", "std", "count"]),
+    ])?;
+    println!("{}", stats.compute().await?);
+
+    let out = dir.join("output_parquet");
+    let written = clean
+        .to_parquet(
+            &out,
+            &ParquetSink {
+                partition_on: vec!["category".into()],
+                compression: "snappy".into(),
+            },
+        )
+        .await?;
+    println!(
+        "Wrote {written} rows to {} (one folder per category)",
+        out.display()
+    );
+    Ok(())
+}
