@@ -3,6 +3,7 @@
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::Column;
 use datafusion::common::DataFusionError;
 use datafusion::common::ScalarValue;
@@ -294,6 +295,12 @@ impl DataFrame {
         self.map_plan(|first| frame_ops::concat(std::iter::once(first).chain(rest).collect()))
     }
 
+    /// About `frac` of the rows, chosen by a hash of each row seeded with `seed`: the same
+    /// rows for the same seed, however the frame is partitioned.
+    pub fn sample(self, frac: f64, seed: u64) -> Result<DataFrame> {
+        self.map_plan(|plan| rask_planner::sample::sample(plan, frac, seed))
+    }
+
     /// How many partitions the frame computes in.
     pub async fn npartitions(&self) -> Result<usize> {
         let plan = self.inner.clone().create_physical_plan().await?;
@@ -570,5 +577,49 @@ impl std::fmt::Display for Table {
         )
         .map_err(|_| std::fmt::Error)?;
         write!(f, "{shown}")
+    }
+}
+
+/// The frame's structure without computing it, in the spirit of Dask's
+/// `Dask DataFrame Structure`: column names over their types, then the plan's operators.
+/// Partition counts need physical planning: see [`DataFrame::npartitions`].
+impl std::fmt::Display for DataFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let schema = self.schema();
+        let cells: Vec<(String, String)> = schema
+            .fields()
+            .iter()
+            .map(|field| (field.name().clone(), field.data_type().to_string()))
+            .collect();
+        let widths: Vec<usize> = cells.iter().map(|(n, t)| n.len().max(t.len())).collect();
+        writeln!(f, "Rask DataFrame Structure:")?;
+        let row = |pick: &dyn Fn(&(String, String)) -> &String| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{:>width$}", pick(cell)))
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        writeln!(f, "{}", row(&|c| &c.0))?;
+        writeln!(f, "{}", row(&|c| &c.1))?;
+        let mut operators = Vec::new();
+        let _ = self.inner.logical_plan().apply(|node| {
+            operators.push(
+                node.display()
+                    .to_string()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        });
+        write!(
+            f,
+            "Rask plan: {} ({} operators, lazy)",
+            operators.join(" <- "),
+            operators.len()
+        )
     }
 }

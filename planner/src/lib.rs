@@ -8,6 +8,7 @@
 //! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
 //! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
 //! - [`naming`]: readable result column names;
+//! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data.
 //!
@@ -20,6 +21,7 @@ pub mod frame;
 pub mod functions;
 pub mod listing;
 pub mod naming;
+pub mod sample;
 pub mod scans;
 pub mod timeseries;
 pub mod url_table;

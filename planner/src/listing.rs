@@ -55,6 +55,8 @@ pub struct ReadOptions {
     pub nulls: Vec<String>,
     /// Column types to use instead of inferred ones, by column name.
     pub dtypes: Vec<(String, DataType)>,
+    /// Columns to read as timestamps (nanoseconds), as Dask's `parse_dates`.
+    pub parse_dates: Vec<String>,
 }
 
 /// Builds the table for `files`, inferring and reconciling the schema of every file.
@@ -70,7 +72,21 @@ pub async fn file_table(
     };
     let format = file_format(state, files, kind, compression, options)?;
     let schema = infer_schema(state, files, kind, &format).await?;
-    let schema = apply_dtypes(schema, &options.dtypes)?;
+    let dates = options.parse_dates.iter().map(|name| {
+        (
+            name.clone(),
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+        )
+    });
+    let schema = apply_dtypes(
+        schema,
+        &options
+            .dtypes
+            .iter()
+            .cloned()
+            .chain(dates)
+            .collect::<Vec<_>>(),
+    )?;
     let custom_nulls =
         !options.nulls.is_empty() && matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
     // DataFusion's CSV reader honours the null strings only while inferring, not while

@@ -609,3 +609,106 @@ async fn sinks_write_partitioned_parquet_and_per_partition_csv() {
         .sum();
     assert_eq!(written, 10);
 }
+
+#[tokio::test]
+async fn samples_are_reproducible_and_sized() {
+    let session = Session::new().unwrap();
+    let params =
+        || TimeseriesParams::new(None, Some("2000-01-02"), Some("1s"), None, Some(1)).unwrap();
+    let rows = |frac, seed, partitions| {
+        let session = Session::builder().partitions(partitions).build().unwrap();
+        async move {
+            let frame = session
+                .timeseries(params())
+                .unwrap()
+                .sample(frac, seed)
+                .unwrap();
+            frame
+                .agg(&[("x", &["sum", "count"])])
+                .unwrap()
+                .compute()
+                .await
+                .unwrap()
+        }
+    };
+    let a = rows(0.1, 7, 1).await;
+    let b = rows(0.1, 7, 4).await;
+    let count = |t: &rask::Table| t.batches[0].column(1).as_primitive::<Int64Type>().value(0);
+    let sum = |t: &rask::Table| {
+        t.batches[0]
+            .column(0)
+            .as_primitive::<Float64Type>()
+            .value(0)
+    };
+    assert_eq!(
+        count(&a),
+        count(&b),
+        "the same rows whatever the partitioning"
+    );
+    assert!((sum(&a) - sum(&b)).abs() < 1e-9);
+    // 86,400 rows: a 10% sample has 8,640 ± 3 standard deviations (≈ 264)
+    assert!((8_376..=8_904).contains(&count(&a)), "{}", count(&a));
+    assert_ne!(count(&rows(0.1, 8, 2).await), 0);
+    assert_ne!(
+        sum(&rows(0.1, 8, 2).await),
+        sum(&a),
+        "another seed, another sample"
+    );
+    let all = session
+        .timeseries(params())
+        .unwrap()
+        .sample(1.0, 0)
+        .unwrap();
+    assert_eq!(all.len().await.unwrap(), 86_400);
+    assert!(session
+        .timeseries(params())
+        .unwrap()
+        .sample(1.5, 0)
+        .is_err());
+}
+
+#[tokio::test]
+async fn display_shows_the_structure_without_computing() {
+    let frame = sales()
+        .await
+        .select(&["region", "qty"])
+        .unwrap()
+        .filter(col("qty").gt(lit(1)))
+        .unwrap();
+    let text = frame.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Rask DataFrame Structure:");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["region", "qty"]
+    );
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["Utf8", "Int64"]
+    );
+    assert!(
+        lines[3].starts_with("Rask plan: Filter <- Projection <- TableScan"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn read_options_parse_dates_and_dtypes() {
+    let session = Session::new().unwrap();
+    let options = ReadOptions {
+        parse_dates: vec!["d".into()],
+        dtypes: vec![("i".into(), DataType::Float64)],
+        ..ReadOptions::default()
+    };
+    let frame = session
+        .read_csv(&testdata("typed.csv"), options)
+        .await
+        .unwrap();
+    let dtypes = frame.dtypes();
+    assert_eq!(dtypes[0].1, DataType::Float64);
+    assert_eq!(
+        dtypes[3].1,
+        DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Nanosecond, None)
+    );
+    assert_eq!(frame.len().await.unwrap(), 3);
+}
