@@ -443,6 +443,33 @@ impl DataFrame {
         self.map_plan(|plan| frame_ops::quantiles(plan, &columns, q))
     }
 
+    /// Standard deviation of each column with `ddof` delta degrees of freedom: 1 (pandas'
+    /// default, the sample statistic) or 0 (the population one). One row.
+    pub fn std(self, columns: &[&str], ddof: u8) -> Result<DataFrame> {
+        self.dispersion(columns, ddof, [AggFunc::StdPop, AggFunc::Std])
+    }
+
+    /// Variance of each column with `ddof` 1 (default in pandas) or 0. One row.
+    pub fn var(self, columns: &[&str], ddof: u8) -> Result<DataFrame> {
+        self.dispersion(columns, ddof, [AggFunc::VarPop, AggFunc::Var])
+    }
+
+    fn dispersion(self, columns: &[&str], ddof: u8, by_ddof: [AggFunc; 2]) -> Result<DataFrame> {
+        let Some(&func) = by_ddof.get(ddof as usize) else {
+            return Err(Error::new(
+                ErrorKind::Plan,
+                format!("ddof must be 0 or 1, got {ddof}"),
+            ));
+        };
+        let spec = AggSpec {
+            columns: columns
+                .iter()
+                .map(|c| (c.to_string(), vec![func]))
+                .collect(),
+        };
+        self.map_plan(|plan| frame_ops::reduce(plan, &spec))
+    }
+
     /// The first `n` rows; only as much input is read as they need.
     pub async fn head(self, n: usize) -> Result<Vec<RecordBatch>> {
         DataFrame::new(self.inner.limit(0, Some(n))?)

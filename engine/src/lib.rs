@@ -15,6 +15,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
 mod config;
 mod dataframe;
 pub mod datasets;

@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::functions_aggregate::expr_fn::{
-    avg, count, count_distinct, first_value, last_value, max, min, stddev, sum, var_sample,
+    avg, count, count_distinct, first_value, last_value, max, min, stddev, stddev_pop, sum,
+    var_pop, var_sample,
 };
 use datafusion::logical_expr::{col, lit, Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
 
@@ -22,6 +23,10 @@ pub enum AggFunc {
     Std,
     /// Sample variance (ddof = 1).
     Var,
+    /// Population standard deviation (ddof = 0), named `std_pop`.
+    StdPop,
+    /// Population variance (ddof = 0), named `var_pop`.
+    VarPop,
     /// Number of non-null values.
     Count,
     /// Number of rows, nulls included.
@@ -42,10 +47,12 @@ pub enum AggFunc {
 
 impl AggFunc {
     /// Every aggregation, for messages.
-    pub const ALL: [AggFunc; 11] = [
+    pub const ALL: [AggFunc; 13] = [
         AggFunc::Mean,
         AggFunc::Std,
         AggFunc::Var,
+        AggFunc::StdPop,
+        AggFunc::VarPop,
         AggFunc::Count,
         AggFunc::Size,
         AggFunc::Sum,
@@ -62,6 +69,8 @@ impl AggFunc {
             AggFunc::Mean => "mean",
             AggFunc::Std => "std",
             AggFunc::Var => "var",
+            AggFunc::StdPop => "std_pop",
+            AggFunc::VarPop => "var_pop",
             AggFunc::Count => "count",
             AggFunc::Size => "size",
             AggFunc::Sum => "sum",
@@ -80,6 +89,8 @@ impl AggFunc {
             AggFunc::Mean => avg(c),
             AggFunc::Std => stddev(c),
             AggFunc::Var => var_sample(c),
+            AggFunc::StdPop => stddev_pop(c),
+            AggFunc::VarPop => var_pop(c),
             AggFunc::Count => count(c),
             AggFunc::Size => count(lit(1)),
             AggFunc::Sum => sum(c),
@@ -106,6 +117,8 @@ impl FromStr for AggFunc {
             "mean" | "avg" => Ok(AggFunc::Mean),
             "std" => Ok(AggFunc::Std),
             "var" => Ok(AggFunc::Var),
+            "std_pop" => Ok(AggFunc::StdPop),
+            "var_pop" => Ok(AggFunc::VarPop),
             "count" => Ok(AggFunc::Count),
             "size" => Ok(AggFunc::Size),
             "sum" => Ok(AggFunc::Sum),

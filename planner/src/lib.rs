@@ -14,6 +14,8 @@
 //!
 //! [`install`] wires all of them into a DataFusion [`SessionContext`].
 
+#![warn(missing_docs)]
+
 pub mod accessors;
 pub mod diagnose;
 pub mod files;

@@ -712,3 +712,42 @@ async fn read_options_parse_dates_and_dtypes() {
     );
     assert_eq!(frame.len().await.unwrap(), 3);
 }
+
+#[tokio::test]
+async fn std_and_var_take_ddof() {
+    let values: Vec<f64> = SALES
+        .iter()
+        .filter_map(|(_, q, _)| q.map(|q| q as f64))
+        .collect();
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let squares: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+    for (ddof, expected_var) in [(1, squares / (n - 1.0)), (0, squares / n)] {
+        let var = one_batch(
+            sales()
+                .await
+                .var(&["qty"], ddof)
+                .unwrap()
+                .collect()
+                .await
+                .unwrap(),
+        );
+        let std = one_batch(
+            sales()
+                .await
+                .std(&["qty"], ddof)
+                .unwrap()
+                .collect()
+                .await
+                .unwrap(),
+        );
+        assert!(
+            (var.column(0).as_primitive::<Float64Type>().value(0) - expected_var).abs() < 1e-12
+        );
+        assert!(
+            (std.column(0).as_primitive::<Float64Type>().value(0) - expected_var.sqrt()).abs()
+                < 1e-12
+        );
+    }
+    assert!(sales().await.std(&["qty"], 2).is_err());
+}
