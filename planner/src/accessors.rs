@@ -10,7 +10,8 @@ use datafusion::logical_expr::{cast, lit, when, Expr, Literal};
 /// pandas-style methods on expressions. In scope with `use rask::prelude::*`.
 ///
 /// ```
-/// use rask::prelude::*;
+/// use datafusion::logical_expr::col;
+/// use rask_planner::accessors::DaskExpr;
 /// let clipped = col("x").clip(-1.0, 1.0);
 /// let year = col("timestamp").dt_year();
 /// let shouting = col("name").str_upper();
