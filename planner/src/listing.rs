@@ -57,6 +57,11 @@ pub struct ReadOptions {
     pub dtypes: Vec<(String, DataType)>,
     /// Columns to read as timestamps (nanoseconds), as Dask's `parse_dates`.
     pub parse_dates: Vec<String>,
+    /// Bytes of input per partition, as Dask's `blocksize`: the files are read in
+    /// `ceil(total bytes / blocksize)` partitions (files holding quoted values, or
+    /// compressed ones, cannot be split below one partition per file). `None` spreads the
+    /// files over the session's partitions.
+    pub blocksize: Option<u64>,
 }
 
 /// Builds the table for `files`, inferring and reconciling the schema of every file.
@@ -108,11 +113,77 @@ pub async fn file_table(
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing_options)
         .with_schema(file_schema);
-    let table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+    let mut table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+    if let Some(blocksize) = options.blocksize {
+        table = Arc::new(BlockTable::new(table, files, blocksize)?);
+    }
     if custom_nulls {
         converting_nulls(table, &schema, &options.nulls, &files.pattern)
     } else {
         Ok(table)
+    }
+}
+
+/// A file table read in a fixed number of partitions, one per `blocksize` bytes of input.
+#[derive(Debug)]
+struct BlockTable {
+    inner: Arc<dyn TableProvider>,
+    partitions: usize,
+}
+
+impl BlockTable {
+    fn new(inner: Arc<dyn TableProvider>, files: &FileSet, blocksize: u64) -> Result<Self> {
+        if blocksize == 0 {
+            return plan_err!("blocksize must be at least 1 byte");
+        }
+        let bytes: u64 = files
+            .files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()))
+            .sum::<std::io::Result<u64>>()
+            .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", files.pattern))?;
+        let partitions = bytes.div_ceil(blocksize).max(1) as usize;
+        Ok(BlockTable { inner, partitions })
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for BlockTable {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> datafusion::logical_expr::TableType {
+        self.inner.table_type()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
+            return self.inner.scan(session, projection, filters, limit).await;
+        };
+        // Split the scan into byte ranges as the physical optimizer would, but into one
+        // range per block rather than one per session partition.
+        let mut state = state.clone();
+        let options = state.config_mut().options_mut();
+        options.execution.target_partitions = self.partitions;
+        options.optimizer.repartition_file_min_size = 0;
+        let plan = self.inner.scan(&state, projection, filters, limit).await?;
+        Ok(plan
+            .repartitioned(self.partitions, state.config_options())?
+            .unwrap_or(plan))
     }
 }
 

@@ -751,3 +751,37 @@ async fn std_and_var_take_ddof() {
     }
     assert!(sales().await.std(&["qty"], 2).is_err());
 }
+
+#[tokio::test]
+async fn blocksize_sets_the_partitions() {
+    let session = Session::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    rask::datasets::data_parts(dir.path(), 2, 5_000).unwrap();
+    let glob = format!("{}/data_part_*.csv", dir.path().display());
+    let bytes: u64 = (0..2)
+        .map(|i| {
+            std::fs::metadata(dir.path().join(format!("data_part_{i}.csv")))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let frame = session
+        .read_csv(
+            &glob,
+            ReadOptions {
+                blocksize: Some(40_000),
+                ..ReadOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        frame.npartitions().await.unwrap() as u64,
+        bytes.div_ceil(40_000)
+    );
+    assert_eq!(
+        frame.len().await.unwrap(),
+        10_000,
+        "every row is read exactly once"
+    );
+}
