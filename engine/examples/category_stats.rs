@@ -22,9 +22,11 @@ async fn main() -> rask::Result<()> {
             ReadOptions::default(),
         )
         .await?;
+    // ddf.groupby('category')['value'].agg(['mean', 'std', 'count'])
     let category_stats = ddf
         .groupby(&["category"])
-        .agg(&[("value", &["mean", "std", "count"])])?;
+        .column("value")
+        .agg(&["mean", "std", "count"])?;
     println!("=== Statistics by Category (Lazy Evaluation) ===");
     println!("columns: {:?}", category_stats.columns());
     println!("{}", category_stats.clone().explain(false).await?);

@@ -67,13 +67,43 @@ impl GroupBy {
             .map_plan(|plan| rask_planner::frame::groupby_agg(plan, &self.keys, &spec))
     }
 
+    /// One column of the groups, as pandas' `groupby(keys)[column]`: its aggregations are
+    /// named by function (`mean`, `std`, `count`).
+    pub fn column(self, column: &str) -> SeriesGroupBy {
+        SeriesGroupBy {
+            groups: self,
+            column: column.to_string(),
+        }
+    }
+
     /// Rows per group, as a column named `size`.
     pub fn size(self) -> Result<DataFrame> {
         let spec = AggSpec {
             columns: vec![("size".to_string(), vec![AggFunc::Size])],
+            by_function: false,
         };
         self.frame
             .map_plan(|plan| rask_planner::frame::groupby_agg(plan, &self.keys, &spec))
+    }
+}
+
+/// `groupby(keys)[column]`, waiting for its aggregation.
+#[derive(Debug, Clone)]
+pub struct SeriesGroupBy {
+    groups: GroupBy,
+    column: String,
+}
+
+impl SeriesGroupBy {
+    /// The listed aggregations of the column per group, each a column named after its
+    /// function: `agg(&["mean", "std", "count"])` gives `mean`, `std`, `count`.
+    pub fn agg(self, funcs: &[&str]) -> Result<DataFrame> {
+        let mut spec = parse_spec(&[(self.column.as_str(), funcs)])?;
+        spec.by_function = true;
+        let keys = self.groups.keys;
+        self.groups
+            .frame
+            .map_plan(|plan| rask_planner::frame::groupby_agg(plan, &keys, &spec))
     }
 }
 
@@ -88,7 +118,10 @@ fn parse_spec(spec: &[(&str, &[&str])]) -> Result<AggSpec> {
             Ok((column.to_string(), funcs))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(AggSpec { columns })
+    Ok(AggSpec {
+        columns,
+        by_function: false,
+    })
 }
 
 impl DataFrame {
@@ -466,6 +499,7 @@ impl DataFrame {
                 .iter()
                 .map(|c| (c.to_string(), vec![func]))
                 .collect(),
+            by_function: false,
         };
         self.map_plan(|plan| frame_ops::reduce(plan, &spec))
     }

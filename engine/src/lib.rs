@@ -25,7 +25,7 @@ mod session;
 pub mod sink;
 
 pub use config::{parse_size, SessionBuilder};
-pub use dataframe::{BatchStream, DataFrame, GroupBy, Table};
+pub use dataframe::{BatchStream, DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
 pub use rask_planner::accessors::DaskExpr;
 pub use rask_planner::files::FileFormatKind;

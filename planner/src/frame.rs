@@ -139,19 +139,23 @@ impl FromStr for AggFunc {
 ///
 /// Result columns are named `column` when a column has one aggregation, and
 /// `column_aggregation` (e.g. `value_mean`) when it has several — pandas' MultiIndex
-/// `(column, aggregation)` flattened with `_`.
+/// `(column, aggregation)` flattened with `_`. With `by_function` (one column selected
+/// first, as pandas' `groupby(k)[column].agg([..])`) they are named by the aggregation
+/// alone: `mean`, `std`, `count`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AggSpec {
     /// `(column, aggregations)` in output order.
     pub columns: Vec<(String, Vec<AggFunc>)>,
+    /// Name result columns by aggregation only.
+    pub by_function: bool,
 }
 
 impl AggSpec {
-    fn output_name(column: &str, func: AggFunc, several: bool) -> String {
-        if several {
-            format!("{column}_{func}")
-        } else {
-            column.to_string()
+    fn output_name(&self, column: &str, func: AggFunc, several: bool) -> String {
+        match (self.by_function, several) {
+            (true, _) => func.name().to_string(),
+            (false, true) => format!("{column}_{func}"),
+            (false, false) => column.to_string(),
         }
     }
 
@@ -167,7 +171,7 @@ impl AggSpec {
                 let several = funcs.len() > 1;
                 funcs.iter().map(move |&func| {
                     func.expr(column)
-                        .alias(AggSpec::output_name(column, func, several))
+                        .alias(self.output_name(column, func, several))
                 })
             })
             .collect())
@@ -224,6 +228,7 @@ mod tests {
                 ("x".into(), vec![AggFunc::Max]),
                 ("y".into(), vec![AggFunc::Mean, AggFunc::Std]),
             ],
+            by_function: false,
         };
         let names: Vec<String> = spec
             .exprs()

@@ -785,3 +785,18 @@ async fn blocksize_sets_the_partitions() {
         "every row is read exactly once"
     );
 }
+
+#[tokio::test]
+async fn a_selected_column_names_results_by_function() {
+    let frame = sales()
+        .await
+        .groupby(&["product"])
+        .column("qty")
+        .agg(&["mean", "std", "count"])
+        .unwrap();
+    assert_eq!(frame.columns(), ["product", "mean", "std", "count"]);
+    let batch = one_batch(frame.collect().await.unwrap());
+    // apple qty 3, 1, 7 (one NULL): count 3, mean 11/3
+    assert_eq!(batch.column(3).as_primitive::<Int64Type>().value(0), 3);
+    assert!((batch.column(1).as_primitive::<Float64Type>().value(0) - 11.0 / 3.0).abs() < 1e-12);
+}
