@@ -34,7 +34,7 @@ use object_store::ObjectStoreExt;
 use crate::files::{FileFormatKind, FileSet};
 
 /// Rows sampled from each file to infer its column types.
-pub const INFER_ROWS_PER_FILE: usize = 10_000;
+pub const INFER_ROWS_PER_FILE: usize = 1_000;
 
 /// How to read a set of files: the options of `read_csv(..)` and friends.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -280,7 +280,7 @@ fn file_format(
 }
 
 /// Bytes sampled from the start of each CSV file to look for quoting.
-const QUOTE_SAMPLE_BYTES: u64 = 256 * 1024;
+const QUOTE_SAMPLE_BYTES: u64 = 64 * 1024;
 
 /// Whether any file quotes values, as far as its first bytes tell. A quoted value may hold a
 /// newline, and then a file cannot be split into byte ranges at newlines for parallel
