@@ -8,8 +8,8 @@ Usage:
 
 DATADIR holds the data of ../shared/bench/gen_data.py (data_part_*.csv, large_data_*.csv,
 large_data.csv, data_part_*.parquet). Each (engine, workload) runs as one whole fresh process,
-W times uncounted, then N times counted, one at a time; reported are the median wall time and
-the median peak RSS of the process (from wait4). The SQL is the same as ../shared/bench/peers.py
+W times uncounted, then N times counted, one at a time, the engines of a workload taking
+turns; reported are the median wall time and the median peak RSS of the process (from wait4). The SQL is the same as ../shared/bench/peers.py
 runs (imported from there), with the table name replaced by the files.
 
 Engines: rask (the release `query` binary), df-baseline (benches/src/main.rs, release),
@@ -56,23 +56,37 @@ def command(engine, query, datadir, args, outdir):
     return [args.python, os.path.join(PEER_BENCH, "peers.py"), engine, query, datadir]
 
 
-def measure(cmd, runs, warmup, outdir):
-    walls, peaks = [], []
+def one_run(cmd, outdir):
+    """Wall seconds and peak RSS (MiB) of one whole process."""
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if status != 0:
+        raise RuntimeError(f"{' '.join(cmd)[:300]} failed:\n{err[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def measure(cmds, runs, warmup, outdir):
+    """Runs the engines of one workload in turns (a, b, c, a, b, c, ..), so that a slow
+    moment of the machine falls on all of them alike; returns per engine the median,
+    min and max wall time and the median peak RSS."""
+    samples = {engine: [] for engine in cmds}
     for i in range(warmup + runs):
-        shutil.rmtree(outdir, ignore_errors=True)
-        os.makedirs(outdir)
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-        err = proc.stderr.read().decode()
-        proc.stderr.close()
-        if status != 0:
-            raise RuntimeError(f"{' '.join(cmd)[:300]} failed:\n{err[-2000:]}")
-        if i >= warmup:
-            walls.append(elapsed)
-            peaks.append(usage.ru_maxrss / 1024)
-    return statistics.median(walls), min(walls), max(walls), statistics.median(peaks)
+        for engine, cmd in cmds.items():
+            sample = one_run(cmd, outdir)
+            if i >= warmup:
+                samples[engine].append(sample)
+    result = {}
+    for engine, runs_of_engine in samples.items():
+        walls = [w for w, _ in runs_of_engine]
+        peaks = [p for _, p in runs_of_engine]
+        result[engine] = (statistics.median(walls), min(walls), max(walls), statistics.median(peaks))
+    return result
 
 
 def main():
@@ -92,11 +106,12 @@ def main():
     results = {}
     outdir = tempfile.mkdtemp(prefix="rask_bench_")
     try:
+        q5dir = os.path.join(outdir, "q5")
         for query in queries:
-            for engine in engines:
-                cmd = command(engine, query, args.datadir, args, os.path.join(outdir, "q5"))
-                results[(engine, query)] = measure(cmd, args.runs, args.warmup, os.path.join(outdir, "q5"))
-                med, lo, hi, peak = results[(engine, query)]
+            cmds = {engine: command(engine, query, args.datadir, args, q5dir) for engine in engines}
+            for engine, measured in measure(cmds, args.runs, args.warmup, q5dir).items():
+                results[(engine, query)] = measured
+                med, lo, hi, peak = measured
                 print(f"{engine:12} {query:4} median {med:6.3f} s (min {lo:.3f}, max {hi:.3f})  peak {peak:6.0f} MiB",
                       file=sys.stderr, flush=True)
     finally:
