@@ -2,28 +2,20 @@
 //! `large_data_*.csv`, aggregate per category, and write the cleaned rows as Parquet
 //! partitioned by category (snappy).
 //!
-//! `cargo run -p rask --example exercise_to_parquet [DATA_DIR]`
+//! `cargo run -p rask --example exercise_to_parquet [DATA_DIR [OUTPUT_DIR]]`
 
 #[path = "common/mod.rs"]
 mod common;
 
 use rask::prelude::*;
 use rask::sink::ParquetSink;
-use rask::ReadOptions;
 
 #[tokio::main]
 async fn main() -> rask::Result<()> {
-    let (dir, _guard, generate) = common::data_dir();
-    if generate {
-        rask::datasets::large_data(&dir, 10, common::rows(100_000))?;
-    }
-    let session = Session::new()?;
-    let ddf = session
-        .read_csv(
-            &format!("{}/large_data_*.csv", dir.display()),
-            ReadOptions::default(),
-        )
-        .await?;
+    let (ddf, _data) = common::read_tutorial_csv("large_data_*.csv", |dir| {
+        rask::datasets::large_data(dir, 10, common::rows(100_000)).map(drop)
+    })
+    .await?;
     let clean = ddf.dropna(DropHow::Any, &[])?;
     let stats = clean.clone().groupby(&["category"]).agg(&[
         ("value1", &["mean", "std", "count"]),
@@ -31,7 +23,12 @@ async fn main() -> rask::Result<()> {
     ])?;
     println!("{}", stats.compute().await?);
 
-    let out = dir.join("output_parquet");
+    // Into the folder named by the second argument, or a temporary one.
+    let scratch = tempfile::tempdir()?;
+    let out = match std::env::args().nth(2) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => scratch.path().join("output_parquet"),
+    };
     let written = clean
         .to_parquet(
             &out,

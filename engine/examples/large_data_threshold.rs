@@ -7,22 +7,14 @@
 mod common;
 
 use rask::prelude::*;
-use rask::ReadOptions;
 
 #[tokio::main]
 async fn main() -> rask::Result<()> {
-    let (dir, _guard, generate) = common::data_dir();
-    if generate {
-        rask::datasets::large_data_single(&dir, common::rows(1_000_000))?;
-    }
-    let session = Session::new()?;
-    let df = session
-        .read_csv(
-            &format!("{}/large_data.csv", dir.display()),
-            ReadOptions::default(),
-        )
-        .await?;
-    let result = df
+    let (ddf, _data) = common::read_tutorial_csv("large_data.csv", |dir| {
+        rask::datasets::large_data_single(dir, common::rows(1_000_000)).map(drop)
+    })
+    .await?;
+    let result = ddf
         .groupby(&["category"])
         .agg(&[("value", &["mean"])])?
         .filter(col("value").gt(lit(500.0)))?;

@@ -7,22 +7,12 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use rask::prelude::*;
-use rask::ReadOptions;
-
 #[tokio::main]
 async fn main() -> rask::Result<()> {
-    let (dir, _guard, generate) = common::data_dir();
-    if generate {
-        rask::datasets::data_parts(&dir, 5, common::rows(1_000_000))?;
-    }
-    let session = Session::new()?;
-    let ddf = session
-        .read_csv(
-            &format!("{}/data_part_*.csv", dir.display()),
-            ReadOptions::default(),
-        )
-        .await?;
+    let (ddf, _data) = common::read_tutorial_csv("data_part_*.csv", |dir| {
+        rask::datasets::data_parts(dir, 5, common::rows(1_000_000)).map(drop)
+    })
+    .await?;
     println!("=== Rask DataFrame ===");
     println!("Number of partitions: {}", ddf.npartitions().await?);
     println!("Columns: {:?}", ddf.columns());

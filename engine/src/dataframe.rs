@@ -504,11 +504,37 @@ impl DataFrame {
         self.map_plan(|plan| frame_ops::reduce(plan, &spec))
     }
 
-    /// The first `n` rows; only as much input is read as they need.
+    /// The first `n` rows, as Dask's `head`: taken from the first partition (then the next
+    /// ones if it is shorter), reading only as much input as they need.
     pub async fn head(self, n: usize) -> Result<Vec<RecordBatch>> {
-        DataFrame::new(self.inner.limit(0, Some(n))?)
-            .collect()
-            .await
+        let plan = self.inner.logical_plan().clone();
+        let schema = self.schema();
+        let streams = match self.inner.execute_stream_partitioned().await {
+            Ok(streams) => streams,
+            Err(error) => return Err(execution_error(error, &plan).await),
+        };
+        let mut taken = Vec::new();
+        let mut missing = n;
+        for inner in streams {
+            let mut partition = BatchStream {
+                schema: schema.clone(),
+                inner,
+                plan: plan.clone(),
+            };
+            while missing > 0 {
+                let Some(batch) = partition.next_batch().await else {
+                    break;
+                };
+                let batch = batch?;
+                let take = missing.min(batch.num_rows());
+                taken.push(batch.slice(0, take));
+                missing -= take;
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        Ok(taken)
     }
 
     /// Number of rows.

@@ -1,7 +1,7 @@
 //! Writing results: to any `Write` in a text or binary format, or atomically to a file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
@@ -145,66 +145,109 @@ pub fn check_output_path(path: &Path) -> Result<OutputFormat> {
     Ok(format)
 }
 
-/// Checks that a file can be created at `path`: its directory exists and it is no directory.
-fn check_destination(path: &Path) -> Result<()> {
+fn cannot_write(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Output,
+        format!("cannot write '{}': {why}", path.display()),
+    )
+}
+
+/// The directory `path` goes into (`.` for a bare name), which must exist.
+fn existing_parent(path: &Path) -> Result<&Path> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    if !parent.is_dir() {
-        return Err(Error::new(
-            ErrorKind::Output,
-            format!(
-                "cannot write '{}': directory '{}' does not exist",
-                path.display(),
-                parent.display()
-            ),
-        ));
+    if parent.is_dir() {
+        Ok(parent)
+    } else {
+        Err(cannot_write(
+            path,
+            format!("directory '{}' does not exist", parent.display()),
+        ))
     }
+}
+
+/// Checks that a file can be created at `path`: its directory exists and it is no directory.
+fn check_destination(path: &Path) -> Result<()> {
+    existing_parent(path)?;
     if path.is_dir() {
-        return Err(Error::new(
-            ErrorKind::Output,
-            format!("cannot write '{}': it is a directory", path.display()),
-        ));
+        return Err(cannot_write(path, "it is a directory"));
     }
     Ok(())
 }
 
-/// Streams `batches` into `path`, in the format its extension names, atomically: the rows
-/// go to a temporary file beside it that replaces `path` only once everything is written,
-/// so a failed or cancelled query leaves `path` as it was. Returns the number of rows.
+/// A file written under a temporary name beside its destination and renamed into place
+/// only when complete, so a failed or cancelled write leaves the destination as it was.
+struct StagedFile {
+    temp: tempfile::NamedTempFile,
+    destination: PathBuf,
+}
+
+impl StagedFile {
+    fn new(destination: &Path) -> Result<StagedFile> {
+        check_destination(destination)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".rask-")
+            .suffix(".tmp")
+            .tempfile_in(existing_parent(destination)?)
+            .map_err(|e| cannot_write(destination, e))?;
+        Ok(StagedFile {
+            temp,
+            destination: destination.to_path_buf(),
+        })
+    }
+
+    fn writer(
+        &self,
+        format: OutputFormat,
+        schema: &SchemaRef,
+    ) -> Result<BatchWriter<std::io::BufWriter<&std::fs::File>>> {
+        BatchWriter::new(format, std::io::BufWriter::new(self.temp.as_file()), schema)
+    }
+
+    /// Moves the file into place. A temporary file is private to its owner; the result is
+    /// as readable as any file the user creates (or keeps the permissions of the file it
+    /// replaces).
+    fn publish(self) -> Result<()> {
+        let permissions = match std::fs::metadata(&self.destination) {
+            Ok(existing) => Some(existing.permissions()),
+            Err(_) => new_file_permissions(),
+        };
+        if let Some(permissions) = permissions {
+            std::fs::set_permissions(self.temp.path(), permissions)
+                .map_err(|e| cannot_write(&self.destination, e))?;
+        }
+        self.temp
+            .persist(&self.destination)
+            .map_err(|e| cannot_write(&self.destination, e.error))?;
+        Ok(())
+    }
+}
+
+/// Streams `batches` into `path`, in the format its extension names, atomically (see
+/// [`write_file_as`]). Returns the number of rows.
 pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
     let format = check_output_path(path)?;
     write_file_as(batches, path, format).await
 }
 
-/// [`write_file`] in a given format, whatever the extension.
-pub async fn write_file_as(
+/// Streams `batches` into `path` in `format`, whatever the extension: the rows go to a
+/// temporary file beside it that replaces `path` only once everything is written, so a
+/// failed or cancelled query leaves `path` as it was. Returns the number of rows.
+pub async fn write_file_as(batches: BatchStream, path: &Path, format: OutputFormat) -> Result<u64> {
+    let staged = StagedFile::new(path)?;
+    let rows = stream_into(batches, &staged, format).await?;
+    staged.publish()?;
+    Ok(rows)
+}
+
+async fn stream_into(
     mut batches: BatchStream,
-    path: &Path,
+    staged: &StagedFile,
     format: OutputFormat,
 ) -> Result<u64> {
-    check_destination(path)?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let context = |e: std::io::Error| {
-        Error::new(
-            ErrorKind::Output,
-            format!("cannot write '{}': {e}", path.display()),
-        )
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".rask-")
-        .suffix(".tmp")
-        .tempfile_in(parent)
-        .map_err(context)?;
-    let mut writer = BatchWriter::new(
-        format,
-        std::io::BufWriter::new(temp.as_file()),
-        &batches.schema(),
-    )?;
+    let mut writer = staged.writer(format, &batches.schema())?;
     let mut rows = 0u64;
     while let Some(batch) = batches.next_batch().await {
         let batch = batch?;
@@ -212,16 +255,6 @@ pub async fn write_file_as(
         writer.write(&batch)?;
     }
     writer.finish()?;
-    // A temporary file is private to its owner; the result should be as readable as any
-    // file the user creates (or keep the permissions of the file it replaces).
-    let permissions = match std::fs::metadata(path) {
-        Ok(existing) => Some(existing.permissions()),
-        Err(_) => new_file_permissions(),
-    };
-    if let Some(permissions) = permissions {
-        std::fs::set_permissions(temp.path(), permissions).map_err(context)?;
-    }
-    temp.persist(path).map_err(|e| context(e.error))?;
     Ok(rows)
 }
 
@@ -239,40 +272,18 @@ fn new_file_permissions() -> Option<std::fs::Permissions> {
 /// A directory written beside its destination and moved into place once complete.
 struct StagedDir {
     staging: tempfile::TempDir,
-    destination: std::path::PathBuf,
+    destination: PathBuf,
 }
 
 impl StagedDir {
     fn new(destination: &Path) -> Result<StagedDir> {
-        let name = destination.file_name().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Output,
-                format!("cannot write '{}'", destination.display()),
-            )
-        })?;
-        let parent = match destination.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if !parent.is_dir() {
-            return Err(Error::new(
-                ErrorKind::Output,
-                format!(
-                    "cannot write '{}': directory '{}' does not exist",
-                    destination.display(),
-                    parent.display()
-                ),
-            ));
-        }
+        let name = destination
+            .file_name()
+            .ok_or_else(|| cannot_write(destination, "no directory name"))?;
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{}.rask-", name.to_string_lossy()))
-            .tempdir_in(parent)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Output,
-                    format!("cannot write '{}': {e}", destination.display()),
-                )
-            })?;
+            .tempdir_in(existing_parent(destination)?)
+            .map_err(|e| cannot_write(destination, e))?;
         Ok(StagedDir {
             staging,
             destination: destination.to_path_buf(),
@@ -285,15 +296,10 @@ impl StagedDir {
 
     /// Replaces the destination (if any) with the staged directory.
     fn commit(self) -> Result<()> {
-        let failed = |e: std::io::Error| {
-            Error::new(
-                ErrorKind::Output,
-                format!("cannot write '{}': {e}", self.destination.display()),
-            )
-        };
+        let failed = |e: std::io::Error| cannot_write(&self.destination, e);
         let staged = self.staging.keep();
         if self.destination.exists() {
-            let old = std::path::PathBuf::from(format!("{}.old", staged.display()));
+            let old = PathBuf::from(format!("{}.old", staged.display()));
             std::fs::rename(&self.destination, &old).map_err(failed)?;
             std::fs::rename(&staged, &self.destination).map_err(failed)?;
             std::fs::remove_dir_all(&old).map_err(failed)?;
@@ -364,46 +370,13 @@ pub(crate) async fn write_partition_files(
     let text = pattern.to_string_lossy();
     let mut staged = Vec::new();
     let mut rows = 0;
-    for (index, mut stream) in partitions.into_iter().enumerate() {
-        let path = std::path::PathBuf::from(text.replacen('*', &index.to_string(), 1));
-        check_destination(&path)?;
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(".rask-")
-            .suffix(".tmp")
-            .tempfile_in(&parent)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Output,
-                    format!("cannot write '{}': {e}", path.display()),
-                )
-            })?;
-        let mut writer = BatchWriter::new(
-            format,
-            std::io::BufWriter::new(temp.as_file()),
-            &stream.schema(),
-        )?;
-        while let Some(batch) = stream.next_batch().await {
-            let batch = batch?;
-            rows += batch.num_rows() as u64;
-            writer.write(&batch)?;
-        }
-        writer.finish()?;
-        staged.push((temp, path));
+    for (index, stream) in partitions.into_iter().enumerate() {
+        let file = StagedFile::new(Path::new(&text.replacen('*', &index.to_string(), 1)))?;
+        rows += stream_into(stream, &file, format).await?;
+        staged.push(file);
     }
-    for (temp, path) in staged {
-        if let Some(permissions) = new_file_permissions() {
-            std::fs::set_permissions(temp.path(), permissions)?;
-        }
-        temp.persist(&path).map_err(|e| {
-            Error::new(
-                ErrorKind::Output,
-                format!("cannot write '{}': {}", path.display(), e.error),
-            )
-        })?;
+    for file in staged {
+        file.publish()?;
     }
     Ok(rows)
 }

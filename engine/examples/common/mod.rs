@@ -1,18 +1,9 @@
 //! What the examples share: where their data comes from.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-/// The folder named by the first argument, or a fresh temporary folder (kept alive by the
-/// returned guard) that the caller fills with generated data.
-pub fn data_dir() -> (PathBuf, Option<tempfile::TempDir>, bool) {
-    match std::env::args().nth(1) {
-        Some(dir) => (PathBuf::from(dir), None, false),
-        None => {
-            let temp = tempfile::tempdir().expect("a temporary folder");
-            (temp.path().to_path_buf(), Some(temp), true)
-        }
-    }
-}
+use rask::prelude::*;
+use rask::ReadOptions;
 
 /// Rows per generated file: the tutorials' size unless `RASK_EXAMPLE_ROWS` says otherwise.
 pub fn rows(tutorial: usize) -> usize {
@@ -20,4 +11,28 @@ pub fn rows(tutorial: usize) -> usize {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(tutorial)
+}
+
+/// The files matching `file_glob` in the folder given as first argument; without one,
+/// `generate` writes them into a temporary folder, kept as long as the returned guard.
+pub async fn read_tutorial_csv(
+    file_glob: &str,
+    generate: impl FnOnce(&Path) -> rask::Result<()>,
+) -> rask::Result<(DataFrame, Option<tempfile::TempDir>)> {
+    let (dir, guard) = match std::env::args().nth(1) {
+        Some(dir) => (std::path::PathBuf::from(dir), None),
+        None => {
+            let temp = tempfile::tempdir()?;
+            generate(temp.path())?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    let session = Session::new()?;
+    let frame = session
+        .read_csv(
+            &format!("{}/{file_glob}", dir.display()),
+            ReadOptions::default(),
+        )
+        .await?;
+    Ok((frame, guard))
 }

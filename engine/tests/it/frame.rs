@@ -800,3 +800,30 @@ async fn a_selected_column_names_results_by_function() {
     assert_eq!(batch.column(3).as_primitive::<Int64Type>().value(0), 3);
     assert!((batch.column(1).as_primitive::<Float64Type>().value(0) - 11.0 / 3.0).abs() < 1e-12);
 }
+
+#[tokio::test]
+async fn head_takes_the_first_partition_first() {
+    let dir = tempfile::tempdir().unwrap();
+    rask::datasets::data_parts(dir.path(), 3, 20_000).unwrap();
+    let session = Session::builder().partitions(3).build().unwrap();
+    let frame = session
+        .read_csv(
+            &format!("{}/data_part_*.csv", dir.path().display()),
+            ReadOptions::default(),
+        )
+        .await
+        .unwrap();
+    let head = one_batch(
+        frame
+            .filter(col("id").gt_eq(lit(10)))
+            .unwrap()
+            .head(5)
+            .await
+            .unwrap(),
+    );
+    let ids = head
+        .column_by_name("id")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!(ids.values().to_vec(), [10, 11, 12, 13, 14]);
+}
