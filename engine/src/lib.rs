@@ -34,6 +34,8 @@ pub use rask_planner::listing::ReadOptions;
 pub use rask_planner::timeseries::TimeseriesParams;
 pub use session::Session;
 
+/// Arrow, as Rask uses it: arrays, record batches, data types.
+pub use datafusion::arrow;
 pub use datafusion::arrow::array::RecordBatch;
 pub use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 pub use datafusion::logical_expr::{col, lit, Expr};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
@@ -205,6 +205,27 @@ impl Session {
     pub fn timeseries(&self, params: TimeseriesParams) -> Result<DataFrame> {
         let table = Arc::new(TimeseriesTable::new(params));
         Ok(DataFrame::new(self.inner.ctx.read_table(table)?))
+    }
+
+    /// An in-memory frame from named Arrow columns of equal length, split into
+    /// `npartitions` partitions.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use rask::arrow::array::{ArrayRef, Float64Array, StringArray};
+    /// let session = rask::Session::new().unwrap();
+    /// let x: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]));
+    /// let z: ArrayRef = Arc::new(StringArray::from(vec!["A", "B", "A"]));
+    /// let frame = session.from_columns(vec![("x", x), ("z", z)], 2).unwrap();
+    /// assert_eq!(frame.columns(), ["x", "z"]);
+    /// ```
+    pub fn from_columns(
+        &self,
+        columns: Vec<(&str, ArrayRef)>,
+        npartitions: usize,
+    ) -> Result<DataFrame> {
+        let batch = RecordBatch::try_from_iter(columns)?;
+        self.from_batches(vec![batch], npartitions)
     }
 
     /// An in-memory frame split into `npartitions` partitions, as `dd.from_pandas`.
