@@ -667,9 +667,41 @@ impl std::fmt::Display for Table {
     }
 }
 
-/// The frame's structure without computing it, in the spirit of Dask's
-/// `Dask DataFrame Structure`: column names over their types, then the plan's operators.
-/// Partition counts need physical planning: see [`DataFrame::npartitions`].
+impl DataFrame {
+    /// Partitions and tasks (operators × their partitions, as Dask counts tasks) of the
+    /// physical plan, planned on the spot; `None` where that cannot block (inside a
+    /// single-threaded async runtime) or planning fails.
+    fn plan_size(&self) -> Option<(usize, usize)> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let frame = self.inner.clone();
+        let planning = frame.create_physical_plan();
+        let plan = match Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| handle.block_on(planning))
+            }
+            Ok(_) => return None,
+            Err(_) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?
+                .block_on(planning),
+        }
+        .ok()?;
+        let mut tasks = 0;
+        let mut pending = vec![plan.clone()];
+        while let Some(node) = pending.pop() {
+            tasks += node.properties().output_partitioning().partition_count();
+            pending.extend(node.children().into_iter().cloned());
+        }
+        Some((
+            plan.properties().output_partitioning().partition_count(),
+            tasks,
+        ))
+    }
+}
+
+/// The frame's structure without computing it, as Dask's `Dask DataFrame Structure`:
+/// column names over their types, the partitions, then the plan's operators and task count.
 impl std::fmt::Display for DataFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let schema = self.schema();
@@ -679,7 +711,6 @@ impl std::fmt::Display for DataFrame {
             .map(|field| (field.name().clone(), field.data_type().to_string()))
             .collect();
         let widths: Vec<usize> = cells.iter().map(|(n, t)| n.len().max(t.len())).collect();
-        writeln!(f, "Rask DataFrame Structure:")?;
         let row = |pick: &dyn Fn(&(String, String)) -> &String| {
             cells
                 .iter()
@@ -688,23 +719,24 @@ impl std::fmt::Display for DataFrame {
                 .collect::<Vec<_>>()
                 .join("  ")
         };
+        let size = self.plan_size();
+        writeln!(f, "Rask DataFrame Structure:")?;
         writeln!(f, "{}", row(&|c| &c.0))?;
+        match size {
+            Some((partitions, _)) => writeln!(f, "npartitions={partitions}")?,
+            None => writeln!(f, "npartitions=?")?,
+        }
         writeln!(f, "{}", row(&|c| &c.1))?;
         let mut operators = Vec::new();
         let _ = self.inner.logical_plan().apply(|node| {
-            operators.push(
-                node.display()
-                    .to_string()
-                    .split(':')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            let shown = node.display().to_string();
+            operators.push(shown.split(':').next().unwrap_or_default().to_string());
             Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
         });
+        let tasks = size.map_or(String::new(), |(_, tasks)| format!(", {tasks} tasks"));
         write!(
             f,
-            "Rask plan: {} ({} operators, lazy)",
+            "Rask plan: {} ({} operators{tasks}, lazy)",
             operators.join(" <- "),
             operators.len()
         )

@@ -667,10 +667,13 @@ async fn samples_are_reproducible_and_sized() {
         .is_err());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn display_shows_the_structure_without_computing() {
-    let frame = sales()
+    let session = Session::builder().partitions(3).build().unwrap();
+    let frame = session
+        .read_csv(&testdata("sales/part_*.csv"), ReadOptions::default())
         .await
+        .unwrap()
         .select(&["region", "qty"])
         .unwrap()
         .filter(col("qty").gt(lit(1)))
@@ -682,14 +685,23 @@ async fn display_shows_the_structure_without_computing() {
         lines[1].split_whitespace().collect::<Vec<_>>(),
         ["region", "qty"]
     );
+    // three small files, one partition each
+    assert_eq!(lines[2], "npartitions=3");
     assert_eq!(
-        lines[2].split_whitespace().collect::<Vec<_>>(),
+        lines[3].split_whitespace().collect::<Vec<_>>(),
         ["Utf8", "Int64"]
     );
     assert!(
-        lines[3].starts_with("Rask plan: Filter <- Projection <- TableScan"),
+        lines[4].starts_with("Rask plan: Filter <- Projection <- TableScan"),
         "{text}"
     );
+    assert!(lines[4].contains("tasks"), "{text}");
+}
+
+#[tokio::test]
+async fn display_inside_a_single_threaded_runtime_leaves_partitions_open() {
+    let text = sales().await.to_string();
+    assert_eq!(text.lines().nth(2), Some("npartitions=?"));
 }
 
 #[tokio::test]
