@@ -38,6 +38,11 @@ pub struct Args {
     /// statements are read from standard input.
     pub sql: Option<String>,
 
+    /// Open the interactive SQL shell (after any -f scripts and SQL); it opens by itself
+    /// when no SQL is given on a terminal.
+    #[arg(short, long)]
+    pub interactive: bool,
+
     /// Run the statements in FILE (repeatable; files run in order, before SQL).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,

@@ -2,6 +2,7 @@
 
 mod args;
 mod output;
+mod repl;
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -27,18 +28,42 @@ fn main() -> ExitCode {
             ))
         }
     };
+    let interactive = args.interactive
+        || (args.sql.is_none() && args.files.is_empty() && std::io::stdin().is_terminal());
     let outcome = runtime.block_on(async {
         tokio::select! {
-            outcome = run(&args) => outcome,
+            outcome = prepare_and_run(&args, interactive) => outcome,
             _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Cancelled, "cancelled")),
         }
     });
+    let outcome = match outcome {
+        Ok(session) if interactive => repl::run(&runtime, &session, &args),
+        Ok(_) => Ok(()),
+        Err(error) => Err(error),
+    };
     // Queries still winding down after a cancel must not hold the exit.
     runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(&error),
     }
+}
+
+/// Builds the session and runs the statements given on the command line (none is fine
+/// when a REPL follows).
+async fn prepare_and_run(args: &Args, interactive: bool) -> Result<Session> {
+    if let Some(path) = &args.output {
+        check_output_path(path)?;
+    }
+    let session = build_session(args)?;
+    for (name, path) in &args.tables {
+        session.register_files(name, path).await?;
+    }
+    let sources = sources(args, interactive)?;
+    if !sources.is_empty() {
+        run(args, &session, sources).await?;
+    }
+    Ok(session)
 }
 
 /// Prints the error as `error: ..` (and `hint: ..`) and picks the exit code: 2 for usage
@@ -82,7 +107,7 @@ fn build_session(args: &Args) -> Result<Session> {
 
 /// The SQL to run, each text labelled with where it came from: `-f` files in order, then the
 /// query argument, or standard input when neither is given.
-fn sources(args: &Args) -> Result<Vec<(String, String)>> {
+fn sources(args: &Args, interactive: bool) -> Result<Vec<(String, String)>> {
     let mut sources = Vec::new();
     for file in &args.files {
         let text = std::fs::read_to_string(file).map_err(|e| {
@@ -96,7 +121,7 @@ fn sources(args: &Args) -> Result<Vec<(String, String)>> {
     if let Some(sql) = &args.sql {
         sources.push(("query".to_string(), sql.clone()));
     }
-    if sources.is_empty() {
+    if sources.is_empty() && !interactive {
         let mut stdin = std::io::stdin();
         if stdin.is_terminal() {
             return Err(usage("no SQL given: pass a query, -f FILE, or pipe statements on standard input (see --help)"));
@@ -110,16 +135,9 @@ fn sources(args: &Args) -> Result<Vec<(String, String)>> {
     Ok(sources)
 }
 
-async fn run(args: &Args) -> Result<()> {
-    if let Some(path) = &args.output {
-        check_output_path(path)?;
-    }
-    let session = build_session(args)?;
-    for (name, path) in &args.tables {
-        session.register_files(name, path).await?;
-    }
+async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> Result<()> {
     let mut statements: Vec<Statement> = Vec::new();
-    for (label, sql) in sources(args)? {
+    for (label, sql) in sources {
         let parsed = session.parse(&sql).map_err(|e| match label.as_str() {
             "query" => e,
             _ => Error::new(e.kind(), format!("{label}: {e}")),

@@ -22,7 +22,8 @@ use datafusion::common::{plan_datafusion_err, plan_err, project_schema, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::coop::make_cooperative;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -261,7 +262,8 @@ impl TimeseriesExec {
             Partitioning::UnknownPartitioning(stream_count),
             EmissionType::Incremental,
             Boundedness::Bounded,
-        );
+        )
+        .with_scheduling_type(SchedulingType::Cooperative);
         Ok(TimeseriesExec {
             params,
             columns,
@@ -350,10 +352,12 @@ impl ExecutionPlan for TimeseriesExec {
                 batch_size,
             )
         });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
+        // Generating never waits, so the stream must give the thread back now and then:
+        // otherwise other tasks (and Ctrl-C) could starve while a long range is generated.
+        Ok(make_cooperative(Box::pin(RecordBatchStreamAdapter::new(
             self.schema(),
             futures::stream::iter(batches),
-        )))
+        ))))
     }
 }
 
