@@ -5,6 +5,7 @@ mod errors;
 mod formats;
 mod options;
 mod outputs;
+mod repl;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

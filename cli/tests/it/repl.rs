@@ -1,0 +1,161 @@
+//! The interactive shell, driven through a pseudo-terminal as a person would use it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rexpect::session::{spawn_command, PtySession};
+
+use crate::workspace;
+
+const PROMPT: &str = "rask> ";
+
+/// Types `text` and Enter, as a person would: after the shell has taken the terminal.
+fn type_line(shell: &mut PtySession, text: &str) {
+    type_text(shell, text);
+    shell.send("\n").unwrap();
+}
+
+fn type_text(shell: &mut PtySession, text: &str) {
+    // rustyline switches the terminal to raw mode for every line it reads; keys sent
+    // before that may be flushed away.
+    std::thread::sleep(Duration::from_millis(150));
+    shell.send(text).unwrap();
+    shell.flush().unwrap();
+}
+
+fn shell(history: &std::path::Path) -> PtySession {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("query"));
+    command
+        .current_dir(workspace())
+        .env("RASK_HISTORY", history)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+    let mut session = spawn_command(command, Some(20_000)).unwrap();
+    session.exp_string("Type .help for help").unwrap();
+    session.exp_string(PROMPT).unwrap();
+    session
+}
+
+#[test]
+fn a_query_prints_its_result_and_errors_keep_the_shell() {
+    let history = tempfile::tempdir().unwrap();
+    let mut shell = shell(&history.path().join("history"));
+    type_line(&mut shell, "SELECT count(*) AS n, sum(qty) AS q");
+    shell.exp_string(" ...> ").unwrap();
+    type_line(&mut shell, "FROM 'testdata/sales/part_*.csv';");
+    shell.exp_regex(r"\|\s+10 \|\s+38 \|").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, "SELECT * FROM nowhere;");
+    shell
+        .exp_string("error: table 'nowhere' not found")
+        .unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, ".bogus");
+    shell.exp_string("unknown command '.bogus'").unwrap();
+    type_line(&mut shell, "SELECT 6 * 7 AS answer;");
+    shell.exp_regex(r"\|\s+42 \|").unwrap();
+    shell.send_control('d').unwrap();
+    shell.exp_eof().unwrap();
+}
+
+#[test]
+fn dot_commands() {
+    let history = tempfile::tempdir().unwrap();
+    let mut shell = shell(&history.path().join("history"));
+    type_line(
+        &mut shell,
+        "CREATE VIEW products AS SELECT * FROM 'testdata/products.csv';",
+    );
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, ".tables");
+    shell.exp_regex(r"\| products\s+\| VIEW").unwrap();
+    type_line(&mut shell, ".schema products");
+    shell
+        .exp_regex(r"\| products\s+\| origin\s+\| Utf8")
+        .unwrap();
+    type_line(&mut shell, ".mode csv");
+    shell.exp_string(PROMPT).unwrap();
+    type_line(
+        &mut shell,
+        "SELECT product FROM products ORDER BY product LIMIT 2;",
+    );
+    shell.exp_string("product\r\napple\r\nbanana").unwrap();
+    type_line(&mut shell, ".quit");
+    shell.exp_eof().unwrap();
+}
+
+#[test]
+fn tab_completes_columns_and_file_names() {
+    let history = tempfile::tempdir().unwrap();
+    let mut shell = shell(&history.path().join("history"));
+    type_line(
+        &mut shell,
+        "CREATE VIEW products AS SELECT * FROM 'testdata/products.csv';",
+    );
+    shell.exp_string(PROMPT).unwrap();
+    // `orig` can only be the column `origin` of the table the statement names.
+    type_text(&mut shell, "SELECT orig\t");
+    shell.exp_string("origin").unwrap();
+    type_line(&mut shell, " FROM products WHERE product = 'durian';");
+    shell.exp_string("NULL").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    type_text(&mut shell, "SELECT count(*) AS n FROM 'testdata/prod\t");
+    shell.exp_string("products.csv").unwrap();
+    type_line(&mut shell, "';");
+    shell.exp_regex(r"\|\s+4 \|").unwrap();
+    shell.send_control('d').unwrap();
+    shell.exp_eof().unwrap();
+}
+
+#[test]
+fn ctrl_c_cancels_a_running_query_and_the_prompt_returns() {
+    let history = tempfile::tempdir().unwrap();
+    let mut shell = shell(&history.path().join("history"));
+    // Ten years every second: minutes of work unoptimised.
+    type_line(
+        &mut shell,
+        "SELECT sum(x) FROM timeseries('2000-01-01', '2010-01-01');",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let pressed = Instant::now();
+    shell.send_control('c').unwrap();
+    shell.exp_string("query cancelled").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    assert!(
+        pressed.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        pressed.elapsed()
+    );
+    type_line(&mut shell, "SELECT 1 + 1 AS two;");
+    shell.exp_regex(r"\|\s+2 \|").unwrap();
+    // Ctrl-C at the prompt clears the line instead of leaving.
+    type_text(&mut shell, "SELECT half a line");
+    shell.send_control('c').unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, "SELECT 3 AS three;");
+    shell.exp_regex(r"\|\s+3 \|").unwrap();
+    shell.send_control('d').unwrap();
+    shell.exp_eof().unwrap();
+}
+
+#[test]
+fn history_survives_a_restart() {
+    let history = tempfile::tempdir().unwrap();
+    let file = history.path().join("nested/history");
+    let mut first = shell(&file);
+    type_line(&mut first, "SELECT 'remembered' AS word;");
+    first.exp_string("remembered").unwrap();
+    first.exp_string(PROMPT).unwrap();
+    first.send_control('d').unwrap();
+    first.exp_eof().unwrap();
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("SELECT 'remembered' AS word;"));
+
+    let mut second = shell(&file);
+    type_text(&mut second, "\x1b[A"); // arrow up: the last statement comes back
+    type_text(&mut second, "\n");
+    second.exp_regex(r"\| remembered \|").unwrap();
+    second.send_control('d').unwrap();
+    second.exp_eof().unwrap();
+}
