@@ -65,6 +65,10 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Never draw the progress bar (drawn on a terminal for queries longer than 0.5 s).
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Print each statement's elapsed time on stderr.
     #[arg(long)]
     pub timing: bool,

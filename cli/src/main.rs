@@ -2,6 +2,7 @@
 
 mod args;
 mod output;
+mod progress;
 mod repl;
 
 use std::io::{IsTerminal, Read, Write};
@@ -169,10 +170,11 @@ async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> 
                 {
                     writeln!(out)?;
                 }
-                output::print(
-                    frame.execute_stream().await?,
+                output::print_frame(
+                    frame,
                     args.format,
                     args.maxrows,
+                    progress::wanted(args.no_progress),
                     &mut out,
                 )
                 .await?;

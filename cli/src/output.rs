@@ -8,6 +8,23 @@ use rask::{BatchStream, DataType, RecordBatch, Result, SchemaRef};
 
 use crate::args::Format;
 
+/// Computes `frame` and prints it, with a progress bar on stderr while it runs when
+/// `progress` allows one; the bar goes before the first row is printed.
+pub async fn print_frame(
+    frame: rask::DataFrame,
+    format: Format,
+    maxrows: usize,
+    progress: bool,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    if !progress {
+        return print(frame.execute_stream().await?, format, maxrows, out, None).await;
+    }
+    let (stream, watched) = frame.execute_stream_with_progress().await?;
+    let bar = crate::progress::Bar::start(watched);
+    print(stream, format, maxrows, out, Some(bar)).await
+}
+
 /// Prints every batch of `stream` to `out`; table formats show at most `maxrows` rows and
 /// say how many were left out.
 pub async fn print(
@@ -15,6 +32,7 @@ pub async fn print(
     format: Format,
     maxrows: usize,
     out: &mut (impl Write + Send),
+    mut bar: Option<crate::progress::Bar>,
 ) -> Result<()> {
     let schema = stream.schema();
     let streamed = match format {
@@ -27,8 +45,11 @@ pub async fn print(
     if let Some(output) = streamed {
         let mut writer = BatchWriter::new(output, &mut *out, &schema)?;
         while let Some(batch) = stream.next_batch().await {
-            writer.write(&batch?)?;
+            let batch = batch?;
+            bar.take();
+            writer.write(&batch)?;
         }
+        drop(bar);
         return writer.finish();
     }
     let mut shown: Vec<RecordBatch> = Vec::new();
@@ -43,6 +64,7 @@ pub async fn print(
             kept += take;
         }
     }
+    drop(bar);
     writeln!(out, "{}", render(&schema, &shown, format)?)?;
     if total > kept as u64 {
         writeln!(

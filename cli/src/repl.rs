@@ -292,6 +292,7 @@ struct Settings {
     format: Format,
     maxrows: usize,
     timer: bool,
+    progress: bool,
     output: Option<(PathBuf, std::fs::File)>,
 }
 
@@ -319,6 +320,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, session: &Session, args: &Args) ->
         format: args.format,
         maxrows: args.maxrows,
         timer: args.timing,
+        progress: crate::progress::wanted(args.no_progress),
         output: None,
     };
     println!(
@@ -428,6 +430,7 @@ fn run_sql(
         let started = Instant::now();
         let format = settings.format;
         let maxrows = settings.maxrows;
+        let show_progress = settings.progress;
         let mut out: Box<dyn Write + Send> = match &settings.output {
             Some((_, file)) => Box::new(file.try_clone()?),
             None => Box::new(std::io::stdout()),
@@ -439,7 +442,7 @@ fn run_sql(
                     frame.collect().await?;
                     return Ok(());
                 }
-                output::print(frame.execute_stream().await?, format, maxrows, &mut out).await?;
+                output::print_frame(frame, format, maxrows, show_progress, &mut out).await?;
                 out.flush()?;
                 Ok(())
             };

@@ -19,6 +19,7 @@ use rask_planner::frame::{self as frame_ops, AggFunc, AggSpec, DropHow, How, Mer
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::progress::Progress;
 use crate::sink::{OutputFormat, ParquetSink};
 
 /// A lazy, partitioned table: nothing runs until it is computed.
@@ -581,6 +582,29 @@ impl DataFrame {
                 inner,
                 plan,
             }),
+            Err(error) => Err(execution_error(error, &plan).await),
+        }
+    }
+
+    /// Starts computing the frame, with a handle that tells how far it is.
+    pub async fn execute_stream_with_progress(self) -> Result<(BatchStream, Progress)> {
+        let plan = self.inner.logical_plan().clone();
+        let schema = self.schema();
+        let context = std::sync::Arc::new(self.inner.task_ctx());
+        let physical = match self.inner.create_physical_plan().await {
+            Ok(physical) => physical,
+            Err(error) => return Err(execution_error(error, &plan).await),
+        };
+        let progress = Progress::new(&physical);
+        match datafusion::physical_plan::execute_stream(physical, context) {
+            Ok(inner) => Ok((
+                BatchStream {
+                    schema,
+                    inner,
+                    plan,
+                },
+                progress,
+            )),
             Err(error) => Err(execution_error(error, &plan).await),
         }
     }

@@ -21,12 +21,14 @@ mod config;
 mod dataframe;
 pub mod datasets;
 mod error;
+mod progress;
 mod session;
 pub mod sink;
 
 pub use config::{parse_size, SessionBuilder};
 pub use dataframe::{BatchStream, DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
+pub use progress::Progress;
 pub use rask_planner::accessors::DaskExpr;
 pub use rask_planner::files::FileFormatKind;
 pub use rask_planner::frame::{AggFunc, AggSpec, DropHow, How, MergeSpec};

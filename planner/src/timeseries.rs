@@ -17,13 +17,16 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::Statistics;
 use datafusion::common::{plan_datafusion_err, plan_err, project_schema, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::coop::make_cooperative;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -243,6 +246,8 @@ pub struct TimeseriesExec {
     /// For each output stream, the range of Dask partitions it generates.
     streams: Vec<std::ops::Range<usize>>,
     properties: Arc<PlanProperties>,
+    /// Rows generated so far, live: what a progress bar reads.
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl TimeseriesExec {
@@ -269,6 +274,7 @@ impl TimeseriesExec {
             columns,
             streams,
             properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
         })
     }
 }
@@ -326,6 +332,28 @@ impl ExecutionPlan for TimeseriesExec {
         }
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    /// The row count is known exactly, so a progress bar knows how far a query is.
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
+        let divisions = self.params.divisions();
+        let parts = match partition {
+            Some(p) => self.streams.get(p).cloned().unwrap_or(0..0),
+            None => 0..divisions.len() - 1,
+        };
+        let rows: u64 = parts
+            .map(|part| {
+                self.params
+                    .rows_between(divisions[part], divisions[part + 1])
+            })
+            .sum();
+        let mut statistics = Statistics::new_unknown(&self.schema());
+        statistics.num_rows = Precision::Exact(rows as usize);
+        Ok(Arc::new(statistics))
+    }
+
     fn execute(
         &self,
         partition: usize,
@@ -341,17 +369,24 @@ impl ExecutionPlan for TimeseriesExec {
         let params = self.params.clone();
         let columns = self.columns.clone();
         let schema = self.schema();
-        let batches = range.flat_map(move |part| {
-            PartitionGenerator::new(
-                &params,
-                part,
-                divisions[part],
-                divisions[part + 1],
-                columns.clone(),
-                Arc::clone(&schema),
-                batch_size,
-            )
-        });
+        let generated = BaselineMetrics::new(&self.metrics, partition);
+        let batches = range
+            .flat_map(move |part| {
+                PartitionGenerator::new(
+                    &params,
+                    part,
+                    divisions[part],
+                    divisions[part + 1],
+                    columns.clone(),
+                    Arc::clone(&schema),
+                    batch_size,
+                )
+            })
+            .inspect(move |batch| {
+                if let Ok(batch) = batch {
+                    generated.record_output(batch.num_rows());
+                }
+            });
         // Generating never waits, so the stream must give the thread back now and then:
         // otherwise other tasks (and Ctrl-C) could starve while a long range is generated.
         Ok(make_cooperative(Box::pin(RecordBatchStreamAdapter::new(

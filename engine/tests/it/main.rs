@@ -158,3 +158,38 @@ async fn sinks_write_atomically() {
         "no temporary file left"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_rises_to_the_known_total() {
+    let session = Session::new().unwrap();
+    let frame = session
+        .sql("SELECT name, avg(x) FROM timeseries('2000-01-01', '2000-01-03', '1s') GROUP BY name")
+        .await
+        .unwrap();
+    let (mut stream, progress) = frame.execute_stream_with_progress().await.unwrap();
+    assert_eq!(progress.total_rows(), Some(2 * 86_400));
+    let start = progress.fraction().unwrap();
+    assert!((0.0..=1.0).contains(&start), "{start}");
+    while let Some(batch) = stream.next_batch().await {
+        batch.unwrap();
+    }
+    assert_eq!(progress.rows_read(), 2 * 86_400);
+    assert_eq!(progress.fraction(), Some(1.0));
+
+    // CSV totals are estimated from the file sizes and the first lines' length.
+    let csv = session
+        .sql(&format!(
+            "SELECT * FROM '{}'",
+            testdata("bad/bad_value.csv")
+        ))
+        .await
+        .unwrap()
+        .filter(rask::col("id").lt(rask::lit(0)))
+        .unwrap();
+    let (_, progress) = csv.execute_stream_with_progress().await.unwrap();
+    let estimate = progress.total_rows().unwrap() as f64;
+    assert!(
+        (estimate / 10_051.0 - 1.0).abs() < 0.2,
+        "estimated {estimate} rows"
+    );
+}
