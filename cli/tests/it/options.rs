@@ -38,6 +38,21 @@ fn statements_come_from_stdin_when_piped() {
 }
 
 #[test]
+fn piped_statements_stop_at_the_first_failure_with_a_non_zero_exit() {
+    let output = Command::cargo_bin("query")
+        .unwrap()
+        .current_dir(workspace())
+        .args(["--format", "csv"])
+        .write_stdin("SELECT 1 AS one;\nSELECT * FROM 'testdata/missing.csv';\nSELECT 2 AS two;\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(out, "one\n1\n", "no prompt, no colour, nothing after the failure");
+    assert!(stderr(&output).contains("file not found: 'testdata/missing.csv'"));
+}
+
+#[test]
 fn tables_can_be_named_on_the_command_line() {
     let out = ok(&[
         "--table",
