@@ -47,8 +47,11 @@ fn piped_statements_stop_at_the_first_failure_with_a_non_zero_exit() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    let out = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(out, "one\n1\n", "no prompt, no colour, nothing after the failure");
+    let out = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_eq!(
+        out, "one\n1\n",
+        "no prompt, no colour, nothing after the failure"
+    );
     assert!(stderr(&output).contains("file not found: 'testdata/missing.csv'"));
 }
 
