@@ -9,10 +9,7 @@ use rask::prelude::*;
 
 #[tokio::main]
 async fn main() -> rask::Result<()> {
-    let (ddf, _data) = common::read_tutorial_csv("data_part_*.csv", |dir| {
-        rask::datasets::data_parts(dir, 5, common::rows(1_000_000)).map(drop)
-    })
-    .await?;
+    let (ddf, _data) = common::read_data_parts().await?;
     let filtered = ddf
         .filter(col("value").gt(lit(0.0)))?
         .assign("value_squared", col("value") * col("value"))?;

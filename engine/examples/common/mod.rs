@@ -1,5 +1,8 @@
 //! What the examples share: where their data comes from.
 
+// Every example compiles this module for itself and uses only part of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 
 use rask::prelude::*;
@@ -35,4 +38,12 @@ pub async fn read_tutorial_csv(
         )
         .await?;
     Ok((frame, guard))
+}
+
+/// The first tutorial's `data_part_*.csv` (5 files of 1,000,000 rows when generated).
+pub async fn read_data_parts() -> rask::Result<(DataFrame, Option<tempfile::TempDir>)> {
+    read_tutorial_csv("data_part_*.csv", |dir| {
+        rask::datasets::data_parts(dir, 5, rows(1_000_000)).map(drop)
+    })
+    .await
 }

@@ -296,59 +296,24 @@ async fn element_wise_accessors() {
 #[tokio::test]
 async fn row_operations() {
     let frame = sales().await;
+    let rows = |f: rask::Result<DataFrame>| async move { f.unwrap().len().await.unwrap() };
     // dropna over qty and price: ids 2 (qty), 7 (price) and 10 (qty) go.
     assert_eq!(
-        frame
-            .clone()
-            .dropna(DropHow::Any, &["qty", "price"])
-            .unwrap()
-            .len()
-            .await
-            .unwrap(),
+        rows(frame.clone().dropna(DropHow::Any, &["qty", "price"])).await,
         7
     );
     assert_eq!(
-        frame
-            .clone()
-            .dropna(DropHow::All, &["qty", "price"])
-            .unwrap()
-            .len()
-            .await
-            .unwrap(),
+        rows(frame.clone().dropna(DropHow::All, &["qty", "price"])).await,
         10
     );
     // Over all columns, id 4's NULL note drops it too.
-    assert_eq!(
-        frame
-            .clone()
-            .dropna(DropHow::Any, &[])
-            .unwrap()
-            .len()
-            .await
-            .unwrap(),
-        5
-    );
+    assert_eq!(rows(frame.clone().dropna(DropHow::Any, &[])).await, 5);
     // (apple, north) appears twice (ids 1 and 10); the other 8 pairs once.
     assert_eq!(
-        frame
-            .clone()
-            .drop_duplicates(&["product", "region"])
-            .unwrap()
-            .len()
-            .await
-            .unwrap(),
+        rows(frame.clone().drop_duplicates(&["product", "region"])).await,
         9
     );
-    assert_eq!(
-        frame
-            .clone()
-            .unique("product")
-            .unwrap()
-            .len()
-            .await
-            .unwrap(),
-        3
-    );
+    assert_eq!(rows(frame.clone().unique("product")).await, 3);
 
     let counts = one_batch(
         frame
