@@ -160,7 +160,25 @@ impl Session {
 
     async fn read(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
         let table = self.file_table(path, &options).await?;
-        Ok(DataFrame::new(self.inner.ctx.read_table(table)?))
+        self.scan(path, table)
+    }
+
+    /// A frame scanning `table` under `name`, which plans and EXPLAIN show.
+    fn scan(
+        &self,
+        name: &str,
+        table: Arc<dyn datafusion::catalog::TableProvider>,
+    ) -> Result<DataFrame> {
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::scan(
+            datafusion::common::TableReference::bare(name),
+            datafusion::datasource::provider_as_source(table),
+            None,
+        )?
+        .build()?;
+        Ok(DataFrame::new(datafusion::dataframe::DataFrame::new(
+            self.inner.ctx.state(),
+            plan,
+        )))
     }
 
     /// A lazy frame over CSV files (a path, directory or glob), as `dd.read_csv`; `options`
@@ -203,8 +221,7 @@ impl Session {
 
     /// The built-in dataset of `dask.datasets.timeseries()`, generated lazily.
     pub fn timeseries(&self, params: TimeseriesParams) -> Result<DataFrame> {
-        let table = Arc::new(TimeseriesTable::new(params));
-        Ok(DataFrame::new(self.inner.ctx.read_table(table)?))
+        self.scan("timeseries", Arc::new(TimeseriesTable::new(params)))
     }
 
     /// An in-memory frame from named Arrow columns of equal length, split into
