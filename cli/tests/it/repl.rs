@@ -23,6 +23,19 @@ fn type_text(shell: &mut PtySession, text: &str) {
     shell.flush().unwrap();
 }
 
+/// A shell with its own history file, kept as long as the returned folder.
+fn fresh_shell() -> (tempfile::TempDir, PtySession) {
+    let history = tempfile::tempdir().unwrap();
+    let shell = shell(&history.path().join("history"));
+    (history, shell)
+}
+
+/// Ctrl-D leaves the shell.
+fn leave(mut shell: PtySession) {
+    shell.send_control('d').unwrap();
+    shell.exp_eof().unwrap();
+}
+
 fn shell(history: &std::path::Path) -> PtySession {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("query"));
     command
@@ -38,8 +51,7 @@ fn shell(history: &std::path::Path) -> PtySession {
 
 #[test]
 fn a_query_prints_its_result_and_errors_keep_the_shell() {
-    let history = tempfile::tempdir().unwrap();
-    let mut shell = shell(&history.path().join("history"));
+    let (_history, mut shell) = fresh_shell();
     type_line(&mut shell, "SELECT count(*) AS n, sum(qty) AS q");
     shell.exp_string(" ...> ").unwrap();
     type_line(&mut shell, "FROM 'testdata/sales/part_*.csv';");
@@ -54,14 +66,12 @@ fn a_query_prints_its_result_and_errors_keep_the_shell() {
     shell.exp_string("unknown command '.bogus'").unwrap();
     type_line(&mut shell, "SELECT 6 * 7 AS answer;");
     shell.exp_regex(r"\|\s+42 \|").unwrap();
-    shell.send_control('d').unwrap();
-    shell.exp_eof().unwrap();
+    leave(shell);
 }
 
 #[test]
 fn dot_commands() {
-    let history = tempfile::tempdir().unwrap();
-    let mut shell = shell(&history.path().join("history"));
+    let (_history, mut shell) = fresh_shell();
     type_line(
         &mut shell,
         "CREATE VIEW products AS SELECT * FROM 'testdata/products.csv';",
@@ -86,8 +96,7 @@ fn dot_commands() {
 
 #[test]
 fn tab_completes_columns_and_file_names() {
-    let history = tempfile::tempdir().unwrap();
-    let mut shell = shell(&history.path().join("history"));
+    let (_history, mut shell) = fresh_shell();
     type_line(
         &mut shell,
         "CREATE VIEW products AS SELECT * FROM 'testdata/products.csv';",
@@ -103,14 +112,12 @@ fn tab_completes_columns_and_file_names() {
     shell.exp_string("products.csv").unwrap();
     type_line(&mut shell, "';");
     shell.exp_regex(r"\|\s+4 \|").unwrap();
-    shell.send_control('d').unwrap();
-    shell.exp_eof().unwrap();
+    leave(shell);
 }
 
 #[test]
 fn ctrl_c_cancels_a_running_query_and_the_prompt_returns() {
-    let history = tempfile::tempdir().unwrap();
-    let mut shell = shell(&history.path().join("history"));
+    let (_history, mut shell) = fresh_shell();
     // Ten years every second: minutes of work unoptimised.
     type_line(
         &mut shell,
@@ -134,8 +141,7 @@ fn ctrl_c_cancels_a_running_query_and_the_prompt_returns() {
     shell.exp_string(PROMPT).unwrap();
     type_line(&mut shell, "SELECT 3 AS three;");
     shell.exp_regex(r"\|\s+3 \|").unwrap();
-    shell.send_control('d').unwrap();
-    shell.exp_eof().unwrap();
+    leave(shell);
 }
 
 #[test]
@@ -146,8 +152,7 @@ fn history_survives_a_restart() {
     type_line(&mut first, "SELECT 'remembered' AS word;");
     first.exp_string("remembered").unwrap();
     first.exp_string(PROMPT).unwrap();
-    first.send_control('d').unwrap();
-    first.exp_eof().unwrap();
+    leave(first);
     assert!(std::fs::read_to_string(&file)
         .unwrap()
         .contains("SELECT 'remembered' AS word;"));
@@ -156,6 +161,5 @@ fn history_survives_a_restart() {
     type_text(&mut second, "\x1b[A"); // arrow up: the last statement comes back
     type_text(&mut second, "\n");
     second.exp_regex(r"\| remembered \|").unwrap();
-    second.send_control('d').unwrap();
-    second.exp_eof().unwrap();
+    leave(second);
 }

@@ -699,32 +699,15 @@ async fn std_and_var_take_ddof() {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let squares: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+    let single = |frame: rask::Result<DataFrame>| async move {
+        let batch = one_batch(frame.unwrap().collect().await.unwrap());
+        batch.column(0).as_primitive::<Float64Type>().value(0)
+    };
     for (ddof, expected_var) in [(1, squares / (n - 1.0)), (0, squares / n)] {
-        let var = one_batch(
-            sales()
-                .await
-                .var(&["qty"], ddof)
-                .unwrap()
-                .collect()
-                .await
-                .unwrap(),
-        );
-        let std = one_batch(
-            sales()
-                .await
-                .std(&["qty"], ddof)
-                .unwrap()
-                .collect()
-                .await
-                .unwrap(),
-        );
-        assert!(
-            (var.column(0).as_primitive::<Float64Type>().value(0) - expected_var).abs() < 1e-12
-        );
-        assert!(
-            (std.column(0).as_primitive::<Float64Type>().value(0) - expected_var.sqrt()).abs()
-                < 1e-12
-        );
+        let var = single(sales().await.var(&["qty"], ddof)).await;
+        let std = single(sales().await.std(&["qty"], ddof)).await;
+        assert!((var - expected_var).abs() < 1e-12, "ddof {ddof}");
+        assert!((std - expected_var.sqrt()).abs() < 1e-12, "ddof {ddof}");
     }
     assert!(sales().await.std(&["qty"], 2).is_err());
 }
