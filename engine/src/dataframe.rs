@@ -196,7 +196,7 @@ impl DataFrame {
                     format!("rename: no column named {old}"),
                 ));
             }
-            inner = inner.with_column_renamed(*old, *new)?;
+            inner = inner.with_column_renamed(*old, new)?;
         }
         Ok(DataFrame::new(inner))
     }
@@ -408,15 +408,15 @@ impl DataFrame {
     /// Writes CSV: with a `*` in `path`, one file per partition (the `*` becomes the
     /// partition number, as in Dask); otherwise one file. Atomic; returns the rows written.
     pub async fn to_csv(self, path: impl AsRef<Path>) -> Result<u64> {
-        self.to_text(path.as_ref(), OutputFormat::Csv).await
+        self.write_text(path.as_ref(), OutputFormat::Csv).await
     }
 
     /// Writes newline-delimited JSON, named as [`to_csv`](Self::to_csv) names files.
     pub async fn to_json(self, path: impl AsRef<Path>) -> Result<u64> {
-        self.to_text(path.as_ref(), OutputFormat::NdJson).await
+        self.write_text(path.as_ref(), OutputFormat::NdJson).await
     }
 
-    async fn to_text(self, path: &Path, format: OutputFormat) -> Result<u64> {
+    async fn write_text(self, path: &Path, format: OutputFormat) -> Result<u64> {
         if !path.to_string_lossy().contains('*') {
             return crate::sink::write_file_as(self.execute_stream().await?, path, format).await;
         }

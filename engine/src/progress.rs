@@ -36,10 +36,7 @@ impl Progress {
                 pending.extend(children.into_iter().cloned());
             }
         }
-        let total = sources
-            .iter()
-            .map(|source| expected_rows(source))
-            .sum::<Option<u64>>();
+        let total = sources.iter().map(expected_rows).sum::<Option<u64>>();
         Progress { sources, total }
     }
 

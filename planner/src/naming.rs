@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn qualifiers_of_known_tables_are_removed() {
-        let tables = vec![
+        let tables = [
             "\"t.csv\"".to_string(),
             "t.csv".to_string(),
             "s".to_string(),

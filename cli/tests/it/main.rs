@@ -12,8 +12,11 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// One row of `id, region, price, note`.
+pub type SalesRow = (i64, Option<&'static str>, Option<f64>, Option<&'static str>);
+
 /// `id, region, price, note` of `testdata/sales/*.csv`, ordered by id.
-pub const SALES: [(i64, Option<&str>, Option<f64>, Option<&str>); 10] = [
+pub const SALES: [SalesRow; 10] = [
     (1, Some("north"), Some(1.25), Some("plain")),
     (2, Some("south"), Some(0.5), Some("with, comma")),
     (3, Some("north"), Some(4.0), Some("say \"hi\"")),
