@@ -197,26 +197,20 @@ impl Session {
 
     /// A lazy frame over Parquet files, as `dd.read_parquet`.
     pub async fn read_parquet(&self, path: &str) -> Result<DataFrame> {
-        self.read(
-            path,
-            ReadOptions {
-                format: Some(FileFormatKind::Parquet),
-                ..ReadOptions::default()
-            },
-        )
-        .await
+        self.read_format(path, FileFormatKind::Parquet).await
     }
 
     /// A lazy frame over newline-delimited JSON files, as `dd.read_json(lines=True)`.
     pub async fn read_json(&self, path: &str) -> Result<DataFrame> {
-        self.read(
-            path,
-            ReadOptions {
-                format: Some(FileFormatKind::Json),
-                ..ReadOptions::default()
-            },
-        )
-        .await
+        self.read_format(path, FileFormatKind::Json).await
+    }
+
+    async fn read_format(&self, path: &str, format: FileFormatKind) -> Result<DataFrame> {
+        let options = ReadOptions {
+            format: Some(format),
+            ..ReadOptions::default()
+        };
+        self.read(path, options).await
     }
 
     /// The built-in dataset of `dask.datasets.timeseries()`, generated lazily.

@@ -23,6 +23,18 @@ const SALES: [(Option<&str>, Option<i64>, Option<f64>); 10] = [
     (Some("north"), None, Some(1.25)),
 ];
 
+/// Count, mean and sum of squared deviations of the non-null `qty` values.
+fn qty_moments() -> (f64, f64, f64) {
+    let values: Vec<f64> = SALES
+        .iter()
+        .filter_map(|(_, q, _)| q.map(|q| q as f64))
+        .collect();
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let squares = values.iter().map(|v| (v - mean).powi(2)).sum();
+    (n, mean, squares)
+}
+
 async fn sales() -> DataFrame {
     let session = Session::new().unwrap();
     session
@@ -491,13 +503,8 @@ async fn describe_and_quantile() {
     assert_eq!(described.num_rows(), 8);
     let stats = described.column(0).as_string::<i32>();
     let qty = described.column(1).as_primitive::<Float64Type>();
-    let values: Vec<f64> = SALES
-        .iter()
-        .filter_map(|(_, q, _)| q.map(|q| q as f64))
-        .collect();
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let (n, mean, squares) = qty_moments();
+    let std = (squares / (n - 1.0)).sqrt();
     let row = |name: &str| (0..8).find(|&i| stats.value(i) == name).unwrap();
     assert_eq!(qty.value(row("count")), n);
     assert!((qty.value(row("mean")) - mean).abs() < 1e-12);
@@ -692,13 +699,7 @@ async fn read_options_parse_dates_and_dtypes() {
 
 #[tokio::test]
 async fn std_and_var_take_ddof() {
-    let values: Vec<f64> = SALES
-        .iter()
-        .filter_map(|(_, q, _)| q.map(|q| q as f64))
-        .collect();
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let squares: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+    let (n, _, squares) = qty_moments();
     let single = |frame: rask::Result<DataFrame>| async move {
         let batch = one_batch(frame.unwrap().collect().await.unwrap());
         batch.column(0).as_primitive::<Float64Type>().value(0)
