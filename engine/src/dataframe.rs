@@ -126,7 +126,7 @@ fn parse_spec(spec: &[(&str, &[&str])]) -> Result<AggSpec> {
 }
 
 impl DataFrame {
-    fn map_plan(
+    pub(crate) fn map_plan(
         self,
         lower: impl FnOnce(LogicalPlan) -> datafusion::common::Result<LogicalPlan>,
     ) -> Result<DataFrame> {
@@ -382,7 +382,7 @@ impl DataFrame {
             .block_on(self.compute())
     }
 
-    fn check_column(&self, name: &str, operation: &str) -> Result<()> {
+    pub(crate) fn check_column(&self, name: &str, operation: &str) -> Result<()> {
         if self.schema().field_with_name(name).is_err() {
             return Err(Error::new(
                 ErrorKind::Plan,

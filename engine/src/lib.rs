@@ -21,6 +21,7 @@ mod config;
 mod dataframe;
 pub mod datasets;
 mod error;
+mod partitioned;
 mod progress;
 mod session;
 pub mod sink;
@@ -28,6 +29,7 @@ pub mod sink;
 pub use config::{parse_size, SessionBuilder};
 pub use dataframe::{BatchStream, DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
+pub use partitioned::{PartitionFn, Resampler, Rolling, RollingWindow, Row};
 pub use progress::Progress;
 pub use rask_planner::accessors::DaskExpr;
 pub use rask_planner::files::FileFormatKind;
@@ -40,6 +42,7 @@ pub use session::Session;
 pub use datafusion::arrow;
 pub use datafusion::arrow::array::RecordBatch;
 pub use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+pub use datafusion::common::ScalarValue;
 pub use datafusion::logical_expr::{col, lit, Expr};
 pub use datafusion::sql::parser::Statement;
 
@@ -51,6 +54,7 @@ pub fn pretty_format(batches: &[RecordBatch]) -> Result<String> {
 /// What an embedding program needs: `use rask::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        col, lit, DaskExpr, DataFrame, DropHow, Error, Expr, How, RecordBatch, Result, Session,
+        col, lit, DaskExpr, DataFrame, DropHow, Error, Expr, How, RecordBatch, Result, ScalarValue,
+        Session,
     };
 }

@@ -265,6 +265,84 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Registers `f` as the partition function `name` for this process, so frames can
+    /// name it ([`DataFrame::map_partitions_by_name`]) and a cluster worker that registered
+    /// the same name can run it.
+    pub fn register_partition_function(&self, name: &str, f: impl crate::PartitionFn) {
+        rask_planner::partitions::register_partition_function(
+            name,
+            crate::partitioned::partition_function(name, f),
+        );
+    }
+
+    /// Computes several frames together, as `dask.compute(a, b, c)`: a table or file set that
+    /// more than one of them reads is scanned once for all (with the union of the columns
+    /// they need), and the results come back in order.
+    pub async fn compute(&self, frames: Vec<DataFrame>) -> Result<Vec<crate::Table>> {
+        let (plans, context) = self.plan_together(frames).await?;
+        let results = futures::future::try_join_all(plans.iter().map(|plan| {
+            let context = Arc::clone(&context);
+            async move {
+                let batches = datafusion::physical_plan::collect(Arc::clone(plan), context).await?;
+                Ok::<_, Error>(crate::Table {
+                    schema: plan.schema(),
+                    batches,
+                })
+            }
+        }))
+        .await?;
+        Ok(results)
+    }
+
+    /// The physical plan [`compute`](Self::compute) runs for `frames`, shared scans shown
+    /// once with their consumers; with `analyze`, after running it, with each operator's
+    /// rows, bytes and times.
+    pub async fn explain_compute(&self, frames: Vec<DataFrame>, analyze: bool) -> Result<String> {
+        let (plans, context) = self.plan_together(frames).await?;
+        if analyze {
+            futures::future::try_join_all(plans.iter().map(|plan| {
+                datafusion::physical_plan::collect(Arc::clone(plan), Arc::clone(&context))
+            }))
+            .await?;
+        }
+        let mut text = String::new();
+        for (i, plan) in plans.iter().enumerate() {
+            let shown = if analyze {
+                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref())
+            } else {
+                datafusion::physical_plan::display::DisplayableExecutionPlan::new(plan.as_ref())
+            };
+            text.push_str(&format!("result {}:\n{}", i + 1, shown.indent(true)));
+        }
+        Ok(text)
+    }
+
+    async fn plan_together(
+        &self,
+        frames: Vec<DataFrame>,
+    ) -> Result<(
+        Vec<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
+        Arc<datafusion::execution::TaskContext>,
+    )> {
+        let state = self.inner.ctx.state();
+        let optimized = frames
+            .iter()
+            .map(|frame| state.optimize(frame.logical_plan()))
+            .collect::<datafusion::common::Result<Vec<_>>>()?;
+        let together = rask_planner::shared::compute_all(optimized)?;
+        // Already optimized: planned as is, so the shared scans stay identical.
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&together, &state)
+            .await?;
+        let Some(all) = physical.downcast_ref::<rask_planner::shared::ComputeAllExec>() else {
+            return Err(Error::new(ErrorKind::Execution, "compute: unexpected plan"));
+        };
+        Ok((all.plans().to_vec(), state.task_ctx()))
+    }
+}
+
 /// EXPLAIN rows listing the files each file table of `plan` resolved to.
 fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
     let scans = file_scans(plan);

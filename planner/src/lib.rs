@@ -10,7 +10,12 @@
 //! - [`naming`]: readable result column names;
 //! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
-//! - [`diagnose`]: naming the file and line of malformed CSV data.
+//! - [`diagnose`]: naming the file and line of malformed CSV data;
+//! - [`partitions`]: `map_partitions` over whole partitions, and named partition functions;
+//! - [`divisions`]: known divisions of an index, and pruning partitions by them;
+//! - [`shared`]: one scan of an input shared by several consumers;
+//! - [`resample`]: time bins and rolling windows over an index;
+//! - [`extension`]: physical planning of Rask's own nodes.
 //!
 //! [`install`] wires all of them into a DataFusion [`SessionContext`].
 
@@ -18,13 +23,18 @@
 
 pub mod accessors;
 pub mod diagnose;
+pub mod divisions;
+pub mod extension;
 pub mod files;
 pub mod frame;
 pub mod functions;
 pub mod listing;
 pub mod naming;
+pub mod partitions;
+pub mod resample;
 pub mod sample;
 pub mod scans;
+pub mod shared;
 pub mod timeseries;
 pub mod url_table;
 
@@ -51,7 +61,10 @@ pub fn install(ctx: SessionContext) -> Result<(SessionContext, Arc<TableFunction
     let mut builder = ctx
         .into_state_builder()
         .with_session_id(session_id)
-        .with_catalog_list(catalogs);
+        .with_catalog_list(catalogs)
+        .with_query_planner(Arc::new(extension::RaskQueryPlanner))
+        .with_optimizer_rule(Arc::new(divisions::PruneDivisions))
+        .with_physical_optimizer_rule(Arc::new(shared::BindSharedScans));
     if let Some(factories) = builder.table_factories() {
         let glob_factory = Arc::new(GlobTableFactory::default());
         for format in ["CSV", "TSV", "PARQUET", "JSON", "NDJSON", "ARROW"] {

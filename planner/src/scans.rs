@@ -9,9 +9,9 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::config::CsvOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::file_format::csv::CsvFormat;
-use datafusion::datasource::listing::ListingTable;
-use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig};
+use datafusion::datasource::{provider_as_source, source_as_provider};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 
 /// One scan of a file table.
 #[derive(Debug, Clone)]
@@ -67,4 +67,43 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
             .downcast_ref::<CsvFormat>()
             .map(|f| f.options().clone()),
     });
+}
+
+/// One plan per file when `plan` is a bare scan of a file table: each scans one file with
+/// the table's options and reconciled schema, under the file's name. `None` for any other
+/// plan.
+pub fn partition_scans(plan: &LogicalPlan) -> datafusion::common::Result<Option<Vec<LogicalPlan>>> {
+    let LogicalPlan::TableScan(scan) = plan else {
+        return Ok(None);
+    };
+    let provider = source_as_provider(&scan.source)?;
+    let any: &dyn Any = provider.as_ref();
+    let Some(listing) = any.downcast_ref::<ListingTable>() else {
+        return Ok(None);
+    };
+    listing
+        .table_paths()
+        .iter()
+        .map(|url| {
+            let config = ListingTableConfig::new(url.clone())
+                .with_listing_options(listing.options().clone())
+                .with_schema(listing.schema());
+            let table = Arc::new(ListingTable::try_new(config)?);
+            let name = url
+                .get_url()
+                .path_segments()
+                .and_then(|mut segments| segments.next_back())
+                .unwrap_or("part")
+                .to_string();
+            LogicalPlanBuilder::scan_with_filters_fetch(
+                name,
+                provider_as_source(table),
+                scan.projection.clone(),
+                scan.filters.clone(),
+                scan.fetch,
+            )?
+            .build()
+        })
+        .collect::<datafusion::common::Result<Vec<_>>>()
+        .map(Some)
 }
