@@ -11,7 +11,6 @@ use datafusion::datasource::{provider_as_source, MemTable};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableType};
-use datafusion::logical_expr::Partitioning;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use rask_planner::divisions::{self as divisions_ops, find_divisions, Bounds};
@@ -28,7 +27,10 @@ pub trait PartitionFn: Fn(RecordBatch) -> Result<RecordBatch> + Send + Sync + 's
 impl<F: Fn(RecordBatch) -> Result<RecordBatch> + Send + Sync + 'static> PartitionFn for F {}
 
 /// Adapts a partition function returning [`rask::Error`](Error) to the planner's form.
-pub(crate) fn partition_function(name: &str, f: impl PartitionFn) -> Arc<partition_ops::PartitionFn> {
+pub(crate) fn partition_function(
+    name: &str,
+    f: impl PartitionFn,
+) -> Arc<partition_ops::PartitionFn> {
     let name = name.to_string();
     Arc::new(move |batch| {
         f(batch).map_err(|error| {
@@ -218,15 +220,7 @@ impl DataFrame {
     /// `npartitions` partitions of about equal size (batches are dealt round-robin), as
     /// `repartition(npartitions=..)`.
     pub fn repartition(self, npartitions: usize) -> Result<DataFrame> {
-        if npartitions == 0 {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                "repartition: npartitions must be at least 1",
-            ));
-        }
-        Ok(DataFrame::new(self.into_datafusion().repartition(
-            Partitioning::RoundRobinBatch(npartitions),
-        )?))
+        self.map_plan(|plan| partition_ops::rebalance(plan, npartitions))
     }
 
     /// Partitions of about `bytes` in memory each, as `repartition(partition_size=..)`:
@@ -385,14 +379,15 @@ impl DataFrame {
                     parts.iter().map(|part| part_bounds(&state, part, column)),
                 )
                 .await?;
-                let mut ordered: Vec<(LogicalPlan, Bounds)> = parts.into_iter().zip(bounds).collect();
+                let mut ordered: Vec<(LogicalPlan, Bounds)> =
+                    parts.into_iter().zip(bounds).collect();
                 ordered.sort_by(|a, b| {
                     a.1 .0
                         .partial_cmp(&b.1 .0)
                         .unwrap_or(std::cmp::Ordering::Equal)
                 });
                 let (inputs, bounds): (Vec<_>, Vec<_>) = ordered.into_iter().unzip();
-                let plan = divisions_ops::divisions(inputs, column, bounds)?;
+                let plan = divisions_ops::divisions(inputs, column, bounds, false)?;
                 return Ok(self.with_plan(plan));
             }
         }
@@ -417,7 +412,9 @@ impl DataFrame {
             let cast = value.cast_to(&index_type).map_err(|_| {
                 Error::new(
                     ErrorKind::Plan,
-                    format!("loc: {value} cannot be compared with the index '{index}' ({index_type})"),
+                    format!(
+                        "loc: {value} cannot be compared with the index '{index}' ({index_type})"
+                    ),
                 )
             })?;
             Ok(lit(cast))
@@ -476,8 +473,8 @@ impl DataFrame {
     pub async fn persist(self) -> Result<DataFrame> {
         let (state, plan) = self.clone().into_datafusion().into_parts();
         let optimized = state.optimize(&plan)?;
-        let bounds: Option<(String, Vec<Bounds>)> = find_divisions(&optimized)
-            .map(|d| (d.column().to_string(), d.bounds().to_vec()));
+        let bounds: Option<(String, Vec<Bounds>)> =
+            find_divisions(&optimized).map(|d| (d.column().to_string(), d.bounds().to_vec()));
         let physical = state.create_physical_plan(&optimized).await?;
         let context = state.task_ctx();
         let reservation = MemoryConsumer::new("persist").register(context.memory_pool());
@@ -511,8 +508,12 @@ impl DataFrame {
                 table: MemTable::try_new(Arc::clone(&schema), parts)?,
                 _reservation: Arc::clone(&held),
             };
-            Ok(LogicalPlanBuilder::scan("persisted", provider_as_source(Arc::new(persisted)), None)?
-                .build()?)
+            Ok(LogicalPlanBuilder::scan(
+                "persisted",
+                provider_as_source(Arc::new(persisted)),
+                None,
+            )?
+            .build()?)
         };
         let plan = match bounds {
             Some((column, bounds)) if bounds.len() == collected.len() => {
@@ -520,7 +521,7 @@ impl DataFrame {
                     .into_iter()
                     .map(|part| table(vec![part]))
                     .collect::<Result<Vec<_>>>()?;
-                divisions_ops::divisions(inputs, &column, bounds)?
+                divisions_ops::divisions(inputs, &column, bounds, false)?
             }
             _ => table(collected)?,
         };
@@ -561,7 +562,11 @@ async fn split_points(
     column: &str,
     npartitions: usize,
 ) -> Result<Vec<ScalarValue>> {
-    let field_type = plan.schema().field_with_unqualified_name(column)?.data_type().clone();
+    let field_type = plan
+        .schema()
+        .field_with_unqualified_name(column)?
+        .data_type()
+        .clone();
     let as_float = field_type.is_numeric() || field_type.is_temporal();
     let value = col(Column::from_name(column));
     let mut aggregates = vec![
@@ -629,12 +634,15 @@ fn range_partitions(
     splits: &[ScalarValue],
 ) -> Result<LogicalPlan> {
     let value = || col(Column::from_name(column));
-    let order = vec![value().sort(true, false)];
     if splits.len() < 2 {
         // No non-NULL value: one partition, its range unknown.
-        let sorted = LogicalPlanBuilder::from(plan).sort(order)?.build()?;
         let unknown = (ScalarValue::Null, ScalarValue::Null);
-        return Ok(divisions_ops::divisions(vec![sorted], column, vec![unknown])?);
+        return Ok(divisions_ops::divisions(
+            vec![plan],
+            column,
+            vec![unknown],
+            true,
+        )?);
     }
     let input = rask_planner::shared::shared(plan);
     let last = splits.len() - 2;
@@ -651,10 +659,9 @@ fn range_partitions(
         inputs.push(
             LogicalPlanBuilder::from(input.clone())
                 .filter(predicate)?
-                .sort(order.clone())?
                 .build()?,
         );
         bounds.push((range[0].clone(), range[1].clone()));
     }
-    Ok(divisions_ops::divisions(inputs, column, bounds)?)
+    Ok(divisions_ops::divisions(inputs, column, bounds, true)?)
 }

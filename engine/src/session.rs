@@ -309,7 +309,9 @@ impl Session {
         let mut text = String::new();
         for (i, plan) in plans.iter().enumerate() {
             let shown = if analyze {
-                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref())
+                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                    plan.as_ref(),
+                )
             } else {
                 datafusion::physical_plan::display::DisplayableExecutionPlan::new(plan.as_ref())
             };

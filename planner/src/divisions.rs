@@ -25,6 +25,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
+use datafusion::arrow::compute::SortOptions;
 use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
 use datafusion::common::{exec_err, plan_err, DFSchema, DFSchemaRef, Result, ScalarValue};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -32,14 +33,15 @@ use datafusion::logical_expr::{
     BinaryExpr, Expr, Extension, LogicalPlan, Operator, UserDefinedLogicalNodeCore,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
-    PlanProperties,
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalExpr,
+    PhysicalSortRequirement,
 };
-use futures::StreamExt;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    Partitioning, PlanProperties,
+};
 
 /// The closed range of index values one partition holds.
 pub type Bounds = (ScalarValue, ScalarValue);
@@ -50,6 +52,8 @@ pub struct Divisions {
     inputs: Vec<LogicalPlan>,
     column: String,
     bounds: Vec<Bounds>,
+    /// Whether each partition is to be sorted on the index (otherwise it is trusted to be).
+    sort: bool,
     schema: DFSchemaRef,
 }
 
@@ -76,6 +80,11 @@ impl Divisions {
         &self.inputs
     }
 
+    /// Whether each partition is sorted on the index when it runs.
+    pub fn sorts(&self) -> bool {
+        self.sort
+    }
+
     /// Dask's divisions: each partition's lowest index value, then the last one's highest.
     pub fn divisions(&self) -> Vec<ScalarValue> {
         let mut divisions: Vec<ScalarValue> = self.bounds.iter().map(|b| b.0.clone()).collect();
@@ -87,13 +96,23 @@ impl Divisions {
 }
 
 /// A plan of `inputs` (one per partition, the same columns each) whose index `column` lies
-/// in `bounds[i]` in input `i`. The bounds must ascend without overlapping.
-pub fn divisions(inputs: Vec<LogicalPlan>, column: &str, bounds: Vec<Bounds>) -> Result<LogicalPlan> {
+/// in `bounds[i]` in input `i`. The bounds must ascend without overlapping. With `sort`,
+/// each partition is sorted on the index; without, its rows are trusted to be in order.
+pub fn divisions(
+    inputs: Vec<LogicalPlan>,
+    column: &str,
+    bounds: Vec<Bounds>,
+    sort: bool,
+) -> Result<LogicalPlan> {
     let Some(first) = inputs.first() else {
         return plan_err!("set_index: the frame has no partitions");
     };
     if inputs.len() != bounds.len() {
-        return plan_err!("set_index: {} partitions but {} ranges", inputs.len(), bounds.len());
+        return plan_err!(
+            "set_index: {} partitions but {} ranges",
+            inputs.len(),
+            bounds.len()
+        );
     }
     for pair in bounds.windows(2) {
         if pair[0].1.partial_cmp(&pair[1].0) == Some(Ordering::Greater) {
@@ -107,7 +126,9 @@ pub fn divisions(inputs: Vec<LogicalPlan>, column: &str, bounds: Vec<Bounds>) ->
     let schema = Arc::new(DFSchema::try_from(first.schema().inner().as_ref().clone())?);
     for input in &inputs {
         if input.schema().inner().fields() != schema.inner().fields() {
-            return plan_err!("set_index: the partitions do not all have the same columns and types");
+            return plan_err!(
+                "set_index: the partitions do not all have the same columns and types"
+            );
         }
     }
     if schema.inner().field_with_name(column).is_err() {
@@ -118,6 +139,7 @@ pub fn divisions(inputs: Vec<LogicalPlan>, column: &str, bounds: Vec<Bounds>) ->
             inputs,
             column: column.to_string(),
             bounds,
+            sort,
             schema,
         }),
     }))
@@ -127,16 +149,15 @@ pub fn divisions(inputs: Vec<LogicalPlan>, column: &str, bounds: Vec<Bounds>) ->
 /// below it: filters, column selections that keep the index, and aliases keep them.
 pub fn find_divisions(plan: &LogicalPlan) -> Option<&Divisions> {
     match plan {
-        LogicalPlan::Extension(extension) => {
-            extension.node.as_any().downcast_ref::<Divisions>()
-        }
+        LogicalPlan::Extension(extension) => extension.node.as_any().downcast_ref::<Divisions>(),
         LogicalPlan::Filter(filter) => find_divisions(&filter.input),
         LogicalPlan::SubqueryAlias(alias) => find_divisions(&alias.input),
         LogicalPlan::Projection(projection) => {
             let found = find_divisions(&projection.input)?;
-            let keeps_index = projection.expr.iter().any(|expr| {
-                matches!(expr, Expr::Column(c) if c.name == found.column)
-            });
+            let keeps_index = projection
+                .expr
+                .iter()
+                .any(|expr| matches!(expr, Expr::Column(c) if c.name == found.column));
             keeps_index.then_some(found)
         }
         _ => None,
@@ -182,6 +203,7 @@ impl UserDefinedLogicalNodeCore for Divisions {
             inputs,
             column: self.column.clone(),
             bounds: self.bounds.clone(),
+            sort: self.sort,
             schema,
         })
     }
@@ -200,27 +222,60 @@ impl UserDefinedLogicalNodeCore for Divisions {
     }
 }
 
-/// Runs input `i` of a [`Divisions`] as output partition `i`, all of its partitions in order.
+/// Runs input `i` of a [`Divisions`] as output partition `i`.
 #[derive(Debug)]
 pub struct DivisionsExec {
     inputs: Vec<Arc<dyn ExecutionPlan>>,
+    order: Option<LexRequirement>,
     properties: Arc<PlanProperties>,
 }
 
 impl DivisionsExec {
-    /// One output partition per input.
-    pub fn new(inputs: Vec<Arc<dyn ExecutionPlan>>) -> Result<Self> {
+    /// Plans `node` over its planned inputs.
+    pub fn planned(node: &Divisions, inputs: Vec<Arc<dyn ExecutionPlan>>) -> Result<Self> {
+        let order = match (node.sort, inputs.first()) {
+            (true, Some(first)) => {
+                let index = first.schema().index_of(&node.column)?;
+                let column = Arc::new(datafusion::physical_expr::expressions::Column::new(
+                    &node.column,
+                    index,
+                ));
+                LexRequirement::new([PhysicalSortRequirement::new(
+                    column,
+                    Some(SortOptions::new(false, false)),
+                )])
+            }
+            _ => None,
+        };
+        Self::new(inputs, order)
+    }
+
+    /// One output partition per input, each sorted by `order` when given.
+    fn new(inputs: Vec<Arc<dyn ExecutionPlan>>, order: Option<LexRequirement>) -> Result<Self> {
         let Some(first) = inputs.first() else {
             return exec_err!("DivisionsExec needs at least one partition");
         };
+        // Each input runs as one partition, so an ordering all inputs share holds within
+        // every output partition.
+        let ordering = first.output_ordering();
+        let ordered = ordering.is_some()
+            && inputs
+                .iter()
+                .all(|input| input.output_ordering() == ordering);
+        let equivalences = if ordered {
+            first.equivalence_properties().clone()
+        } else {
+            EquivalenceProperties::new(first.schema())
+        };
         let properties = PlanProperties::new(
-            EquivalenceProperties::new(first.schema()),
+            equivalences,
             Partitioning::UnknownPartitioning(inputs.len()),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
         Ok(DivisionsExec {
             inputs,
+            order,
             properties: Arc::new(properties),
         })
     }
@@ -245,7 +300,17 @@ impl ExecutionPlan for DivisionsExec {
         self.inputs.iter().collect()
     }
 
-    /// A partition is a division: splitting it further would break the ranges.
+    /// A partition is a division: each input is merged into one stream (sorted inputs
+    /// by a sort-preserving merge), so its rows stay in order.
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![Distribution::SinglePartition; self.inputs.len()]
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        let required = self.order.clone().map(OrderingRequirements::new);
+        vec![required; self.inputs.len()]
+    }
+
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {
         vec![false; self.inputs.len()]
     }
@@ -265,7 +330,7 @@ impl ExecutionPlan for DivisionsExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(DivisionsExec::new(children)?))
+        Ok(Arc::new(DivisionsExec::new(children, self.order.clone())?))
     }
 
     fn execute(
@@ -276,16 +341,7 @@ impl ExecutionPlan for DivisionsExec {
         let Some(input) = self.inputs.get(partition) else {
             return exec_err!("DivisionsExec has no partition {partition}");
         };
-        // Opened one after the other, so a partition's rows keep their order.
-        let parts = input.output_partitioning().partition_count();
-        let input = Arc::clone(input);
-        let batches = futures::stream::iter(0..parts)
-            .map(move |part| match input.execute(part, Arc::clone(&context)) {
-                Ok(stream) => stream.boxed(),
-                Err(error) => futures::stream::once(async { Err(error) }).boxed(),
-            })
-            .flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), batches)))
+        input.execute(0, context)
     }
 }
 
@@ -336,6 +392,7 @@ fn pruned(plan: &LogicalPlan, node: &Divisions, keep: &[usize]) -> Result<Logica
         inputs: keep.iter().map(|&i| node.inputs[i].clone()).collect(),
         column: node.column.clone(),
         bounds: keep.iter().map(|&i| node.bounds[i].clone()).collect(),
+        sort: node.sort,
         schema: Arc::clone(&node.schema),
     };
     let input = LogicalPlan::Extension(Extension {
@@ -354,20 +411,22 @@ struct IndexRange {
 
 impl IndexRange {
     fn meets(&self, (low, high): &Bounds) -> bool {
-        let below = self.low.as_ref().is_some_and(|(value, inclusive)| {
-            match compare(high, value) {
-                Some(Ordering::Less) => true,
-                Some(Ordering::Equal) => !inclusive,
-                _ => false,
-            }
-        });
-        let above = self.high.as_ref().is_some_and(|(value, inclusive)| {
-            match compare(low, value) {
-                Some(Ordering::Greater) => true,
-                Some(Ordering::Equal) => !inclusive,
-                _ => false,
-            }
-        });
+        let below =
+            self.low
+                .as_ref()
+                .is_some_and(|(value, inclusive)| match compare(high, value) {
+                    Some(Ordering::Less) => true,
+                    Some(Ordering::Equal) => !inclusive,
+                    _ => false,
+                });
+        let above =
+            self.high
+                .as_ref()
+                .is_some_and(|(value, inclusive)| match compare(low, value) {
+                    Some(Ordering::Greater) => true,
+                    Some(Ordering::Equal) => !inclusive,
+                    _ => false,
+                });
         !(below || above)
     }
 
@@ -409,12 +468,10 @@ fn index_range(predicate: &Expr, column: &str) -> IndexRange {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
                 let (op, value) = match (left.as_ref(), right.as_ref()) {
                     (l, Expr::Literal(value, _)) if is_index(l, column) => (*op, value.clone()),
-                    (Expr::Literal(value, _), r) if is_index(r, column) => {
-                        match op.swap() {
-                            Some(op) => (op, value.clone()),
-                            None => continue,
-                        }
-                    }
+                    (Expr::Literal(value, _), r) if is_index(r, column) => match op.swap() {
+                        Some(op) => (op, value.clone()),
+                        None => continue,
+                    },
                     _ => continue,
                 };
                 match op {
@@ -465,7 +522,10 @@ mod tests {
     }
 
     fn bounds(low: i64, high: i64) -> Bounds {
-        (ScalarValue::Int64(Some(low)), ScalarValue::Int64(Some(high)))
+        (
+            ScalarValue::Int64(Some(low)),
+            ScalarValue::Int64(Some(high)),
+        )
     }
 
     #[test]

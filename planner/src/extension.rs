@@ -11,7 +11,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
 use crate::divisions::{Divisions, DivisionsExec};
-use crate::partitions::{MapPartitions, MapPartitionsExec};
+use crate::partitions::{MapPartitions, MapPartitionsExec, Rebalance, RebalanceExec};
 use crate::shared::{ComputeAll, ComputeAllExec, SharedScan, SharedScanExec};
 
 /// DataFusion's planner, knowing Rask's nodes.
@@ -49,14 +49,20 @@ impl ExtensionPlanner for RaskNodes {
         if let Some(node) = any.downcast_ref::<MapPartitions>() {
             return Ok(Some(Arc::new(MapPartitionsExec::new(first(), node))));
         }
-        if any.is::<Divisions>() {
-            return Ok(Some(Arc::new(DivisionsExec::new(physical_inputs.to_vec())?)));
+        if let Some(node) = any.downcast_ref::<Rebalance>() {
+            return Ok(Some(Arc::new(RebalanceExec::planned(first(), node)?)));
+        }
+        if let Some(node) = any.downcast_ref::<Divisions>() {
+            let planned = DivisionsExec::planned(node, physical_inputs.to_vec())?;
+            return Ok(Some(Arc::new(planned)));
         }
         if let Some(node) = any.downcast_ref::<SharedScan>() {
             return Ok(Some(Arc::new(SharedScanExec::new(node, first()))));
         }
         if any.is::<ComputeAll>() {
-            return Ok(Some(Arc::new(ComputeAllExec::new(physical_inputs.to_vec()))));
+            return Ok(Some(Arc::new(ComputeAllExec::new(
+                physical_inputs.to_vec(),
+            ))));
         }
         Ok(None)
     }

@@ -1,4 +1,5 @@
-//! `map_partitions(f)`: any per-partition code, run once per partition in parallel.
+//! `map_partitions(f)`: any per-partition code, run once per partition in parallel; and
+//! `repartition(n)`, which fixes how many partitions there are.
 //!
 //! The logical node [`MapPartitions`] carries a [`PartitionFunction`] and the output schema
 //! (Dask's `meta`); [`MapPartitionsExec`] gathers one input partition, hands it to the
@@ -31,6 +32,7 @@ use datafusion::logical_expr::{Expr, Extension, LogicalPlan, UserDefinedLogicalN
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
@@ -118,14 +120,18 @@ static REGISTRY: LazyLock<RwLock<HashMap<String, PartitionFunction>>> =
 /// naming it can run here (a cluster worker registers the same names at start).
 pub fn register_partition_function(name: &str, func: Arc<PartitionFn>) -> PartitionFunction {
     let function = PartitionFunction::new(name, func);
-    let mut registry = REGISTRY.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut registry = REGISTRY
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     registry.insert(name.to_string(), function.clone());
     function
 }
 
 /// The function registered under `name`, if any.
 pub fn registered_partition_function(name: &str) -> Option<PartitionFunction> {
-    let registry = REGISTRY.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let registry = REGISTRY
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     registry.get(name).cloned()
 }
 
@@ -310,8 +316,8 @@ impl ExecutionPlan for MapPartitionsExec {
         let func = self.func.clone();
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         // Dask holds a whole partition in memory too; here it counts against the limit.
-        let reservation =
-            MemoryConsumer::new(format!("MapPartitions[{partition}]")).register(context.memory_pool());
+        let reservation = MemoryConsumer::new(format!("MapPartitions[{partition}]"))
+            .register(context.memory_pool());
         let expected = Arc::clone(&schema);
         let output = futures::stream::once(async move {
             let batches: Vec<RecordBatch> = input
@@ -366,5 +372,153 @@ fn conform(name: &str, batch: RecordBatch, expected: &SchemaRef) -> Result<Recor
             shape(&got),
             shape(expected)
         )
+    }
+}
+
+/// `repartition(npartitions)`: rows dealt round-robin into exactly `npartitions` partitions.
+///
+/// DataFusion's own repartitioning is advisory: its physical optimizer removes and re-adds
+/// repartitions to suit the session's parallelism. A Dask user asked for this many
+/// partitions, so [`RebalanceExec`] keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd)]
+pub struct Rebalance {
+    input: LogicalPlan,
+    npartitions: usize,
+}
+
+/// `input` in `npartitions` partitions.
+pub fn rebalance(input: LogicalPlan, npartitions: usize) -> Result<LogicalPlan> {
+    if npartitions == 0 {
+        return plan_err!("repartition: npartitions must be at least 1");
+    }
+    Ok(LogicalPlan::Extension(Extension {
+        node: Arc::new(Rebalance { input, npartitions }),
+    }))
+}
+
+impl UserDefinedLogicalNodeCore for Rebalance {
+    fn name(&self) -> &str {
+        "Rebalance"
+    }
+
+    fn inputs(&self) -> Vec<&LogicalPlan> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &DFSchemaRef {
+        self.input.schema()
+    }
+
+    fn expressions(&self) -> Vec<Expr> {
+        vec![]
+    }
+
+    /// Filters may move below: which partition a row lands in does not change its value.
+    fn prevent_predicate_push_down_columns(&self) -> std::collections::HashSet<String> {
+        Default::default()
+    }
+
+    fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "Rebalance: npartitions={}", self.npartitions)
+    }
+
+    fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
+        let Ok([input]) = <[LogicalPlan; 1]>::try_from(inputs) else {
+            return plan_err!("Rebalance takes one input");
+        };
+        Ok(Rebalance {
+            input,
+            npartitions: self.npartitions,
+        })
+    }
+
+    fn necessary_children_exprs(&self, output_columns: &[usize]) -> Option<Vec<Vec<usize>>> {
+        Some(vec![output_columns.to_vec()])
+    }
+}
+
+/// DataFusion's round-robin repartitioning, kept by the physical optimizer.
+#[derive(Debug)]
+pub struct RebalanceExec {
+    inner: Arc<dyn ExecutionPlan>,
+    input: Arc<dyn ExecutionPlan>,
+    npartitions: usize,
+}
+
+impl RebalanceExec {
+    /// Deals `input`'s batches into `npartitions` partitions.
+    pub fn new(input: Arc<dyn ExecutionPlan>, npartitions: usize) -> Result<Self> {
+        let inner = Arc::new(RepartitionExec::try_new(
+            Arc::clone(&input),
+            datafusion::physical_plan::Partitioning::RoundRobinBatch(npartitions),
+        )?);
+        Ok(RebalanceExec {
+            inner,
+            input,
+            npartitions,
+        })
+    }
+
+    /// Plans `node` over its planned input.
+    pub fn planned(input: Arc<dyn ExecutionPlan>, node: &Rebalance) -> Result<Self> {
+        Self::new(input, node.npartitions)
+    }
+}
+
+impl DisplayAs for RebalanceExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "RebalanceExec: npartitions={}, input_partitions={}",
+            self.npartitions,
+            self.input.output_partitioning().partition_count()
+        )
+    }
+}
+
+impl ExecutionPlan for RebalanceExec {
+    fn name(&self) -> &str {
+        "RebalanceExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.inner.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Ok([input]) = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children) else {
+            return plan_err!("RebalanceExec takes one input");
+        };
+        Ok(Arc::new(RebalanceExec::new(input, self.npartitions)?))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        self.inner.metrics()
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        self.inner.execute(partition, context)
     }
 }

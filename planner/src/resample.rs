@@ -44,9 +44,7 @@ fn index_nanos(plan: &LogicalPlan, index: &str) -> Result<(Expr, DataType)> {
         DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Nanosecond, tz.clone()),
         DataType::Date32 | DataType::Date64 => DataType::Timestamp(TimeUnit::Nanosecond, None),
         other => {
-            return plan_err!(
-                "resample needs a timestamp or date index, but '{index}' is {other}"
-            )
+            return plan_err!("resample needs a timestamp or date index, but '{index}' is {other}")
         }
     };
     Ok((cast(column, target.clone()), target))
@@ -80,7 +78,10 @@ pub fn resample(
         return plan_err!("resample: nothing to aggregate");
     }
     let (nanos, index_type) = index_nanos(&plan, index)?;
-    let origin = cast(lit(ScalarValue::TimestampNanosecond(Some(0), None)), index_type);
+    let origin = cast(
+        lit(ScalarValue::TimestampNanosecond(Some(0), None)),
+        index_type,
+    );
     let bin = date_bin(interval(freq), nanos.clone(), origin).alias(index);
     let order = vec![nanos.sort(true, false)];
     let aggregates = spec
@@ -110,7 +111,9 @@ pub fn resample(
             Vec::<Expr>::new(),
             vec![min(index_col()).alias("lo"), max(index_col()).alias("hi")],
         )?
-        .project(vec![gen_series(col("lo"), col("hi"), interval(freq)).alias(index)])?
+        .project(vec![
+            gen_series(col("lo"), col("hi"), interval(freq)).alias(index)
+        ])?
         .unnest_column_with_options(index, UnnestOptions::new().with_preserve_nulls(false))?
         .alias("bins")?
         .build()?;
@@ -153,6 +156,25 @@ pub enum Window {
     Span(i64),
 }
 
+/// The smallest step of a timestamp index, in nanoseconds.
+fn index_tick(plan: &LogicalPlan, index: &str) -> Result<i64> {
+    match plan
+        .schema()
+        .field_with_unqualified_name(index)?
+        .data_type()
+    {
+        DataType::Timestamp(unit, _) => Ok(match unit {
+            TimeUnit::Second => 1_000_000_000,
+            TimeUnit::Millisecond => 1_000_000,
+            TimeUnit::Microsecond => 1_000,
+            TimeUnit::Nanosecond => 1,
+        }),
+        other => {
+            plan_err!("rolling over a duration needs a timestamp index, but '{index}' is {other}")
+        }
+    }
+}
+
 /// `func` (`Mean` or `Sum`) of each of `columns` over `window`, ordered by `index`: the index
 /// and the rolled columns, sorted by the index.
 pub fn rolling(
@@ -181,12 +203,12 @@ pub fn rolling(
         Window::Span(nanos) if nanos <= 0 => {
             return plan_err!("rolling: the window must be a positive duration")
         }
-        // RANGE frames are closed; one nanosecond less makes the interval open on the left.
+        // RANGE frames are closed; one tick of the index less opens the interval on the left.
         Window::Span(nanos) => (
             WindowFrame::new_bounds(
                 WindowFrameUnits::Range,
                 WindowFrameBound::Preceding(ScalarValue::IntervalMonthDayNano(Some(
-                    IntervalMonthDayNano::new(0, 0, nanos - 1),
+                    IntervalMonthDayNano::new(0, 0, nanos - index_tick(&plan, index)?),
                 ))),
                 WindowFrameBound::CurrentRow,
             ),

@@ -68,7 +68,6 @@ pub fn shared(input: LogicalPlan) -> LogicalPlan {
     })
 }
 
-
 impl UserDefinedLogicalNodeCore for SharedScan {
     fn name(&self) -> &str {
         "SharedScan"
@@ -121,10 +120,7 @@ pub fn compute_all(plans: Vec<LogicalPlan>) -> Result<LogicalPlan> {
     for plan in &plans {
         plan.apply(|node| {
             if let LogicalPlan::TableScan(scan) = node {
-                groups
-                    .entry(scan_key(scan))
-                    .or_default()
-                    .push(scan.clone());
+                groups.entry(scan_key(scan)).or_default().push(scan.clone());
             }
             Ok(TreeNodeRecursion::Continue)
         })?;
@@ -318,7 +314,10 @@ struct ProducerState {
     receivers: Vec<Vec<Option<UnboundedReceiver<Result<RecordBatch>>>>>,
     /// Per partition: the senders, until the partition's task starts with them.
     senders: Vec<Option<Vec<UnboundedSender<Result<RecordBatch>>>>>,
-    tasks: Vec<SpawnedTask<()>>,
+    /// Per partition: its running task, held here until every consumer has taken its
+    /// receiver. Each consumer's stream holds it too, so the task outlives the plan (which
+    /// may be dropped once its streams exist) and stops when the last reader is gone.
+    tasks: Vec<Option<Arc<SpawnedTask<()>>>>,
 }
 
 impl Producer {
@@ -336,7 +335,7 @@ impl Producer {
             state: Mutex::new(ProducerState {
                 receivers,
                 senders,
-                tasks: Vec::new(),
+                tasks: vec![None; partitions],
             }),
         }
     }
@@ -346,7 +345,7 @@ impl Producer {
         consumer: usize,
         partition: usize,
         context: Arc<TaskContext>,
-    ) -> Result<UnboundedReceiver<Result<RecordBatch>>> {
+    ) -> Result<(UnboundedReceiver<Result<RecordBatch>>, Arc<SpawnedTask<()>>)> {
         let mut state = self
             .state
             .lock()
@@ -357,15 +356,23 @@ impl Producer {
             .and_then(|r| r.get_mut(consumer))
             .and_then(Option::take)
         else {
-            return exec_err!("shared scan partition {partition} was already read; a shared plan runs once");
+            return exec_err!(
+                "shared scan partition {partition} was already read; a shared plan runs once"
+            );
         };
         if let Some(senders) = state.senders[partition].take() {
             let input = Arc::clone(&self.input);
-            state.tasks.push(SpawnedTask::spawn(async move {
+            state.tasks[partition] = Some(Arc::new(SpawnedTask::spawn(async move {
                 broadcast(input, partition, context, senders).await;
-            }));
+            })));
         }
-        Ok(receiver)
+        let Some(task) = state.tasks[partition].clone() else {
+            return exec_err!("shared scan partition {partition} has no producer");
+        };
+        if state.receivers[partition].iter().all(Option::is_none) {
+            state.tasks[partition] = None;
+        }
+        Ok((receiver, task))
     }
 }
 
@@ -503,10 +510,11 @@ impl ExecutionPlan for SharedScanExec {
                 None => exec_err!("SharedScanExec {} has no input", self.id),
             };
         };
-        let receiver = producer.stream(*consumer, partition, context)?;
-        let batches = futures::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|item| (item, receiver))
-        });
+        let (receiver, task) = producer.stream(*consumer, partition, context)?;
+        let batches =
+            futures::stream::unfold((receiver, task), |(mut receiver, task)| async move {
+                receiver.recv().await.map(|item| (item, (receiver, task)))
+            });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
     }
 }
@@ -540,8 +548,7 @@ impl PhysicalOptimizerRule for BindSharedScans {
                 return Ok(Transformed::no(node));
             };
             let consumers = counts.get(&shared.id).copied().unwrap_or(0);
-            let (Some(input), None, true) = (&shared.input, &shared.binding, consumers > 1)
-            else {
+            let (Some(input), None, true) = (&shared.input, &shared.binding, consumers > 1) else {
                 return Ok(Transformed::no(node));
             };
             let (producer, next) = producers
