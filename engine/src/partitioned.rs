@@ -387,7 +387,7 @@ impl DataFrame {
                         .unwrap_or(std::cmp::Ordering::Equal)
                 });
                 let (inputs, bounds): (Vec<_>, Vec<_>) = ordered.into_iter().unzip();
-                let plan = divisions_ops::divisions(inputs, column, bounds, false)?;
+                let plan = divisions_ops::divisions(inputs, column, bounds, false, false)?;
                 return Ok(self.with_plan(plan));
             }
         }
@@ -473,8 +473,8 @@ impl DataFrame {
     pub async fn persist(self) -> Result<DataFrame> {
         let (state, plan) = self.clone().into_datafusion().into_parts();
         let optimized = state.optimize(&plan)?;
-        let bounds: Option<(String, Vec<Bounds>)> =
-            find_divisions(&optimized).map(|d| (d.column().to_string(), d.bounds().to_vec()));
+        let bounds: Option<(String, Vec<Bounds>, bool)> = find_divisions(&optimized)
+            .map(|d| (d.column().to_string(), d.bounds().to_vec(), d.half_open()));
         let physical = state.create_physical_plan(&optimized).await?;
         let context = state.task_ctx();
         let reservation = MemoryConsumer::new("persist").register(context.memory_pool());
@@ -516,12 +516,12 @@ impl DataFrame {
             .build()?)
         };
         let plan = match bounds {
-            Some((column, bounds)) if bounds.len() == collected.len() => {
+            Some((column, bounds, half_open)) if bounds.len() == collected.len() => {
                 let inputs = collected
                     .into_iter()
                     .map(|part| table(vec![part]))
                     .collect::<Result<Vec<_>>>()?;
-                divisions_ops::divisions(inputs, &column, bounds, false)?
+                divisions_ops::divisions(inputs, &column, bounds, false, half_open)?
             }
             _ => table(collected)?,
         };
@@ -642,6 +642,7 @@ fn range_partitions(
             column,
             vec![unknown],
             true,
+            true,
         )?);
     }
     let input = rask_planner::shared::shared(plan);
@@ -663,5 +664,5 @@ fn range_partitions(
         );
         bounds.push((range[0].clone(), range[1].clone()));
     }
-    Ok(divisions_ops::divisions(inputs, column, bounds, true)?)
+    Ok(divisions_ops::divisions(inputs, column, bounds, true, true)?)
 }

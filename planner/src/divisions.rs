@@ -54,6 +54,9 @@ pub struct Divisions {
     bounds: Vec<Bounds>,
     /// Whether each partition is to be sorted on the index (otherwise it is trusted to be).
     sort: bool,
+    /// Whether every range but the last excludes its upper bound (ranges split at values)
+    /// rather than including it (ranges of the values found).
+    half_open: bool,
     schema: DFSchemaRef,
 }
 
@@ -80,9 +83,18 @@ impl Divisions {
         &self.inputs
     }
 
-    /// Whether each partition is sorted on the index when it runs.
-    pub fn sorts(&self) -> bool {
-        self.sort
+    /// Whether a partition's upper bound belongs to the next partition.
+    pub fn half_open(&self) -> bool {
+        self.half_open
+    }
+
+    /// Whether no index value can be in two partitions.
+    pub fn disjoint(&self) -> bool {
+        self.half_open
+            || self
+                .bounds
+                .windows(2)
+                .all(|pair| pair[0].1.partial_cmp(&pair[1].0) == Some(Ordering::Less))
     }
 
     /// Dask's divisions: each partition's lowest index value, then the last one's highest.
@@ -98,11 +110,13 @@ impl Divisions {
 /// A plan of `inputs` (one per partition, the same columns each) whose index `column` lies
 /// in `bounds[i]` in input `i`. The bounds must ascend without overlapping. With `sort`,
 /// each partition is sorted on the index; without, its rows are trusted to be in order.
+/// With `half_open`, a partition's upper bound belongs to the next one (but the last's).
 pub fn divisions(
     inputs: Vec<LogicalPlan>,
     column: &str,
     bounds: Vec<Bounds>,
     sort: bool,
+    half_open: bool,
 ) -> Result<LogicalPlan> {
     let Some(first) = inputs.first() else {
         return plan_err!("set_index: the frame has no partitions");
@@ -140,6 +154,7 @@ pub fn divisions(
             column: column.to_string(),
             bounds,
             sort,
+            half_open,
             schema,
         }),
     }))
@@ -204,6 +219,7 @@ impl UserDefinedLogicalNodeCore for Divisions {
             column: self.column.clone(),
             bounds: self.bounds.clone(),
             sort: self.sort,
+            half_open: self.half_open,
             schema,
         })
     }
@@ -393,6 +409,7 @@ fn pruned(plan: &LogicalPlan, node: &Divisions, keep: &[usize]) -> Result<Logica
         column: node.column.clone(),
         bounds: keep.iter().map(|&i| node.bounds[i].clone()).collect(),
         sort: node.sort,
+        half_open: node.half_open,
         schema: Arc::clone(&node.schema),
     };
     let input = LogicalPlan::Extension(Extension {

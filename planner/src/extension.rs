@@ -10,6 +10,7 @@ use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
+use crate::aligned_join::PartitionJoin;
 use crate::divisions::{Divisions, DivisionsExec};
 use crate::partitions::{MapPartitions, MapPartitionsExec, Rebalance, RebalanceExec};
 use crate::shared::{ComputeAll, ComputeAllExec, SharedScan, SharedScanExec};
@@ -55,6 +56,10 @@ impl ExtensionPlanner for RaskNodes {
         if let Some(node) = any.downcast_ref::<Divisions>() {
             let planned = DivisionsExec::planned(node, physical_inputs.to_vec())?;
             return Ok(Some(Arc::new(planned)));
+        }
+        if let Some(node) = any.downcast_ref::<PartitionJoin>() {
+            let right = Arc::clone(&physical_inputs[1]);
+            return Ok(Some(node.plan(first(), right)?));
         }
         if let Some(node) = any.downcast_ref::<SharedScan>() {
             return Ok(Some(Arc::new(SharedScanExec::new(node, first()))));

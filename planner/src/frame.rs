@@ -401,14 +401,32 @@ pub struct MergeSpec {
 /// both sides appears once (filled from either side for outer joins); other shared names
 /// get the suffixes.
 pub fn merge(left: LogicalPlan, right: LogicalPlan, spec: &MergeSpec) -> Result<LogicalPlan> {
-    use datafusion::common::{Column, JoinType};
-    use datafusion::functions::expr_fn::coalesce;
-
     if spec.left_on.is_empty() || spec.left_on.len() != spec.right_on.len() {
         return plan_err!("merge needs the same number (at least one) of left and right keys");
     }
     check_columns(&left, &spec.left_on, "merge (left)")?;
     check_columns(&right, &spec.right_on, "merge (right)")?;
+    if let Some((l, r)) =
+        crate::aligned_join::aligned(&left, &right, &spec.left_on, &spec.right_on)
+    {
+        return crate::aligned_join::join_partitions(l, r, |left, right| {
+            merge_with(left, right, spec, true)
+        });
+    }
+    merge_with(left, right, spec, false)
+}
+
+/// The join of `merge` and its naming of the columns; `per_partition` joins two single
+/// partitions without repartitioning them.
+fn merge_with(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    spec: &MergeSpec,
+    per_partition: bool,
+) -> Result<LogicalPlan> {
+    use datafusion::common::{Column, JoinType};
+    use datafusion::functions::expr_fn::coalesce;
+
     let names = |plan: &LogicalPlan| -> Vec<String> {
         plan.schema()
             .fields()
@@ -443,12 +461,16 @@ pub fn merge(left: LogicalPlan, right: LogicalPlan, spec: &MergeSpec) -> Result<
             .map(|k| Column::new(Some("__right"), k))
             .collect::<Vec<_>>(),
     );
-    let joined = LogicalPlanBuilder::from(left).alias("__left")?.join(
-        LogicalPlanBuilder::from(right).alias("__right")?.build()?,
-        join_type,
-        keys,
-        None,
-    )?;
+    let left = LogicalPlanBuilder::from(left).alias("__left")?.build()?;
+    let right = LogicalPlanBuilder::from(right).alias("__right")?.build()?;
+    let joined = if per_partition {
+        let on = keys.0.into_iter().zip(keys.1).collect();
+        LogicalPlanBuilder::from(crate::aligned_join::partition_join(
+            left, right, on, join_type,
+        )?)
+    } else {
+        LogicalPlanBuilder::from(left).join(right, join_type, keys, None)?
+    };
     let mut output = Vec::new();
     for name in &left_names {
         let expr = if shared_keys.contains(&name) {

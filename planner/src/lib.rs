@@ -13,6 +13,7 @@
 //! - [`diagnose`]: naming the file and line of malformed CSV data;
 //! - [`partitions`]: `map_partitions` over whole partitions, and named partition functions;
 //! - [`divisions`]: known divisions of an index, and pruning partitions by them;
+//! - [`aligned_join`]: joins of frames with matching divisions, partition by partition;
 //! - [`shared`]: one scan of an input shared by several consumers;
 //! - [`resample`]: time bins and rolling windows over an index;
 //! - [`extension`]: physical planning of Rask's own nodes.
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod accessors;
+pub mod aligned_join;
 pub mod diagnose;
 pub mod divisions;
 pub mod extension;

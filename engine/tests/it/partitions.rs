@@ -10,7 +10,7 @@ use datafusion::arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, Reco
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use rask::prelude::*;
-use rask::{ErrorKind, ReadOptions};
+use rask::{ErrorKind, How, ReadOptions};
 
 /// Row `i` of the test files: id `i`, value `(i * 37) % 101` (a scrambled order), category
 /// `"c{i % 3}"`, and a timestamp `i` hours after 2024-01-01.
@@ -583,4 +583,44 @@ async fn compute_scans_a_shared_input_once() {
     let results = session.compute(vec![low, high]).await.unwrap();
     assert_eq!(f64s(&one_batch(&results[0]), "low"), [Some(0.0)]);
     assert_eq!(i64s(&one_batch(&results[1]), "high"), [99]);
+}
+
+#[tokio::test]
+async fn merging_frames_with_matching_divisions_joins_partition_by_partition() {
+    let left_dir = four_parts();
+    let right_dir = tempfile::tempdir().unwrap();
+    for part in 0..4i64 {
+        let mut text = String::from("id,score\n");
+        for i in part * 25..(part + 1) * 25 {
+            text.push_str(&format!("{i},{}\n", i * 2));
+        }
+        std::fs::write(right_dir.path().join(format!("part_{part}.csv")), text).unwrap();
+    }
+    let session = Session::builder().partitions(4).build().unwrap();
+    let left = read(&session, left_dir.path()).await.set_index("id", true).await.unwrap();
+    let right = read(&session, right_dir.path()).await.set_index("id", true).await.unwrap();
+    let merged = left
+        .clone()
+        .merge(right.clone(), How::Inner, &["id"], (&[], &[]), ("_x", "_y"))
+        .unwrap();
+    assert_eq!(merged.columns(), ["id", "value", "category", "timestamp", "score"]);
+    assert_eq!(merged.divisions(), left.divisions());
+    let plan = merged.clone().explain(false).await.unwrap();
+    assert!(plan.contains("PartitionJoin"), "{plan}");
+    assert!(plan.contains("HashJoinExec: mode=CollectLeft"), "{plan}");
+    assert!(!plan.contains("Hash(["), "no shuffle expected:\n{plan}");
+    let batch = one_batch(&merged.sort_values(&["id"], true).unwrap().compute().await.unwrap());
+    assert_eq!(i64s(&batch, "id"), (0..100).collect::<Vec<_>>());
+    assert_eq!(i64s(&batch, "score"), (0..100).map(|i| i * 2).collect::<Vec<_>>());
+
+    // A range of the merged frame reads one file of each side.
+    let selected = left
+        .merge(right, How::Left, &["id"], (&[], &[]), ("_x", "_y"))
+        .unwrap()
+        .loc(Some(60i64.into()), Some(61i64.into()))
+        .unwrap();
+    let explained = selected.clone().explain(true).await.unwrap();
+    assert_eq!(scanned_rows(&explained), [25, 25], "{explained}");
+    let batch = one_batch(&selected.compute().await.unwrap());
+    assert_eq!(i64s(&batch, "score"), [120, 122]);
 }
