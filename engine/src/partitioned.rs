@@ -664,5 +664,7 @@ fn range_partitions(
         );
         bounds.push((range[0].clone(), range[1].clone()));
     }
-    Ok(divisions_ops::divisions(inputs, column, bounds, true, true)?)
+    Ok(divisions_ops::divisions(
+        inputs, column, bounds, true, true,
+    )?)
 }

@@ -48,7 +48,10 @@ pub fn aligned<'a>(
     let (l, r) = (as_divisions(left)?, as_divisions(right)?);
     let keyed = left_on == [l.column().to_string()] && right_on == [r.column().to_string()];
     let same_ranges = l.bounds() == r.bounds() && l.half_open() == r.half_open();
-    let known = l.bounds().iter().all(|(lo, hi)| !lo.is_null() && !hi.is_null());
+    let known = l
+        .bounds()
+        .iter()
+        .all(|(lo, hi)| !lo.is_null() && !hi.is_null());
     (keyed && same_ranges && known && l.disjoint()).then_some((l, r))
 }
 
@@ -97,7 +100,11 @@ pub fn partition_join(
     on: Vec<(Column, Column)>,
     join_type: JoinType,
 ) -> Result<LogicalPlan> {
-    let schema = Arc::new(build_join_schema(left.schema(), right.schema(), &join_type)?);
+    let schema = Arc::new(build_join_schema(
+        left.schema(),
+        right.schema(),
+        &join_type,
+    )?);
     Ok(LogicalPlan::Extension(Extension {
         node: Arc::new(PartitionJoin {
             left,
@@ -127,11 +134,7 @@ impl UserDefinedLogicalNodeCore for PartitionJoin {
     }
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let keys: Vec<String> = self
-            .on
-            .iter()
-            .map(|(l, r)| format!("{l} = {r}"))
-            .collect();
+        let keys: Vec<String> = self.on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
         write!(f, "PartitionJoin: {} {}", self.join_type, keys.join(", "))
     }
 

@@ -406,8 +406,7 @@ pub fn merge(left: LogicalPlan, right: LogicalPlan, spec: &MergeSpec) -> Result<
     }
     check_columns(&left, &spec.left_on, "merge (left)")?;
     check_columns(&right, &spec.right_on, "merge (right)")?;
-    if let Some((l, r)) =
-        crate::aligned_join::aligned(&left, &right, &spec.left_on, &spec.right_on)
+    if let Some((l, r)) = crate::aligned_join::aligned(&left, &right, &spec.left_on, &spec.right_on)
     {
         return crate::aligned_join::join_partitions(l, r, |left, right| {
             merge_with(left, right, spec, true)

@@ -32,6 +32,7 @@ pub mod frame;
 pub mod functions;
 pub mod listing;
 pub mod naming;
+mod nodes;
 pub mod partitions;
 pub mod resample;
 pub mod sample;

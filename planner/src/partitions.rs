@@ -24,12 +24,11 @@ use std::sync::{Arc, LazyLock, RwLock};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{exec_err, plan_err, DFSchema, DFSchemaRef, DataFusionError, Result};
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Extension, LogicalPlan, UserDefinedLogicalNodeCore};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -199,9 +198,7 @@ impl UserDefinedLogicalNodeCore for MapPartitions {
     }
 
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
-        let Ok([input]) = <[LogicalPlan; 1]>::try_from(inputs) else {
-            return plan_err!("MapPartitions takes one input");
-        };
+        let input = crate::nodes::single(inputs, "MapPartitions")?;
         Ok(MapPartitions {
             input,
             func: self.func.clone(),
@@ -280,20 +277,13 @@ impl ExecutionPlan for MapPartitionsExec {
         vec![false]
     }
 
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
+    crate::nodes::without_expressions!();
 
     fn with_new_children(
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Ok([input]) = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children) else {
-            return plan_err!("MapPartitionsExec takes one input");
-        };
+        let input = crate::nodes::single(children, "MapPartitionsExec")?;
         Ok(Arc::new(Self::with_function(
             input,
             self.func.clone(),
@@ -423,9 +413,7 @@ impl UserDefinedLogicalNodeCore for Rebalance {
     }
 
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
-        let Ok([input]) = <[LogicalPlan; 1]>::try_from(inputs) else {
-            return plan_err!("Rebalance takes one input");
-        };
+        let input = crate::nodes::single(inputs, "Rebalance")?;
         Ok(Rebalance {
             input,
             npartitions: self.npartitions,
@@ -493,20 +481,13 @@ impl ExecutionPlan for RebalanceExec {
         vec![false]
     }
 
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
+    crate::nodes::without_expressions!();
 
     fn with_new_children(
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Ok([input]) = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children) else {
-            return plan_err!("RebalanceExec takes one input");
-        };
+        let input = crate::nodes::single(children, "RebalanceExec")?;
         Ok(Arc::new(RebalanceExec::new(input, self.npartitions)?))
     }
 

@@ -13,6 +13,8 @@ use datafusion::datasource::listing::{ListingTable, ListingTableConfig};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 
+use crate::timeseries::TimeseriesTable;
+
 /// One scan of a file table.
 #[derive(Debug, Clone)]
 pub struct FileScan {
@@ -69,32 +71,46 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
     });
 }
 
-/// One plan per file when `plan` is a bare scan of a file table: each scans one file with
-/// the table's options and reconciled schema, under the file's name. `None` for any other
-/// plan.
+/// One plan per natural partition when `plan` is a bare scan of a file table (one per file,
+/// with the table's options and reconciled schema, under the file's name) or of
+/// `timeseries()` (one per Dask partition). `None` for any other plan.
 pub fn partition_scans(plan: &LogicalPlan) -> datafusion::common::Result<Option<Vec<LogicalPlan>>> {
     let LogicalPlan::TableScan(scan) = plan else {
         return Ok(None);
     };
     let provider = source_as_provider(&scan.source)?;
     let any: &dyn Any = provider.as_ref();
-    let Some(listing) = any.downcast_ref::<ListingTable>() else {
-        return Ok(None);
-    };
-    listing
-        .table_paths()
-        .iter()
-        .map(|url| {
-            let config = ListingTableConfig::new(url.clone())
-                .with_listing_options(listing.options().clone())
-                .with_schema(listing.schema());
-            let table = Arc::new(ListingTable::try_new(config)?);
-            let name = url
-                .get_url()
-                .path_segments()
-                .and_then(|mut segments| segments.next_back())
-                .unwrap_or("part")
-                .to_string();
+    let parts: Vec<(String, Arc<dyn TableProvider>)> =
+        if let Some(listing) = any.downcast_ref::<ListingTable>() {
+            listing
+                .table_paths()
+                .iter()
+                .map(|url| {
+                    let config = ListingTableConfig::new(url.clone())
+                        .with_listing_options(listing.options().clone())
+                        .with_schema(listing.schema());
+                    let name = url
+                        .get_url()
+                        .path_segments()
+                        .and_then(|mut segments| segments.next_back())
+                        .unwrap_or("part")
+                        .to_string();
+                    Ok((name, Arc::new(ListingTable::try_new(config)?) as _))
+                })
+                .collect::<datafusion::common::Result<_>>()?
+        } else if let Some(timeseries) = any.downcast_ref::<TimeseriesTable>() {
+            timeseries
+                .partitions()
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| (format!("timeseries[{i}]"), Arc::new(part) as _))
+                .collect()
+        } else {
+            return Ok(None);
+        };
+    parts
+        .into_iter()
+        .map(|(name, table)| {
             LogicalPlanBuilder::scan_with_filters_fetch(
                 name,
                 provider_as_source(table),

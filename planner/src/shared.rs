@@ -34,12 +34,11 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{exec_err, plan_err, DFSchema, DFSchemaRef, DataFusionError, Result};
+use datafusion::common::{exec_err, DFSchema, DFSchemaRef, DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{
     Expr, Extension, LogicalPlan, LogicalPlanBuilder, TableScan, UserDefinedLogicalNodeCore,
 };
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -90,9 +89,7 @@ impl UserDefinedLogicalNodeCore for SharedScan {
     }
 
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
-        let Ok([input]) = <[LogicalPlan; 1]>::try_from(inputs) else {
-            return plan_err!("SharedScan takes one input");
-        };
+        let input = crate::nodes::single(inputs, "SharedScan")?;
         Ok(SharedScan { id: self.id, input })
     }
 }
@@ -284,12 +281,7 @@ impl ExecutionPlan for ComputeAllExec {
         vec![false; self.inputs.len()]
     }
 
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
+    crate::nodes::without_expressions!();
 
     fn with_new_children(
         self: Arc<Self>,
@@ -474,12 +466,7 @@ impl ExecutionPlan for SharedScanExec {
         vec![true; self.input.iter().count()]
     }
 
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
+    crate::nodes::without_expressions!();
 
     fn with_new_children(
         self: Arc<Self>,

@@ -18,12 +18,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
 use datafusion::common::{plan_datafusion_err, plan_err, project_schema, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::coop::make_cooperative;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
@@ -195,6 +194,8 @@ pub fn timeseries_schema() -> SchemaRef {
 #[derive(Debug)]
 pub struct TimeseriesTable {
     params: TimeseriesParams,
+    /// The Dask partitions this table generates (all of them unless restricted).
+    parts: std::ops::Range<usize>,
     schema: SchemaRef,
 }
 
@@ -202,9 +203,23 @@ impl TimeseriesTable {
     /// A table generating `params`' rows when scanned.
     pub fn new(params: TimeseriesParams) -> Self {
         TimeseriesTable {
+            parts: 0..params.divisions().len() - 1,
             params,
             schema: timeseries_schema(),
         }
+    }
+
+    /// One table per Dask partition, each generating exactly the rows (and values) of its
+    /// partition in the whole table.
+    pub fn partitions(&self) -> Vec<TimeseriesTable> {
+        self.parts
+            .clone()
+            .map(|part| TimeseriesTable {
+                params: self.params.clone(),
+                parts: part..part + 1,
+                schema: Arc::clone(&self.schema),
+            })
+            .collect()
     }
 }
 
@@ -231,6 +246,7 @@ impl TableProvider for TimeseriesTable {
         };
         Ok(Arc::new(TimeseriesExec::new(
             self.params.clone(),
+            self.parts.clone(),
             columns,
             state.config().target_partitions(),
         )?))
@@ -242,6 +258,7 @@ impl TableProvider for TimeseriesTable {
 #[derive(Debug)]
 pub struct TimeseriesExec {
     params: TimeseriesParams,
+    parts: std::ops::Range<usize>,
     columns: Vec<usize>,
     /// For each output stream, the range of Dask partitions it generates.
     streams: Vec<std::ops::Range<usize>>,
@@ -253,14 +270,19 @@ pub struct TimeseriesExec {
 impl TimeseriesExec {
     fn new(
         params: TimeseriesParams,
+        parts: std::ops::Range<usize>,
         columns: Vec<usize>,
         target_partitions: usize,
     ) -> Result<Self> {
         let schema = project_schema(&timeseries_schema(), Some(&columns))?;
-        let partitions = params.divisions().len() - 1;
-        let stream_count = target_partitions.clamp(1, partitions);
+        let partitions = parts.len();
+        let stream_count = target_partitions.clamp(1, partitions.max(1));
+        let first = parts.start;
         let streams = (0..stream_count)
-            .map(|s| (s * partitions / stream_count)..((s + 1) * partitions / stream_count))
+            .map(|s| {
+                (first + s * partitions / stream_count)
+                    ..(first + (s + 1) * partitions / stream_count)
+            })
             .collect();
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema),
@@ -271,11 +293,25 @@ impl TimeseriesExec {
         .with_scheduling_type(SchedulingType::Cooperative);
         Ok(TimeseriesExec {
             params,
+            parts,
             columns,
             streams,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+}
+
+impl TimeseriesExec {
+    /// Rows generated for the Dask partitions `parts`.
+    fn rows_in(&self, parts: std::ops::Range<usize>) -> u64 {
+        let divisions = self.params.divisions();
+        parts
+            .map(|part| {
+                self.params
+                    .rows_between(divisions[part], divisions[part + 1])
+            })
+            .sum()
     }
 }
 
@@ -290,8 +326,8 @@ impl DisplayAs for TimeseriesExec {
         write!(
             f,
             "TimeseriesExec: rows={}, partitions={} (every {}), freq={}, seed={}, streams={}, projection=[{}]",
-            self.params.rows(),
-            self.params.divisions().len() - 1,
+            self.rows_in(self.parts.clone()),
+            self.parts.len(),
             self.params.partition_freq_text,
             self.params.freq_text,
             self.params.seed,
@@ -314,12 +350,7 @@ impl ExecutionPlan for TimeseriesExec {
         vec![]
     }
 
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
+    crate::nodes::without_expressions!();
 
     fn with_new_children(
         self: Arc<Self>,
@@ -338,17 +369,11 @@ impl ExecutionPlan for TimeseriesExec {
 
     /// The row count is known exactly, so a progress bar knows how far a query is.
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
-        let divisions = self.params.divisions();
         let parts = match partition {
             Some(p) => self.streams.get(p).cloned().unwrap_or(0..0),
-            None => 0..divisions.len() - 1,
+            None => self.parts.clone(),
         };
-        let rows: u64 = parts
-            .map(|part| {
-                self.params
-                    .rows_between(divisions[part], divisions[part + 1])
-            })
-            .sum();
+        let rows = self.rows_in(parts);
         let mut statistics = Statistics::new_unknown(&self.schema());
         statistics.num_rows = Precision::Exact(rows as usize);
         Ok(Arc::new(statistics))

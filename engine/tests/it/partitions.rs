@@ -597,21 +597,42 @@ async fn merging_frames_with_matching_divisions_joins_partition_by_partition() {
         std::fs::write(right_dir.path().join(format!("part_{part}.csv")), text).unwrap();
     }
     let session = Session::builder().partitions(4).build().unwrap();
-    let left = read(&session, left_dir.path()).await.set_index("id", true).await.unwrap();
-    let right = read(&session, right_dir.path()).await.set_index("id", true).await.unwrap();
+    let left = read(&session, left_dir.path())
+        .await
+        .set_index("id", true)
+        .await
+        .unwrap();
+    let right = read(&session, right_dir.path())
+        .await
+        .set_index("id", true)
+        .await
+        .unwrap();
     let merged = left
         .clone()
         .merge(right.clone(), How::Inner, &["id"], (&[], &[]), ("_x", "_y"))
         .unwrap();
-    assert_eq!(merged.columns(), ["id", "value", "category", "timestamp", "score"]);
+    assert_eq!(
+        merged.columns(),
+        ["id", "value", "category", "timestamp", "score"]
+    );
     assert_eq!(merged.divisions(), left.divisions());
     let plan = merged.clone().explain(false).await.unwrap();
     assert!(plan.contains("PartitionJoin"), "{plan}");
     assert!(plan.contains("HashJoinExec: mode=CollectLeft"), "{plan}");
     assert!(!plan.contains("Hash(["), "no shuffle expected:\n{plan}");
-    let batch = one_batch(&merged.sort_values(&["id"], true).unwrap().compute().await.unwrap());
+    let batch = one_batch(
+        &merged
+            .sort_values(&["id"], true)
+            .unwrap()
+            .compute()
+            .await
+            .unwrap(),
+    );
     assert_eq!(i64s(&batch, "id"), (0..100).collect::<Vec<_>>());
-    assert_eq!(i64s(&batch, "score"), (0..100).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(
+        i64s(&batch, "score"),
+        (0..100).map(|i| i * 2).collect::<Vec<_>>()
+    );
 
     // A range of the merged frame reads one file of each side.
     let selected = left
@@ -623,4 +644,46 @@ async fn merging_frames_with_matching_divisions_joins_partition_by_partition() {
     assert_eq!(scanned_rows(&explained), [25, 25], "{explained}");
     let batch = one_batch(&selected.compute().await.unwrap());
     assert_eq!(i64s(&batch, "score"), [120, 122]);
+}
+
+#[tokio::test]
+async fn timeseries_keeps_its_daily_partitions_as_divisions() {
+    let session = Session::new().unwrap();
+    let params =
+        rask::TimeseriesParams::new(None, Some("2000-01-04"), Some("1h"), None, None).unwrap();
+    let frame = session.timeseries(params).unwrap();
+    let whole = one_batch(
+        &frame
+            .clone()
+            .sort_values(&["timestamp"], true)
+            .unwrap()
+            .compute()
+            .await
+            .unwrap(),
+    );
+    let indexed = frame.set_index("timestamp", true).await.unwrap();
+    assert_eq!(indexed.npartitions().await.unwrap(), 3);
+    let hour = 3_600_000_000_000i64;
+    let start = 946_684_800_000_000_000i64;
+    let expected: Vec<ScalarValue> = [0, 24, 48, 71]
+        .map(|h| ScalarValue::TimestampNanosecond(Some(start + h * hour), None))
+        .to_vec();
+    assert_eq!(indexed.divisions().unwrap(), expected);
+    // The second day alone, with the values the whole frame has for it.
+    let day = indexed
+        .loc(
+            Some(expected[1].clone()),
+            Some(ScalarValue::TimestampNanosecond(
+                Some(start + 47 * hour),
+                None,
+            )),
+        )
+        .unwrap();
+    let explained = day.clone().explain(true).await.unwrap();
+    assert!(
+        explained.contains("TimeseriesExec: rows=24, partitions=1"),
+        "{explained}"
+    );
+    let batch = one_batch(&day.compute().await.unwrap());
+    assert_eq!(f64s(&batch, "x"), f64s(&whole.slice(24, 24), "x"));
 }
