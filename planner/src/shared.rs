@@ -295,6 +295,9 @@ impl ExecutionPlan for ComputeAllExec {
     }
 }
 
+/// One consumer's end of a producer's partition.
+type Batches = UnboundedReceiver<Result<RecordBatch>>;
+
 /// Runs a shared sub-plan once per partition and hands each batch to every consumer.
 struct Producer {
     input: Arc<dyn ExecutionPlan>,
@@ -303,7 +306,7 @@ struct Producer {
 
 struct ProducerState {
     /// Per partition, per consumer: the receiving end, until that consumer takes it.
-    receivers: Vec<Vec<Option<UnboundedReceiver<Result<RecordBatch>>>>>,
+    receivers: Vec<Vec<Option<Batches>>>,
     /// Per partition: the senders, until the partition's task starts with them.
     senders: Vec<Option<Vec<UnboundedSender<Result<RecordBatch>>>>>,
     /// Per partition: its running task, held here until every consumer has taken its
@@ -337,7 +340,7 @@ impl Producer {
         consumer: usize,
         partition: usize,
         context: Arc<TaskContext>,
-    ) -> Result<(UnboundedReceiver<Result<RecordBatch>>, Arc<SpawnedTask<()>>)> {
+    ) -> Result<(Batches, Arc<SpawnedTask<()>>)> {
         let mut state = self
             .state
             .lock()
