@@ -170,7 +170,7 @@ pub fn parse_freq(text: &str) -> Result<i64> {
     match count.checked_mul(unit_nanos) {
         Some(nanos) if nanos > 0 => Ok(nanos),
         _ => plan_err!(
-            "timeseries: unsupported frequency '{text}'; use a fixed one such as '1s', '500ms', '5min', '1h', '1D' or '1W'"
+            "unsupported frequency '{text}'; use a fixed one such as '1s', '500ms', '5min', '1h', '1D' or '1W'"
         ),
     }
 }

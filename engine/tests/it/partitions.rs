@@ -687,3 +687,38 @@ async fn timeseries_keeps_its_daily_partitions_as_divisions() {
     let batch = one_batch(&day.compute().await.unwrap());
     assert_eq!(f64s(&batch, "x"), f64s(&whole.slice(24, 24), "x"));
 }
+
+#[tokio::test]
+async fn repartition_by_size_and_bad_partition_arguments() {
+    let session = Session::new().unwrap();
+    let x: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
+    let frame = session.from_columns(vec![("x", x)], 1).unwrap();
+    let bytes: usize = frame
+        .clone()
+        .collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.get_array_memory_size())
+        .sum();
+    let quarters = frame.clone().repartition_by_size(bytes.div_ceil(4)).await.unwrap();
+    assert_eq!(quarters.npartitions().await.unwrap(), 4);
+
+    let error = frame.clone().repartition(0).unwrap_err();
+    assert!(error.to_string().contains("npartitions must be at least 1"), "{error}");
+    let error = frame.clone().repartition_by_size(0).await.unwrap_err();
+    assert!(error.to_string().contains("partition_size"), "{error}");
+    let error = frame.clone().loc(Some(1i64.into()), None).unwrap_err();
+    assert!(error.to_string().contains("loc needs an index"), "{error}");
+    let error = frame.clone().set_index("nope", true).await.unwrap_err();
+    assert!(error.to_string().contains("no column named 'nope'"), "{error}");
+    let indexed = frame.set_index("x", false).await.unwrap();
+    let error = indexed.clone().rolling(0).unwrap().mean(&["x"]).unwrap_err();
+    assert!(error.to_string().contains("at least one row"), "{error}");
+    let error = indexed.clone().rolling("1h").unwrap().mean(&["x"]).unwrap_err();
+    assert!(error.to_string().contains("needs a timestamp index"), "{error}");
+    let error = indexed.clone().resample("1D").unwrap().mean(&["x"]).unwrap_err();
+    assert!(error.to_string().contains("timestamp or date index"), "{error}");
+    let error = indexed.resample("1 fortnight").unwrap_err();
+    assert!(error.to_string().contains("unsupported frequency"), "{error}");
+}
