@@ -751,6 +751,18 @@ impl std::fmt::Display for DataFrame {
             None => writeln!(f, "npartitions=?")?,
         }
         writeln!(f, "{}", row(&|c| &c.1))?;
+        if let (Some(index), Some(divisions)) = (self.index(), self.divisions()) {
+            let shown: Vec<String> = divisions.iter().map(ToString::to_string).collect();
+            let shown = match shown.len() {
+                0..=6 => shown.join(", "),
+                n => format!(
+                    "{}, …, {}",
+                    shown[..3].join(", "),
+                    shown[n - 2..].join(", ")
+                ),
+            };
+            writeln!(f, "index={index}, divisions=[{shown}]")?;
+        }
         let mut operators = Vec::new();
         let _ = self.inner.logical_plan().apply(|node| {
             let shown = node.display().to_string();

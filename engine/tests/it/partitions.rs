@@ -288,7 +288,7 @@ async fn apply_computes_a_column_row_by_row() {
     assert_eq!(f64s(&batch, "A_times_B"), expected);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn sorted_files_give_known_divisions_and_loc_reads_only_overlapping_files() {
     let dir = four_parts();
     let session = Session::new().unwrap();
@@ -299,6 +299,12 @@ async fn sorted_files_give_known_divisions_and_loc_reads_only_overlapping_files(
     assert_eq!(indexed.npartitions().await.unwrap(), 4);
     let divisions: Vec<ScalarValue> = [0i64, 25, 50, 75, 99].map(ScalarValue::from).to_vec();
     assert_eq!(indexed.divisions().unwrap(), divisions);
+    let structure = indexed.to_string();
+    assert!(structure.contains("npartitions=4\n"), "{structure}");
+    assert!(
+        structure.contains("index=id, divisions=[0, 25, 50, 75, 99]"),
+        "{structure}"
+    );
 
     let selected = indexed
         .clone()
@@ -701,24 +707,58 @@ async fn repartition_by_size_and_bad_partition_arguments() {
         .iter()
         .map(|b| b.get_array_memory_size())
         .sum();
-    let quarters = frame.clone().repartition_by_size(bytes.div_ceil(4)).await.unwrap();
+    let quarters = frame
+        .clone()
+        .repartition_by_size(bytes.div_ceil(4))
+        .await
+        .unwrap();
     assert_eq!(quarters.npartitions().await.unwrap(), 4);
 
     let error = frame.clone().repartition(0).unwrap_err();
-    assert!(error.to_string().contains("npartitions must be at least 1"), "{error}");
+    assert!(
+        error.to_string().contains("npartitions must be at least 1"),
+        "{error}"
+    );
     let error = frame.clone().repartition_by_size(0).await.unwrap_err();
     assert!(error.to_string().contains("partition_size"), "{error}");
     let error = frame.clone().loc(Some(1i64.into()), None).unwrap_err();
     assert!(error.to_string().contains("loc needs an index"), "{error}");
     let error = frame.clone().set_index("nope", true).await.unwrap_err();
-    assert!(error.to_string().contains("no column named 'nope'"), "{error}");
+    assert!(
+        error.to_string().contains("no column named 'nope'"),
+        "{error}"
+    );
     let indexed = frame.set_index("x", false).await.unwrap();
-    let error = indexed.clone().rolling(0).unwrap().mean(&["x"]).unwrap_err();
+    let error = indexed
+        .clone()
+        .rolling(0)
+        .unwrap()
+        .mean(&["x"])
+        .unwrap_err();
     assert!(error.to_string().contains("at least one row"), "{error}");
-    let error = indexed.clone().rolling("1h").unwrap().mean(&["x"]).unwrap_err();
-    assert!(error.to_string().contains("needs a timestamp index"), "{error}");
-    let error = indexed.clone().resample("1D").unwrap().mean(&["x"]).unwrap_err();
-    assert!(error.to_string().contains("timestamp or date index"), "{error}");
+    let error = indexed
+        .clone()
+        .rolling("1h")
+        .unwrap()
+        .mean(&["x"])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("needs a timestamp index"),
+        "{error}"
+    );
+    let error = indexed
+        .clone()
+        .resample("1D")
+        .unwrap()
+        .mean(&["x"])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("timestamp or date index"),
+        "{error}"
+    );
     let error = indexed.resample("1 fortnight").unwrap_err();
-    assert!(error.to_string().contains("unsupported frequency"), "{error}");
+    assert!(
+        error.to_string().contains("unsupported frequency"),
+        "{error}"
+    );
 }
