@@ -319,7 +319,7 @@ fn depth(graph: &TaskGraph, index: usize) -> usize {
 fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
     const LEFT: f64 = 210.0;
     const WIDTH: f64 = 900.0;
-    const LANE: f64 = 6.0;
+    const LANE: f64 = 8.0;
     const GAP: f64 = 8.0;
     let origin = query
         .started()
@@ -384,7 +384,7 @@ fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
          bar is one operator on one partition, from its start to its end (hover for rows).</p>\
          <svg width=\"{w}\" height=\"{h:.0}\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\">{axis}{bars}</svg></section>",
-        w = LEFT + WIDTH + 20.0,
+        w = LEFT + WIDTH + 60.0,
         h = y + 4.0,
     );
 }

@@ -39,7 +39,8 @@ pub struct TaskGraph {
 pub struct Operator {
     /// Its name, e.g. `AggregateExec`.
     pub name: String,
-    /// What it does, as `(key, value)` pairs (DataFusion's tree-explain details).
+    /// What it does, as `(key, value)` pairs (DataFusion's tree-explain details); the key
+    /// is empty for a detail that is a plain line (a sort's order).
     pub details: Vec<(String, String)>,
     /// Its output partitions: one task each.
     pub partitions: usize,
@@ -131,7 +132,11 @@ impl TaskGraph {
             } else {
                 value.clone()
             };
-            lines.push(format!("{key}: {value}"));
+            if key.is_empty() {
+                lines.push(value);
+            } else {
+                lines.push(format!("{key}: {value}"));
+            }
         }
         if let Some(metrics) = &operator.metrics {
             let mut done = format!(
@@ -365,9 +370,10 @@ fn details(plan: &dyn ExecutionPlan) -> Vec<(String, String)> {
     Tree(plan)
         .to_string()
         .lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once('=')?;
-            Some((key.trim().to_string(), value.trim().to_string()))
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| match line.split_once('=') {
+            Some((key, value)) => (key.trim().to_string(), value.trim().to_string()),
+            None => (String::new(), line.trim().to_string()),
         })
         .collect()
 }

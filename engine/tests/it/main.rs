@@ -2,6 +2,7 @@
 //! fixtures' known answers (see `testdata/README.md`).
 
 mod frame;
+mod visual;
 
 use std::path::{Path, PathBuf};
 
