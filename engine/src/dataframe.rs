@@ -704,7 +704,7 @@ impl BatchStream {
     /// The next batch, `None` at the end.
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
         let Some(next) = self.inner.next().await else {
-            self.finish(|d| QueryState::Finished(d));
+            self.finish(QueryState::Finished);
             return None;
         };
         match next {

@@ -379,9 +379,8 @@ fn details(plan: &dyn ExecutionPlan) -> Vec<(String, String)> {
 }
 
 fn operator_metrics(metrics: &MetricsSet) -> Option<OperatorMetrics> {
-    if metrics.iter().next().is_none() {
-        return None;
-    }
+    // Before execution an operator has registered no metric at all.
+    metrics.iter().next()?;
     let mut tasks: Vec<TaskTiming> = Vec::new();
     let mut peak_memory = None;
     for metric in metrics.iter() {
