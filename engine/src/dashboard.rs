@@ -42,6 +42,12 @@ impl Dashboard {
     /// [`notice`](Self::notice)). A given address that is taken is an error.
     pub fn start(session: &Session, address: Option<SocketAddr>) -> Result<Dashboard> {
         let (listener, notice) = match address {
+            Some(address) if !address.ip().is_loopback() => {
+                let notice = format!(
+                    "the dashboard on {address} can be reached from other machines; it shows every query's text"
+                );
+                (bind(address)?, Some(notice))
+            }
             Some(address) => (bind(address)?, None),
             None => match TcpListener::bind(DEFAULT_ADDRESS) {
                 Ok(listener) => (listener, None),
@@ -90,7 +96,8 @@ impl Dashboard {
         format!("http://{}/", self.address)
     }
 
-    /// Set when the default port was taken and another was chosen.
+    /// Set when the default port was taken and another was chosen, or when the address is
+    /// not loopback.
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
