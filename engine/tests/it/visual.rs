@@ -278,6 +278,13 @@ fn a_taken_address_is_an_error_and_the_default_port_falls_back() {
         "{error}"
     );
 
+    let open = Dashboard::start(&session, Some("0.0.0.0:0".parse().unwrap())).unwrap();
+    assert!(open
+        .notice()
+        .unwrap()
+        .contains("can be reached from other machines"));
+    drop(open);
+
     // Held here, or by someone else: either way the default port is taken.
     let _held = TcpListener::bind(DEFAULT_ADDRESS);
     let dashboard = Dashboard::start(&session, None).unwrap();
