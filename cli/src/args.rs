@@ -1,5 +1,6 @@
 //! Command-line flags.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
@@ -25,6 +26,11 @@ Examples:
 
   # Big work under a memory limit: sorts, aggregations and joins spill to disk
   query --memory-limit 2GB --spill-dir /mnt/scratch \"SELECT k, count(*) FROM 'big_*.parquet' GROUP BY k\"
+
+  # See the work: the task graph, a performance report, the live dashboard
+  query --graph plan.svg \"SELECT name, avg(x) FROM timeseries() GROUP BY name\"
+  query --report report.html \"SELECT name, avg(x) FROM timeseries() GROUP BY name\"
+  query --dashboard      # the shell, with the dashboard on http://127.0.0.1:8787/
 
   # Scripts: statements separated by ';'
   query -f setup.sql -f report.sql
@@ -64,6 +70,29 @@ pub struct Args {
     /// the extension: .csv, .tsv, .json, .ndjson, .parquet, .arrow. Written atomically.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Draw the last statement's task graph to FILE once it has run, each operator with its
+    /// tasks (one per partition), rows, compute time and spill: .svg or .dot (drawn
+    /// in-process) or .png (needs Graphviz's `dot`). Written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+
+    /// Write a performance report of the last statement to FILE: one self-contained HTML page
+    /// with the query, its task graph, per-operator metrics, the task stream, memory, spill
+    /// and files read. Written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Serve the live dashboard while queries run, on 127.0.0.1:8787 (or a free port if that
+    /// one is taken); --dashboard=ADDR serves on ADDR (HOST:PORT or PORT) instead.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        require_equals = true,
+        value_parser = parse_address
+    )]
+    pub dashboard: Option<Option<SocketAddr>>,
 
     /// Never draw the progress bar (drawn on a terminal for queries longer than 0.5 s).
     #[arg(long)]
@@ -132,4 +161,14 @@ fn parse_maxrows(text: &str) -> Result<usize, String> {
 
 fn parse_size(text: &str) -> Result<usize, String> {
     rask::parse_size(text).map_err(|e| e.to_string())
+}
+
+/// `HOST:PORT` or a bare port (on loopback); `localhost` means 127.0.0.1.
+fn parse_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    text.replace("localhost:", "127.0.0.1:")
+        .parse()
+        .map_err(|_| format!("expected HOST:PORT or PORT (e.g. 127.0.0.1:8787), got '{text}'"))
 }

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use rask::dashboard::Dashboard;
+use rask::report::{check_graph_path, check_report_path, write_report};
 use rask::sink::{check_output_path, write_file};
 use rask::{Error, ErrorKind, Result, Session, Statement};
 
@@ -38,7 +40,9 @@ fn main() -> ExitCode {
         }
     });
     let outcome = match outcome {
-        Ok(session) if interactive => repl::run(&runtime, &session, &args),
+        Ok((session, dashboard)) if interactive => {
+            repl::run(&runtime, &session, &args, dashboard.as_ref())
+        }
         Ok(_) => Ok(()),
         Err(error) => Err(error),
     };
@@ -50,13 +54,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// Builds the session and runs the statements given on the command line (none is fine
-/// when a REPL follows).
-async fn prepare_and_run(args: &Args, interactive: bool) -> Result<Session> {
+/// Builds the session, starts the dashboard if asked, and runs the statements given on the
+/// command line (none is fine when a REPL follows).
+async fn prepare_and_run(args: &Args, interactive: bool) -> Result<(Session, Option<Dashboard>)> {
     if let Some(path) = &args.output {
         check_output_path(path)?;
     }
+    if let Some(path) = &args.graph {
+        check_graph_path(path)?;
+    }
+    if let Some(path) = &args.report {
+        check_report_path(path)?;
+    }
     let session = build_session(args)?;
+    let dashboard = match args.dashboard {
+        Some(address) => {
+            let dashboard = Dashboard::start(&session, address)?;
+            if let Some(notice) = dashboard.notice() {
+                eprintln!("{notice}");
+            }
+            if !interactive {
+                eprintln!("dashboard: {}", dashboard.url());
+            }
+            Some(dashboard)
+        }
+        None => None,
+    };
     for (name, path) in &args.tables {
         session.register_files(name, path).await?;
     }
@@ -64,7 +87,7 @@ async fn prepare_and_run(args: &Args, interactive: bool) -> Result<Session> {
     if !sources.is_empty() {
         run(args, &session, sources).await?;
     }
-    Ok(session)
+    Ok((session, dashboard))
 }
 
 /// Prints the error as `error: ..` (and `hint: ..`) and picks the exit code: 2 for usage
@@ -154,23 +177,24 @@ async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> 
     for (index, statement) in statements.into_iter().enumerate() {
         let started = Instant::now();
         let frame = session.execute(statement).await?;
-        match &args.output {
+        let query = match &args.output {
             Some(path) if index == last => {
-                let rows = write_file(frame.execute_stream().await?, path).await?;
+                let stream = frame.execute_stream().await?;
+                let query = stream.query().cloned();
+                let rows = write_file(stream, path).await?;
                 if !args.quiet {
                     eprintln!("wrote {rows} row(s) to {}", path.display());
                 }
+                query
             }
-            _ if frame.schema().fields().is_empty() => {
-                frame.collect().await?;
-            }
+            _ if frame.schema().fields().is_empty() => output::drain(frame).await?,
             _ => {
                 if printed_before
                     && matches!(args.format, args::Format::Table | args::Format::Markdown)
                 {
                     writeln!(out)?;
                 }
-                output::print_frame(
+                let query = output::print_frame(
                     frame,
                     args.format,
                     args.maxrows,
@@ -180,6 +204,18 @@ async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> 
                 .await?;
                 out.flush()?;
                 printed_before = true;
+                query
+            }
+        };
+        if let (true, Some(query)) = (index == last, query) {
+            if let Some(path) = &args.graph {
+                output::write_graph(&query.graph(), path, args.quiet)?;
+            }
+            if let Some(path) = &args.report {
+                write_report(&query, path)?;
+                if !args.quiet {
+                    eprintln!("wrote performance report to {}", path.display());
+                }
             }
         }
         if args.timing {

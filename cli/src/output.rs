@@ -1,28 +1,58 @@
 //! Printing results in the chosen `--format`.
 
 use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 
 use comfy_table::{Cell, CellAlignment, Table};
+use rask::report::check_graph_path;
 use rask::sink::{BatchWriter, OutputFormat};
-use rask::{BatchStream, DataType, RecordBatch, Result, SchemaRef};
+use rask::{BatchStream, DataType, Query, RecordBatch, Result, SchemaRef, TaskGraph};
 
 use crate::args::Format;
 
 /// Computes `frame` and prints it, with a progress bar on stderr while it runs when
-/// `progress` allows one; the bar goes before the first row is printed.
+/// `progress` allows one; the bar goes before the first row is printed. Returns the query
+/// as run, with its metrics.
 pub async fn print_frame(
     frame: rask::DataFrame,
     format: Format,
     maxrows: usize,
     progress: bool,
     out: &mut (impl Write + Send),
-) -> Result<()> {
-    if !progress {
-        return print(frame.execute_stream().await?, format, maxrows, out, None).await;
+) -> Result<Option<Arc<Query>>> {
+    let (stream, bar) = if progress {
+        let (stream, watched) = frame.execute_stream_with_progress().await?;
+        (stream, Some(crate::progress::Bar::start(watched)))
+    } else {
+        (frame.execute_stream().await?, None)
+    };
+    let query = stream.query().cloned();
+    print(stream, format, maxrows, out, bar).await?;
+    Ok(query)
+}
+
+/// Runs a frame with nothing to print (DDL, `COPY`) to its end; returns the query as run.
+pub async fn drain(frame: rask::DataFrame) -> Result<Option<Arc<Query>>> {
+    let mut stream = frame.execute_stream().await?;
+    while let Some(batch) = stream.next_batch().await {
+        batch?;
     }
-    let (stream, watched) = frame.execute_stream_with_progress().await?;
-    let bar = crate::progress::Bar::start(watched);
-    print(stream, format, maxrows, out, Some(bar)).await
+    Ok(stream.query().cloned())
+}
+
+/// Writes a task graph in the format `path` names and says so on stderr unless `quiet`.
+pub fn write_graph(graph: &TaskGraph, path: &Path, quiet: bool) -> Result<()> {
+    let format = check_graph_path(path)?;
+    rask::report::write_graph(graph, path, format)?;
+    if !quiet {
+        eprintln!(
+            "wrote task graph ({}) to {}",
+            graph.summary(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Prints every batch of `stream` to `out`; table formats show at most `maxrows` rows and

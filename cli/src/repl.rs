@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rask::{Error, ErrorKind, Result, Session};
+use rask::dashboard::Dashboard;
+use rask::report::{check_report_path, write_report};
+use rask::{Error, ErrorKind, Query, Result, Session};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -38,6 +40,9 @@ line; Ctrl-D leaves.
 .maxrows N|inf             rows shown by table and markdown output
 .timer on|off              print each statement's elapsed time
 .explain [analyze] SQL     the plan of SQL (run and annotated with analyze)
+.graph FILE [SQL]          the task graph of the last query run (with its rows, times
+                           and spill), or of SQL without running it: .svg, .dot, .png
+.report FILE               a performance report (HTML) of the last query run
 .read FILE                 run the statements in FILE
 .output [FILE]             write results to FILE, or back to the terminal
 .quit                      leave (also .exit)";
@@ -297,7 +302,12 @@ struct Settings {
 }
 
 /// Runs the shell until `.quit` or Ctrl-D.
-pub fn run(runtime: &tokio::runtime::Runtime, session: &Session, args: &Args) -> Result<()> {
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    session: &Session,
+    args: &Args,
+    dashboard: Option<&Dashboard>,
+) -> Result<()> {
     let colour = std::env::var_os("NO_COLOR").is_none();
     let vocabulary = Arc::new(Mutex::new(runtime.block_on(Vocabulary::load(session))));
     let mut editor: Editor<ReplHelper, DefaultHistory> = Editor::new().map_err(|e| {
@@ -327,6 +337,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, session: &Session, args: &Args) ->
         "Rask {}: SQL over files. Type .help for help, Ctrl-D to leave.",
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(dashboard) = dashboard {
+        println!("Dashboard: {}", dashboard.url());
+    }
     let mut pending = String::new();
     loop {
         let prompt = if pending.is_empty() {
@@ -439,7 +452,7 @@ fn run_sql(
             let work = async {
                 let frame = session.execute(statement).await?;
                 if frame.schema().fields().is_empty() {
-                    frame.collect().await?;
+                    output::drain(frame).await?;
                     return Ok(());
                 }
                 output::print_frame(frame, format, maxrows, show_progress, &mut out).await?;
@@ -543,6 +556,31 @@ fn dot_command(
                 settings,
             )?;
         }
+        ".graph" => {
+            let (file, sql) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if file.is_empty() {
+                return bad("usage: .graph FILE [SQL]".into());
+            }
+            let path = Path::new(file);
+            let sql = sql.trim().trim_end_matches(';');
+            if sql.is_empty() {
+                output::write_graph(&last_query(session)?.graph(), path, false)?;
+            } else {
+                let graph =
+                    runtime.block_on(async { session.sql(sql).await?.visualize(path).await })?;
+                eprintln!("wrote task graph ({}, not run) to {file}", graph.summary());
+            }
+        }
+        ".report" => {
+            if rest.is_empty() {
+                return bad("usage: .report FILE".into());
+            }
+            let path = Path::new(rest);
+            check_report_path(path)?;
+            let query = last_query(session)?;
+            write_report(&query, path)?;
+            eprintln!("wrote performance report to {rest}");
+        }
         ".read" => {
             let script = std::fs::read_to_string(rest).map_err(|e| {
                 Error::new(
@@ -569,6 +607,17 @@ fn dot_command(
         }
     }
     Ok(Flow::Continue)
+}
+
+/// The query run last in the session, once it has ended.
+fn last_query(session: &Session) -> Result<Arc<Query>> {
+    match session.queries().latest() {
+        Some(query) if !query.state().is_running() => Ok(query),
+        _ => Err(Error::new(
+            ErrorKind::Plan,
+            "no query has run yet: run one first, or give the SQL to draw (.graph FILE SQL)",
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::monitor::QueryLog;
 use crate::session::Session;
 
 /// Builds a [`Session`]. Defaults suit a laptop: every core, no memory limit, spill files in
@@ -68,7 +69,8 @@ impl SessionBuilder {
         };
         let mut config = SessionConfig::new()
             .with_target_partitions(partitions)
-            .with_information_schema(true);
+            .with_information_schema(true)
+            .with_extension(Arc::new(QueryLog::default()));
         if let Some(rows) = self.batch_size {
             if rows == 0 {
                 return Err(Error::new(ErrorKind::Plan, "batch size must be at least 1"));

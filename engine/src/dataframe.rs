@@ -17,8 +17,13 @@ use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
 use rask_planner::frame::{self as frame_ops, AggFunc, AggSpec, DropHow, How, MergeSpec};
 
 use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use rask_planner::graph::TaskGraph;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::monitor::{Query, QueryLog, QueryPool, QueryState};
 use crate::progress::Progress;
 use crate::sink::{OutputFormat, ParquetSink};
 
@@ -49,6 +54,8 @@ use crate::sink::{OutputFormat, ParquetSink};
 #[derive(Debug, Clone)]
 pub struct DataFrame {
     inner: datafusion::dataframe::DataFrame,
+    /// The statement it was planned from, shown by the dashboard and reports.
+    sql: Option<String>,
 }
 
 /// `frame.groupby(keys)`, waiting for its aggregation.
@@ -429,6 +436,7 @@ impl DataFrame {
                 schema: schema.clone(),
                 inner,
                 plan: plan.clone(),
+                query: None,
             })
             .collect();
         crate::sink::write_partition_files(partitions, path, format).await
@@ -521,6 +529,7 @@ impl DataFrame {
                 schema: schema.clone(),
                 inner,
                 plan: plan.clone(),
+                query: None,
             };
             while missing > 0 {
                 let Some(batch) = partition.next_batch().await else {
@@ -543,8 +552,14 @@ impl DataFrame {
         let rows = self.inner.count().await;
         Ok(rows?)
     }
+
     pub(crate) fn new(inner: datafusion::dataframe::DataFrame) -> Self {
-        DataFrame { inner }
+        DataFrame { inner, sql: None }
+    }
+
+    pub(crate) fn with_sql(mut self, sql: String) -> Self {
+        self.sql = Some(sql);
+        self
     }
 
     /// Column names and types.
@@ -572,41 +587,88 @@ impl DataFrame {
         Ok(batches)
     }
 
-    /// Starts computing the frame; batches arrive as partitions produce them.
+    /// Starts computing the frame; batches arrive as partitions produce them. The query
+    /// is recorded in the session's [`QueryLog`] while it runs.
     pub async fn execute_stream(self) -> Result<BatchStream> {
         let plan = self.inner.logical_plan().clone();
         let schema = self.schema();
-        match self.inner.execute_stream().await {
+        let sql = self
+            .sql
+            .clone()
+            .unwrap_or_else(|| outline(&plan).join(" <- "));
+        let task = self.inner.task_ctx();
+        let physical = match self.inner.create_physical_plan().await {
+            Ok(physical) => physical,
+            Err(error) => return Err(execution_error(error, &plan).await),
+        };
+        let runtime = task.runtime_env();
+        let pool = Arc::new(QueryPool::new(Arc::clone(&runtime.memory_pool)));
+        let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime)
+            .with_memory_pool(pool.clone())
+            .build_arc()?;
+        let log: Arc<QueryLog> = task
+            .session_config()
+            .get_extension::<QueryLog>()
+            .unwrap_or_default();
+        let query = log.start(sql, Arc::clone(&physical), pool);
+        let context = Arc::new(task.with_runtime(runtime));
+        match datafusion::physical_plan::execute_stream(physical, context) {
             Ok(inner) => Ok(BatchStream {
                 schema,
                 inner,
                 plan,
+                query: Some(query),
             }),
-            Err(error) => Err(execution_error(error, &plan).await),
+            Err(error) => {
+                query.finish(QueryState::Failed(error.to_string(), query.duration()));
+                Err(execution_error(error, &plan).await)
+            }
         }
     }
 
     /// Starts computing the frame, with a handle that tells how far it is.
     pub async fn execute_stream_with_progress(self) -> Result<(BatchStream, Progress)> {
+        let stream = self.execute_stream().await?;
+        let progress = match &stream.query {
+            Some(query) => query.progress().clone(),
+            None => return Err(Error::new(ErrorKind::Execution, "the query is not tracked")),
+        };
+        Ok((stream, progress))
+    }
+
+    /// Draws the frame's task graph (Dask's `visualize`) without computing it: its
+    /// operators, how many tasks (partitions) each runs as, and what each does. The format
+    /// follows the extension: `.svg` and `.dot` are drawn in-process, `.png` needs
+    /// Graphviz's `dot` program. Written atomically.
+    pub async fn visualize(&self, path: impl AsRef<Path>) -> Result<TaskGraph> {
+        let path = path.as_ref();
+        let format = crate::report::check_graph_path(path)?;
         let plan = self.inner.logical_plan().clone();
-        let schema = self.schema();
-        let context = std::sync::Arc::new(self.inner.task_ctx());
-        let physical = match self.inner.create_physical_plan().await {
+        let physical = match self.inner.clone().create_physical_plan().await {
             Ok(physical) => physical,
             Err(error) => return Err(execution_error(error, &plan).await),
         };
-        let progress = Progress::new(&physical);
-        match datafusion::physical_plan::execute_stream(physical, context) {
-            Ok(inner) => Ok((
-                BatchStream {
-                    schema,
-                    inner,
-                    plan,
-                },
-                progress,
-            )),
-            Err(error) => Err(execution_error(error, &plan).await),
+        let graph = TaskGraph::new(&physical);
+        crate::report::write_graph(&graph, path, format)?;
+        Ok(graph)
+    }
+
+    /// Computes the frame and writes a performance report of the run to `path`, as Dask's
+    /// `performance_report`: one self-contained HTML file with the query, its task graph,
+    /// per-operator metrics, the task stream, memory, spill and the files read.
+    pub async fn compute_with_report(self, path: impl AsRef<Path>) -> Result<Table> {
+        let path = path.as_ref();
+        crate::report::check_report_path(path)?;
+        let schema = self.schema();
+        let mut stream = self.execute_stream().await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            batches.push(batch?);
         }
+        if let Some(query) = stream.query() {
+            crate::report::write_report(query, path)?;
+        }
+        Ok(Table { schema, batches })
     }
 
     /// This frame's rows followed by `extra` (same schema); used to annotate EXPLAIN.
@@ -630,6 +692,7 @@ pub struct BatchStream {
     schema: SchemaRef,
     inner: SendableRecordBatchStream,
     plan: LogicalPlan,
+    query: Option<Arc<Query>>,
 }
 
 impl BatchStream {
@@ -640,10 +703,36 @@ impl BatchStream {
 
     /// The next batch, `None` at the end.
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
-        match self.inner.next().await? {
+        let Some(next) = self.inner.next().await else {
+            self.finish(QueryState::Finished);
+            return None;
+        };
+        match next {
             Ok(batch) => Some(Ok(batch)),
-            Err(error) => Some(Err(execution_error(error, &self.plan).await)),
+            Err(error) => {
+                let error = execution_error(error, &self.plan).await;
+                self.finish(|d| QueryState::Failed(error.to_string(), d));
+                Some(Err(error))
+            }
         }
+    }
+
+    /// The query producing the batches, as the session's [`QueryLog`] records it; its
+    /// graph carries the metrics of the run once the stream has ended.
+    pub fn query(&self) -> Option<&Arc<Query>> {
+        self.query.as_ref()
+    }
+
+    fn finish(&self, outcome: impl FnOnce(std::time::Duration) -> QueryState) {
+        if let Some(query) = &self.query {
+            query.finish(outcome(query.duration()));
+        }
+    }
+}
+
+impl Drop for BatchStream {
+    fn drop(&mut self) {
+        self.finish(QueryState::Cancelled);
     }
 }
 
@@ -658,6 +747,17 @@ async fn execution_error(error: DataFusionError, plan: &LogicalPlan) -> Error {
         }
     }
     Error::from(error)
+}
+
+/// The logical operators of `plan`, root first: `Sort`, `Aggregate`, `TableScan`.
+fn outline(plan: &LogicalPlan) -> Vec<String> {
+    let mut operators = Vec::new();
+    let _ = plan.apply(|node| {
+        let shown = node.display().to_string();
+        operators.push(shown.split(':').next().unwrap_or_default().to_string());
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    operators
 }
 
 fn owned(names: &[&str]) -> Vec<String> {
@@ -711,16 +811,8 @@ impl DataFrame {
                 .block_on(planning),
         }
         .ok()?;
-        let mut tasks = 0;
-        let mut pending = vec![plan.clone()];
-        while let Some(node) = pending.pop() {
-            tasks += node.properties().output_partitioning().partition_count();
-            pending.extend(node.children().into_iter().cloned());
-        }
-        Some((
-            plan.properties().output_partitioning().partition_count(),
-            tasks,
-        ))
+        let graph = TaskGraph::new(&plan);
+        Some((graph.npartitions(), graph.tasks()))
     }
 }
 
@@ -763,12 +855,7 @@ impl std::fmt::Display for DataFrame {
             };
             writeln!(f, "index={index}, divisions=[{shown}]")?;
         }
-        let mut operators = Vec::new();
-        let _ = self.inner.logical_plan().apply(|node| {
-            let shown = node.display().to_string();
-            operators.push(shown.split(':').next().unwrap_or_default().to_string());
-            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
-        });
+        let operators = outline(self.inner.logical_plan());
         let tasks = size.map_or(String::new(), |(_, tasks)| format!(", {tasks} tasks"));
         write!(
             f,

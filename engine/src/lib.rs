@@ -18,22 +18,27 @@
 #![warn(missing_docs)]
 
 mod config;
+pub mod dashboard;
 mod dataframe;
 pub mod datasets;
 mod error;
+mod monitor;
 mod partitioned;
 mod progress;
+pub mod report;
 mod session;
 pub mod sink;
 
 pub use config::{parse_size, SessionBuilder};
 pub use dataframe::{BatchStream, DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
+pub use monitor::{Query, QueryLog, QueryState};
 pub use partitioned::{PartitionFn, Resampler, Rolling, RollingWindow, Row};
 pub use progress::Progress;
 pub use rask_planner::accessors::DaskExpr;
 pub use rask_planner::files::FileFormatKind;
 pub use rask_planner::frame::{AggFunc, AggSpec, DropHow, How, MergeSpec};
+pub use rask_planner::graph::TaskGraph;
 pub use rask_planner::listing::ReadOptions;
 pub use rask_planner::timeseries::TimeseriesParams;
 pub use session::Session;

@@ -16,6 +16,7 @@ use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 use crate::config::SessionBuilder;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, ErrorKind, Result};
+use crate::monitor::QueryLog;
 
 /// A Rask session: settings, registered tables and views, and the engine that runs queries.
 /// Cloning it is cheap and shares everything.
@@ -88,6 +89,21 @@ impl Session {
         self.inner.ctx.state().config().target_partitions()
     }
 
+    /// The queries this session runs and last ran, with their progress and metrics.
+    pub fn queries(&self) -> Arc<QueryLog> {
+        self.inner
+            .ctx
+            .state()
+            .config()
+            .get_extension::<QueryLog>()
+            .unwrap_or_default()
+    }
+
+    /// Memory held by all running queries, in bytes.
+    pub fn memory_reserved(&self) -> usize {
+        self.inner.ctx.runtime_env().memory_pool.reserved()
+    }
+
     /// The memory limit in bytes, if any.
     pub fn memory_limit(&self) -> Option<usize> {
         self.inner.memory_limit
@@ -102,20 +118,20 @@ impl Session {
     /// Plans one statement. DDL (`CREATE ..`, `DROP ..`) takes effect now; queries and `COPY`
     /// run when the returned frame is computed.
     pub async fn execute(&self, statement: Statement) -> Result<DataFrame> {
+        let sql = statement.to_string();
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;
         let plan = state.statement_to_plan(statement).await?;
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
-            return DataFrame::new(frame)
+            return Ok(DataFrame::new(frame)
                 .with_appended_rows(&self.inner.ctx, files)
-                .await;
+                .await?
+                .with_sql(sql));
         }
         let plan = rask_planner::naming::tidy_output_names(plan)?;
-        Ok(DataFrame::new(
-            self.inner.ctx.execute_logical_plan(plan).await?,
-        ))
+        Ok(DataFrame::new(self.inner.ctx.execute_logical_plan(plan).await?).with_sql(sql))
     }
 
     /// Runs every statement of `sql` in order and returns the last one's frame; the others

@@ -169,7 +169,7 @@ fn existing_parent(path: &Path) -> Result<&Path> {
 }
 
 /// Checks that a file can be created at `path`: its directory exists and it is no directory.
-fn check_destination(path: &Path) -> Result<()> {
+pub(crate) fn check_destination(path: &Path) -> Result<()> {
     existing_parent(path)?;
     if path.is_dir() {
         return Err(cannot_write(path, "it is a directory"));
@@ -223,6 +223,17 @@ impl StagedFile {
             .map_err(|e| cannot_write(&self.destination, e.error))?;
         Ok(())
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, renamed into place once
+/// complete.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let staged = StagedFile::new(path)?;
+    let mut file = staged.temp.as_file();
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .map_err(|e| cannot_write(path, e))?;
+    staged.publish()
 }
 
 /// Streams `batches` into `path`, in the format its extension names, atomically (see

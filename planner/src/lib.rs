@@ -1,6 +1,7 @@
 //! What to compute: Rask's logical layer over DataFusion.
 //!
 //! - [`frame`]: pandas/Dask aggregation semantics for the DataFrame API;
+//! - [`graph`]: a physical plan as a task graph (operators × partitions), as DOT or SVG;
 //! - [`accessors`]: pandas element-wise methods and `.dt`/`.str` accessors on expressions;
 //! - [`files`]: paths, directories and globs expanded into an explicit, sorted file list;
 //! - [`listing`]: a table over such a list, with a schema reconciled across all files;
@@ -30,6 +31,7 @@ pub mod extension;
 pub mod files;
 pub mod frame;
 pub mod functions;
+pub mod graph;
 pub mod listing;
 pub mod naming;
 mod nodes;

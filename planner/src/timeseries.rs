@@ -316,13 +316,25 @@ impl TimeseriesExec {
 }
 
 impl DisplayAs for TimeseriesExec {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+    fn fmt_as(&self, format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let schema = timeseries_schema();
         let names: Vec<&str> = self
             .columns
             .iter()
             .map(|&i| schema.field(i).name().as_str())
             .collect();
+        if let DisplayFormatType::TreeRender = format {
+            // One `key=value` per line, as tree explains and task graphs show details.
+            return write!(
+                f,
+                "rows={}\npartitions={} (every {})\nfreq={}\nseed={}",
+                self.params.rows(),
+                self.params.divisions().len() - 1,
+                self.params.partition_freq_text,
+                self.params.freq_text,
+                self.params.seed,
+            );
+        }
         write!(
             f,
             "TimeseriesExec: rows={}, partitions={} (every {}), freq={}, seed={}, streams={}, projection=[{}]",

@@ -1,11 +1,13 @@
 //! Runs the real `query` binary. Expected values come from the fixtures in `testdata/`,
 //! read off by hand (see `SALES`), never from an earlier run.
 
+mod dashboard;
 mod errors;
 mod formats;
 mod options;
 mod outputs;
 mod repl;
+mod visual;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -7,10 +7,10 @@ use rexpect::session::{spawn_command, PtySession};
 
 use crate::workspace;
 
-const PROMPT: &str = "rask> ";
+pub const PROMPT: &str = "rask> ";
 
 /// Types `text` and Enter, as a person would: after the shell has taken the terminal.
-fn type_line(shell: &mut PtySession, text: &str) {
+pub fn type_line(shell: &mut PtySession, text: &str) {
     type_text(shell, text);
     shell.send("\n").unwrap();
 }
@@ -25,28 +25,40 @@ fn type_text(shell: &mut PtySession, text: &str) {
 
 /// A shell with its own history file, kept as long as the returned folder.
 fn fresh_shell() -> (tempfile::TempDir, PtySession) {
-    let history = tempfile::tempdir().unwrap();
-    let shell = shell(&history.path().join("history"));
+    let (history, shell, _) = fresh_shell_with(&[]);
     (history, shell)
 }
 
+/// [`fresh_shell`] started with `args`; also returns what the shell printed between its
+/// greeting and its first prompt.
+pub fn fresh_shell_with(args: &[&str]) -> (tempfile::TempDir, PtySession, String) {
+    let history = tempfile::tempdir().unwrap();
+    let (shell, intro) = shell_with_intro(&history.path().join("history"), args);
+    (history, shell, intro)
+}
+
 /// Ctrl-D leaves the shell.
-fn leave(mut shell: PtySession) {
+pub fn leave(mut shell: PtySession) {
     shell.send_control('d').unwrap();
     shell.exp_eof().unwrap();
 }
 
 fn shell(history: &std::path::Path) -> PtySession {
+    shell_with_intro(history, &[]).0
+}
+
+fn shell_with_intro(history: &std::path::Path, args: &[&str]) -> (PtySession, String) {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("query"));
     command
+        .args(args)
         .current_dir(workspace())
         .env("RASK_HISTORY", history)
         .env("NO_COLOR", "1")
         .env("TERM", "xterm");
     let mut session = spawn_command(command, Some(20_000)).unwrap();
     session.exp_string("Type .help for help").unwrap();
-    session.exp_string(PROMPT).unwrap();
-    session
+    let intro = session.exp_string(PROMPT).unwrap();
+    (session, intro)
 }
 
 #[test]
@@ -162,4 +174,45 @@ fn history_survives_a_restart() {
     type_text(&mut second, "\n");
     second.exp_regex(r"\| remembered \|").unwrap();
     leave(second);
+}
+
+#[test]
+fn graph_and_report_commands_draw_the_last_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let (_history, mut shell) = fresh_shell();
+    type_line(&mut shell, &format!(".graph {}", file("early.dot")));
+    shell.exp_string("error: no query has run yet").unwrap();
+    type_line(
+        &mut shell,
+        "SELECT region, count(*) FROM 'testdata/sales/part_*.csv' GROUP BY region;",
+    );
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, &format!(".graph {}", file("run.dot")));
+    shell.exp_string("wrote task graph (").unwrap();
+    type_line(
+        &mut shell,
+        &format!(
+            ".graph {} SELECT count(*) FROM 'testdata/sales/part_*.csv';",
+            file("plan.svg")
+        ),
+    );
+    shell.exp_string("not run) to").unwrap();
+    type_line(&mut shell, &format!(".report {}", file("report.html")));
+    shell.exp_string("wrote performance report to").unwrap();
+    leave(shell);
+
+    assert!(!dir.path().join("early.dot").exists());
+    let run = std::fs::read_to_string(file("run.dot")).unwrap();
+    assert!(
+        run.contains("DataSourceExec") && run.contains("rows 10 ·"),
+        "{run}"
+    );
+    let plan = std::fs::read_to_string(file("plan.svg")).unwrap();
+    assert!(
+        plan.contains("<svg") && !plan.contains("rows "),
+        "not annotated"
+    );
+    let report = std::fs::read_to_string(file("report.html")).unwrap();
+    assert!(report.contains("<section id=\"operators\">"));
 }

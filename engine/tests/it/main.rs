@@ -3,6 +3,7 @@
 
 mod frame;
 mod partitions;
+mod visual;
 
 use std::path::{Path, PathBuf};
 

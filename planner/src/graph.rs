@@ -1,0 +1,501 @@
+//! A physical plan as a task graph, as Dask draws one: each operator runs as one task per
+//! partition, data flows from the sources down to the result, and after execution every
+//! operator carries what it did (rows, compute time, spill) and when each task ran.
+//!
+//! Rendered as Graphviz DOT text, or laid out in-process as SVG (no `dot` binary needed).
+//!
+//! ```text
+//! DataSourceExec (2 tasks) ─► FilterExec (2 tasks) ─► AggregateExec Partial (2 tasks)
+//!   ─► RepartitionExec (2 tasks) ─► AggregateExec FinalPartitioned (2 tasks) ─► ...
+//! ```
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::physical_plan::metrics::{MetricValue, MetricsSet};
+use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
+use layout::backends::svg::SVGWriter;
+use layout::core::base::Orientation;
+use layout::core::color::Color;
+use layout::core::format::{ClipHandle, RenderBackend};
+use layout::core::geometry::Point;
+use layout::core::style::StyleAttr;
+use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
+use layout::topo::layout::VisualGraph;
+
+/// Longest detail value shown in a node before it is cut with `…`.
+const DETAIL_WIDTH: usize = 48;
+
+/// A physical plan as operators × partitions.
+#[derive(Debug, Clone)]
+pub struct TaskGraph {
+    /// The operators, the plan's root (which yields the result) first.
+    pub operators: Vec<Operator>,
+}
+
+/// One operator of the plan and the tasks it runs as.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// Its name, e.g. `AggregateExec`.
+    pub name: String,
+    /// What it does, as `(key, value)` pairs (DataFusion's tree-explain details); the key
+    /// is empty for a detail that is a plain line (a sort's order).
+    pub details: Vec<(String, String)>,
+    /// Its output partitions: one task each.
+    pub partitions: usize,
+    /// The operators it reads from, as indices into [`TaskGraph::operators`].
+    pub inputs: Vec<usize>,
+    /// What it did, once the plan has run.
+    pub metrics: Option<OperatorMetrics>,
+}
+
+/// What an operator did during execution, summed over its partitions.
+#[derive(Debug, Clone, Default)]
+pub struct OperatorMetrics {
+    /// Rows it produced.
+    pub output_rows: usize,
+    /// CPU-bound time spent in it (not in its inputs).
+    pub elapsed_compute: Duration,
+    /// Times it spilled to disk.
+    pub spill_count: usize,
+    /// Bytes it spilled.
+    pub spilled_bytes: usize,
+    /// Its largest memory use, where it reports one.
+    pub peak_memory: Option<usize>,
+    /// Bytes read from files, where it reads any (Parquet reports this).
+    pub bytes_scanned: Option<usize>,
+    /// Every metric, summed over partitions, as `EXPLAIN ANALYZE` prints them.
+    pub all: String,
+    /// When each of its tasks ran.
+    pub tasks: Vec<TaskTiming>,
+}
+
+/// One task: an operator on one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskTiming {
+    /// The partition.
+    pub partition: usize,
+    /// Start, in nanoseconds since the Unix epoch.
+    pub start_ns: Option<i64>,
+    /// End, in nanoseconds since the Unix epoch; `None` while it runs.
+    pub end_ns: Option<i64>,
+    /// Rows it produced so far.
+    pub output_rows: usize,
+}
+
+impl TaskGraph {
+    /// The graph of `plan`, with the metrics it holds (none before it runs).
+    pub fn new(plan: &Arc<dyn ExecutionPlan>) -> TaskGraph {
+        let mut operators = Vec::new();
+        add(plan, &mut operators);
+        TaskGraph { operators }
+    }
+
+    /// Tasks in all, as Dask counts them: every operator once per partition.
+    pub fn tasks(&self) -> usize {
+        self.operators.iter().map(|o| o.partitions).sum()
+    }
+
+    /// Partitions of the result.
+    pub fn npartitions(&self) -> usize {
+        self.operators.first().map_or(0, |o| o.partitions)
+    }
+
+    /// Whether the plan has run (its operators carry metrics).
+    pub fn executed(&self) -> bool {
+        self.operators.iter().any(|o| o.metrics.is_some())
+    }
+
+    /// A one-line summary: operators, tasks, partitions.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} operators, {} tasks, {} output partition(s)",
+            self.operators.len(),
+            self.tasks(),
+            self.npartitions()
+        )
+    }
+
+    /// The lines a node shows: name, tasks, details, then (after execution) its metrics.
+    pub fn node_label(&self, index: usize) -> Vec<String> {
+        let operator = &self.operators[index];
+        let tasks = match operator.partitions {
+            1 => "1 task".to_string(),
+            n => format!("{n} tasks"),
+        };
+        let mut lines = vec![format!("{} · {tasks}", operator.name)];
+        for (key, value) in &operator.details {
+            let value = if value.chars().count() > DETAIL_WIDTH {
+                let cut: String = value.chars().take(DETAIL_WIDTH - 1).collect();
+                format!("{cut}…")
+            } else {
+                value.clone()
+            };
+            if key.is_empty() {
+                lines.push(value);
+            } else {
+                lines.push(format!("{key}: {value}"));
+            }
+        }
+        if let Some(metrics) = &operator.metrics {
+            let mut done = format!(
+                "rows {} · compute {}",
+                metrics.output_rows,
+                format_duration(metrics.elapsed_compute)
+            );
+            if metrics.spill_count > 0 {
+                let _ = write!(
+                    done,
+                    " · spilled {} ({}×)",
+                    format_bytes(metrics.spilled_bytes),
+                    metrics.spill_count
+                );
+            }
+            lines.push(done);
+        }
+        lines
+    }
+
+    /// Each operator's share of the plan's compute time, 0 to 1 (0 before execution).
+    fn heat(&self, index: usize) -> f64 {
+        let total: Duration = self
+            .operators
+            .iter()
+            .filter_map(|o| o.metrics.as_ref())
+            .map(|m| m.elapsed_compute)
+            .sum();
+        let own = self.operators[index]
+            .metrics
+            .as_ref()
+            .map_or(Duration::ZERO, |m| m.elapsed_compute);
+        if total.is_zero() {
+            0.0
+        } else {
+            own.as_secs_f64() / total.as_secs_f64()
+        }
+    }
+
+    /// The graph as Graphviz DOT: data flows from the sources at the top to the result.
+    pub fn to_dot(&self) -> String {
+        let mut dot = String::from("digraph tasks {\n");
+        let _ = writeln!(dot, "  label=\"{}\";", escape_dot(&self.summary()));
+        dot.push_str("  labelloc=t;\n  fontname=\"Helvetica\";\n");
+        dot.push_str(
+            "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=11];\n",
+        );
+        for index in 0..self.operators.len() {
+            let label: Vec<String> = self
+                .node_label(index)
+                .iter()
+                .map(|l| escape_dot(l))
+                .collect();
+            let _ = writeln!(
+                dot,
+                "  n{index} [label=\"{}\\l\", fillcolor=\"{}\"];",
+                label.join("\\l"),
+                fill_color(self.heat(index))
+            );
+        }
+        for (index, operator) in self.operators.iter().enumerate() {
+            for input in &operator.inputs {
+                let _ = writeln!(dot, "  n{input} -> n{index};");
+            }
+        }
+        dot.push_str("}\n");
+        dot
+    }
+
+    /// The graph laid out and drawn as a standalone SVG document.
+    pub fn to_svg(&self) -> String {
+        const FONT: usize = 12;
+        let mut graph = VisualGraph::new(Orientation::TopToBottom);
+        let handles: Vec<_> = (0..self.operators.len())
+            .map(|index| {
+                let lines = self.node_label(index);
+                let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+                let size = Point::new(
+                    widest as f64 * FONT as f64 * 0.62 + 24.0,
+                    lines.len() as f64 * FONT as f64 * 1.25 + 16.0,
+                );
+                let look = StyleAttr::new(
+                    Color::new(0x4a5a78ff),
+                    1,
+                    Some(Color::new(fill_rgba(self.heat(index)))),
+                    6,
+                    FONT,
+                );
+                graph.add_node(Element::create(
+                    ShapeKind::new_box(&lines.join("\n")),
+                    look,
+                    Orientation::LeftToRight,
+                    size,
+                ))
+            })
+            .collect();
+        for (index, operator) in self.operators.iter().enumerate() {
+            for &input in &operator.inputs {
+                graph.add_edge(Arrow::simple(""), handles[input], handles[index]);
+            }
+        }
+        let mut svg = Bounded {
+            svg: SVGWriter::new(),
+            right: 0.0,
+            bottom: 0.0,
+        };
+        graph.do_it(false, false, false, &mut svg);
+        svg.finish()
+    }
+}
+
+/// layout-rs's SVG writer sizes the picture by the length of its labels' text as if it ran
+/// downwards, leaving a tall empty canvas; this one measures what is drawn instead.
+struct Bounded {
+    svg: SVGWriter,
+    right: f64,
+    bottom: f64,
+}
+
+impl Bounded {
+    fn cover(&mut self, x: f64, y: f64) {
+        self.right = self.right.max(x);
+        self.bottom = self.bottom.max(y);
+    }
+
+    fn finish(&self) -> String {
+        let drawn = self.svg.finalize();
+        let (width, height) = (self.right + 10.0, self.bottom + 10.0);
+        let Some(start) = drawn.find("<svg") else {
+            return drawn;
+        };
+        let Some(end) = drawn[start..].find('>').map(|e| start + e + 1) else {
+            return drawn;
+        };
+        format!(
+            "{}<svg width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" \
+             xmlns=\"http://www.w3.org/2000/svg\">{}",
+            &drawn[..start],
+            &drawn[end..]
+        )
+    }
+}
+
+impl RenderBackend for Bounded {
+    fn draw_rect(
+        &mut self,
+        xy: Point,
+        size: Point,
+        look: &StyleAttr,
+        properties: Option<String>,
+        clip: Option<ClipHandle>,
+    ) {
+        self.cover(xy.x + size.x, xy.y + size.y);
+        self.svg.draw_rect(xy, size, look, properties, clip);
+    }
+
+    fn draw_line(
+        &mut self,
+        start: Point,
+        stop: Point,
+        look: &StyleAttr,
+        properties: Option<String>,
+    ) {
+        self.cover(start.x.max(stop.x), start.y.max(stop.y));
+        self.svg.draw_line(start, stop, look, properties);
+    }
+
+    fn draw_circle(
+        &mut self,
+        xy: Point,
+        size: Point,
+        look: &StyleAttr,
+        properties: Option<String>,
+    ) {
+        self.cover(xy.x + size.x / 2.0, xy.y + size.y / 2.0);
+        self.svg.draw_circle(xy, size, look, properties);
+    }
+
+    fn draw_text(&mut self, xy: Point, text: &str, look: &StyleAttr) {
+        self.cover(xy.x, xy.y);
+        self.svg.draw_text(xy, text, look);
+    }
+
+    fn draw_arrow(
+        &mut self,
+        path: &[(Point, Point)],
+        dashed: bool,
+        head: (bool, bool),
+        look: &StyleAttr,
+        properties: Option<String>,
+        text: &str,
+    ) {
+        for (point, control) in path {
+            self.cover(point.x.max(control.x), point.y.max(control.y));
+        }
+        self.svg
+            .draw_arrow(path, dashed, head, look, properties, text);
+    }
+
+    fn create_clip(&mut self, xy: Point, size: Point, rounded_px: usize) -> ClipHandle {
+        self.svg.create_clip(xy, size, rounded_px)
+    }
+}
+
+fn add(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usize {
+    let index = operators.len();
+    operators.push(Operator {
+        name: plan.name().to_string(),
+        details: details(plan.as_ref()),
+        partitions: plan.properties().output_partitioning().partition_count(),
+        inputs: vec![],
+        metrics: plan.metrics().and_then(|m| operator_metrics(&m)),
+    });
+    let inputs = plan
+        .children()
+        .into_iter()
+        .map(|child| add(child, operators))
+        .collect();
+    operators[index].inputs = inputs;
+    index
+}
+
+/// DataFusion's tree-explain details of one operator: short `key=value` lines.
+fn details(plan: &dyn ExecutionPlan) -> Vec<(String, String)> {
+    struct Tree<'a>(&'a dyn ExecutionPlan);
+    impl std::fmt::Display for Tree<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt_as(DisplayFormatType::TreeRender, f)
+        }
+    }
+    Tree(plan)
+        .to_string()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| match line.split_once('=') {
+            Some((key, value)) => (key.trim().to_string(), value.trim().to_string()),
+            None => (String::new(), line.trim().to_string()),
+        })
+        .collect()
+}
+
+fn operator_metrics(metrics: &MetricsSet) -> Option<OperatorMetrics> {
+    // Before execution an operator has registered no metric at all.
+    metrics.iter().next()?;
+    let mut tasks: Vec<TaskTiming> = Vec::new();
+    let mut peak_memory = None;
+    for metric in metrics.iter() {
+        let Some(partition) = metric.partition() else {
+            continue;
+        };
+        let at = match tasks.iter().position(|t| t.partition == partition) {
+            Some(at) => at,
+            None => {
+                tasks.push(TaskTiming {
+                    partition,
+                    start_ns: None,
+                    end_ns: None,
+                    output_rows: 0,
+                });
+                tasks.len() - 1
+            }
+        };
+        let task = &mut tasks[at];
+        match metric.value() {
+            MetricValue::StartTimestamp(t) => {
+                task.start_ns = t.value().and_then(|d| d.timestamp_nanos_opt())
+            }
+            MetricValue::EndTimestamp(t) => {
+                task.end_ns = t.value().and_then(|d| d.timestamp_nanos_opt())
+            }
+            MetricValue::OutputRows(count) => task.output_rows += count.value(),
+            MetricValue::PeakMemoryUsage { gauge, .. } => {
+                *peak_memory.get_or_insert(0) += gauge.value();
+            }
+            _ => {}
+        }
+    }
+    tasks.sort_by_key(|t| t.partition);
+    let aggregated = metrics.aggregate_by_name();
+    let sum = |name: &str| aggregated.sum_by_name(name).map(|v| v.as_usize());
+    Some(OperatorMetrics {
+        output_rows: metrics.output_rows().unwrap_or(0),
+        elapsed_compute: Duration::from_nanos(metrics.elapsed_compute().unwrap_or(0) as u64),
+        spill_count: metrics.spill_count().unwrap_or(0),
+        spilled_bytes: metrics.spilled_bytes().unwrap_or(0),
+        peak_memory,
+        bytes_scanned: sum("bytes_scanned"),
+        all: aggregated
+            .sorted_for_display()
+            .timestamps_removed()
+            .to_string(),
+        tasks,
+    })
+}
+
+/// A duration as a person reads it: `850 ns`, `1.2 ms`, `3.40 s`.
+pub fn format_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    match nanos {
+        0..=999 => format!("{nanos} ns"),
+        1_000..=999_999 => format!("{:.1} µs", nanos as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.1} ms", nanos as f64 / 1e6),
+        _ => format!("{:.2} s", nanos as f64 / 1e9),
+    }
+}
+
+/// A byte count in binary units: `512 B`, `1.5 KiB`, `20.0 MiB`.
+pub fn format_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// From pale blue (no share of the compute time) to orange (all of it).
+fn fill_rgba(heat: f64) -> u32 {
+    let (cold, hot) = ([0xee, 0xf3, 0xfb], [0xfd, 0xae, 0x61]);
+    let mix = |c: usize| (cold[c] as f64 + (hot[c] as f64 - cold[c] as f64) * heat).round() as u32;
+    (mix(0) << 24) | (mix(1) << 16) | (mix(2) << 8) | 0xff
+}
+
+fn fill_color(heat: f64) -> String {
+    format!("#{:06x}", fill_rgba(heat) >> 8)
+}
+
+fn escape_dot(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes_read_naturally() {
+        assert_eq!(format_duration(Duration::from_nanos(850)), "850 ns");
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1.5 ms");
+        assert_eq!(format_duration(Duration::from_millis(3400)), "3.40 s");
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(20 << 20), "20.0 MiB");
+    }
+
+    #[test]
+    fn colours_run_from_cold_to_hot() {
+        assert_eq!(fill_color(0.0), "#eef3fb");
+        assert_eq!(fill_color(1.0), "#fdae61");
+    }
+
+    #[test]
+    fn quotes_in_labels_are_escaped() {
+        assert_eq!(escape_dot(r#"a "b" \c"#), r#"a \"b\" \\c"#);
+    }
+}
