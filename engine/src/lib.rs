@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
 mod config;
 mod dataframe;
 pub mod datasets;

@@ -13,6 +13,7 @@ use rask_planner::listing::ReadOptions;
 use rask_planner::scans::file_scans;
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 
+use crate::cluster::{cluster_info, ClusterInfo, LocalCluster};
 use crate::config::SessionBuilder;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, ErrorKind, Result};
@@ -42,6 +43,15 @@ struct Inner {
     ctx: SessionContext,
     functions: Arc<TableFunctions>,
     memory_limit: Option<usize>,
+    cluster: Option<ClusterLink>,
+}
+
+/// The cluster a session runs on.
+pub(crate) struct ClusterLink {
+    /// The scheduler, `df://host:port`.
+    pub(crate) url: String,
+    /// The cluster the session started, stopped with it.
+    pub(crate) local: Option<LocalCluster>,
 }
 
 impl std::fmt::Debug for Session {
@@ -49,6 +59,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("partitions", &self.partitions())
             .field("memory_limit", &self.inner.memory_limit)
+            .field("cluster", &self.cluster_url())
             .finish()
     }
 }
@@ -64,9 +75,28 @@ impl Session {
         SessionBuilder::default()
     }
 
+    /// A session whose queries run on the Ballista cluster whose scheduler is at `url`
+    /// (`df://host:port`), with the default settings; see [`SessionBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Session> {
+        SessionBuilder::default().connect(url).await
+    }
+
+    /// A session on a new cluster of worker processes on this machine; see
+    /// [`SessionBuilder::local_cluster`].
+    pub async fn local_cluster(
+        n_workers: usize,
+        threads_per_worker: usize,
+        memory_limit: Option<u64>,
+    ) -> Result<Session> {
+        SessionBuilder::default()
+            .local_cluster(n_workers, threads_per_worker, memory_limit)
+            .await
+    }
+
     pub(crate) fn from_context(
         ctx: SessionContext,
         memory_limit: Option<usize>,
+        cluster: Option<ClusterLink>,
     ) -> Result<Session> {
         let (ctx, functions) = rask_planner::install(ctx)?;
         Ok(Session {
@@ -74,8 +104,36 @@ impl Session {
                 ctx,
                 functions,
                 memory_limit,
+                cluster,
             }),
         })
+    }
+
+    /// The scheduler queries run on (`df://host:port`), or `None` when they run here.
+    pub fn cluster_url(&self) -> Option<&str> {
+        self.inner.cluster.as_ref().map(|c| c.url.as_str())
+    }
+
+    /// The worker processes of the session's [`LocalCluster`], if it started one.
+    pub fn local_cluster_pids(&self) -> Vec<u32> {
+        self.inner
+            .cluster
+            .as_ref()
+            .and_then(|c| c.local.as_ref())
+            .map(LocalCluster::worker_pids)
+            .unwrap_or_default()
+    }
+
+    /// The workers of the cluster the session runs on, their slots and memory, as Dask's
+    /// `client.scheduler_info()`.
+    pub async fn cluster_info(&self) -> Result<ClusterInfo> {
+        match self.cluster_url() {
+            Some(url) => cluster_info(url).await,
+            None => Err(Error::new(
+                ErrorKind::Plan,
+                "this session runs on this machine, not on a cluster",
+            )),
+        }
     }
 
     /// The DataFusion context underneath, for what Rask does not wrap.
@@ -108,9 +166,7 @@ impl Session {
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
-            return DataFrame::new(frame)
-                .with_appended_rows(&self.inner.ctx, files)
-                .await;
+            return DataFrame::new(frame).with_appended_rows(files).await;
         }
         let plan = rask_planner::naming::tidy_output_names(plan)?;
         Ok(DataFrame::new(

@@ -206,6 +206,11 @@ impl TimeseriesTable {
             schema: timeseries_schema(),
         }
     }
+
+    /// The dataset's parameters.
+    pub fn params(&self) -> &TimeseriesParams {
+        &self.params
+    }
 }
 
 #[async_trait::async_trait]
@@ -251,7 +256,9 @@ pub struct TimeseriesExec {
 }
 
 impl TimeseriesExec {
-    fn new(
+    /// Generates `params`' rows, the columns at indices `columns` of [`timeseries_schema`], in
+    /// at most `target_partitions` streams.
+    pub fn new(
         params: TimeseriesParams,
         columns: Vec<usize>,
         target_partitions: usize,
@@ -276,6 +283,21 @@ impl TimeseriesExec {
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// The dataset's parameters.
+    pub fn params(&self) -> &TimeseriesParams {
+        &self.params
+    }
+
+    /// The generated columns, as indices into [`timeseries_schema`].
+    pub fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    /// How many output streams generate the rows.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
     }
 }
 
