@@ -196,6 +196,7 @@ pub fn timeseries_schema() -> SchemaRef {
 pub struct TimeseriesTable {
     params: TimeseriesParams,
     schema: SchemaRef,
+    max_streams: Option<usize>,
 }
 
 impl TimeseriesTable {
@@ -204,7 +205,14 @@ impl TimeseriesTable {
         TimeseriesTable {
             params,
             schema: timeseries_schema(),
+            max_streams: None,
         }
+    }
+
+    /// Generates the rows in at most `streams` streams, whatever the session's partitions.
+    pub fn with_max_streams(mut self, streams: usize) -> Self {
+        self.max_streams = Some(streams);
+        self
     }
 
     /// The dataset's parameters.
@@ -237,7 +245,9 @@ impl TableProvider for TimeseriesTable {
         Ok(Arc::new(TimeseriesExec::new(
             self.params.clone(),
             columns,
-            state.config().target_partitions(),
+            self.max_streams
+                .unwrap_or(usize::MAX)
+                .min(state.config().target_partitions()),
         )?))
     }
 }

@@ -367,6 +367,11 @@ fn params_from_json(value: &Value) -> Result<TimeseriesParams> {
 
 /// `timeseries()`: its table (client → scheduler) and its generator (scheduler → workers)
 /// travel as the dataset's parameters.
+///
+/// On a cluster the rows are generated in one stream, by one task: Ballista gives each task
+/// its share of a stage's partitions by rewriting the leaves it knows (file and memory
+/// scans), and a leaf it does not know would be run whole by every task, duplicating rows.
+/// The operators after the scan still run in parallel on every worker.
 #[derive(Debug)]
 struct TimeseriesCodec;
 
@@ -389,7 +394,7 @@ impl NodeCodec for TimeseriesCodec {
         _: &RaskCodec,
     ) -> Result<Arc<dyn TableProvider>> {
         let params = params_from_json(&parse_payload(payload)?)?;
-        Ok(Arc::new(TimeseriesTable::new(params)))
+        Ok(Arc::new(TimeseriesTable::new(params).with_max_streams(1)))
     }
 
     fn encode_physical(&self, plan: &dyn ExecutionPlan) -> Result<Option<Vec<u8>>> {

@@ -8,12 +8,14 @@ use ballista_core::planner::{scans_only_information_schema, BallistaQueryPlanner
 use datafusion::catalog::{Session as CatalogSession, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{plan_err, DataFusionError, Result};
+use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::{source_as_provider, MemTable};
 use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::bytes::logical_plan_to_bytes_with_extension_codec;
 use datafusion_proto::protobuf::LogicalPlanNode;
@@ -35,7 +37,13 @@ impl QueryPlanner for ClusterPlanner {
         plan: &LogicalPlan,
         session: &dyn CatalogSession,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        // Ballista answers questions about this session's own catalog here, not remotely.
+        // Questions about this session's own catalog and schemas are answered here: the
+        // cluster does not share the catalog, and DESCRIBE reads no data.
+        if matches!(plan, LogicalPlan::DescribeTable(_)) {
+            return DefaultPhysicalPlanner::default()
+                .create_physical_plan(plan, session)
+                .await;
+        }
         if !scans_only_information_schema(plan)? {
             check_remote(plan, &self.codec)?;
         }
@@ -44,23 +52,22 @@ impl QueryPlanner for ClusterPlanner {
 }
 
 /// Why `plan` cannot leave this process, if it cannot: the data of in-memory tables lives only
-/// here, and every other node must have a codec.
+/// here, DataFusion 55 does not tell workers that files are compressed, and every other node
+/// must have a codec.
 fn check_remote(plan: &LogicalPlan, codec: &RaskCodec) -> Result<()> {
-    let mut in_memory = None;
+    let mut refusal = None;
     plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node {
             let provider: Arc<dyn TableProvider> = source_as_provider(&scan.source)?;
-            if provider.downcast_ref::<MemTable>().is_some() {
-                in_memory = Some(scan.table_name.to_string());
+            refusal = local_only(&scan.table_name.to_string(), provider.as_ref());
+            if refusal.is_some() {
                 return Ok(TreeNodeRecursion::Stop);
             }
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
-    if let Some(table) = in_memory {
-        return plan_err!(
-            "cannot run on the cluster: '{table}' is an in-memory table (from_batches, from_columns, CREATE TABLE AS or a computed result), which the workers cannot read; write it to a shared path (to_parquet) and read that"
-        );
+    if let Some(reason) = refusal {
+        return plan_err!("cannot run on the cluster: {reason}");
     }
     logical_plan_to_bytes_with_extension_codec(plan, codec)
         .map(|_| ())
@@ -70,6 +77,26 @@ fn check_remote(plan: &LogicalPlan, codec: &RaskCodec) -> Result<()> {
                 e.strip_backtrace()
             ))
         })
+}
+
+/// Why the table `name` can only be read in this process, if so.
+fn local_only(name: &str, table: &dyn TableProvider) -> Option<String> {
+    if table.downcast_ref::<MemTable>().is_some() {
+        return Some(format!(
+            "'{name}' is an in-memory table (from_batches, from_columns, CREATE TABLE AS or a computed result), which the workers cannot read; write it to a shared path (to_parquet) and read that"
+        ));
+    }
+    let listing = table.downcast_ref::<ListingTable>()?;
+    let compressed = listing
+        .options()
+        .format
+        .compression_type()
+        .is_some_and(|c| c.is_compressed());
+    compressed.then(|| {
+        format!(
+            "'{name}' is compressed, and the workers would read it as plain text (DataFusion 55 does not send the compression with the plan); decompress it, or convert it to Parquet"
+        )
+    })
 }
 
 /// A context whose queries run on the scheduler at `address` (`host:port`), with `config`
