@@ -18,9 +18,11 @@ pub async fn run(command: &Command) -> Result<()> {
             let address = listener
                 .local_addr()
                 .map_err(|e| Error::new(ErrorKind::Execution, e.to_string()))?;
-            eprintln!("scheduler listening on df://{address} (Ctrl-C or SIGTERM stops it)");
+            notice(format_args!(
+                "scheduler listening on df://{address} (Ctrl-C or SIGTERM stops it)"
+            ));
             serve_scheduler(listener, shutdown_signal()).await?;
-            eprintln!("scheduler stopped");
+            notice(format_args!("scheduler stopped"));
             Ok(())
         }
         Command::Worker {
@@ -31,7 +33,9 @@ pub async fn run(command: &Command) -> Result<()> {
             bind,
             exit_with_parent,
         } => {
-            eprintln!("worker starting for scheduler {scheduler} (Ctrl-C or SIGTERM stops it)");
+            notice(format_args!(
+                "worker starting for scheduler {scheduler} (Ctrl-C or SIGTERM stops it)"
+            ));
             serve_worker(WorkerOptions {
                 scheduler: scheduler.clone(),
                 bind: *bind,
@@ -41,7 +45,7 @@ pub async fn run(command: &Command) -> Result<()> {
                 exit_with_parent: *exit_with_parent,
             })
             .await?;
-            eprintln!("worker stopped");
+            notice(format_args!("worker stopped"));
             Ok(())
         }
         Command::ClusterInfo { cluster } => {
@@ -49,6 +53,13 @@ pub async fn run(command: &Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints a line on stderr. A server outlives whoever reads its stderr (the terminal may be
+/// closed, a supervisor may stop reading), so a failed write is ignored rather than fatal.
+fn notice(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
