@@ -260,10 +260,24 @@ fn local_cluster_frames_equal_local_frames() {
                 .await
                 .unwrap()
                 .to_string();
-            answers.push((stats, series));
+            let blocks = rask::ReadOptions {
+                blocksize: Some(4096),
+                ..Default::default()
+            };
+            let sampled = session
+                .read_csv(glob, blocks)
+                .await
+                .unwrap()
+                .sample(0.5, 7)
+                .unwrap()
+                .len()
+                .await
+                .unwrap();
+            answers.push((stats, series, sampled));
         }
         assert_same(&answers[0].0, &answers[1].0, "category stats");
         assert_same(&answers[0].1, &answers[1].1, "timeseries groupby");
+        assert_eq!(answers[0].2, answers[1].2, "sample of a blocksize read");
         drop(cluster);
         for pid in pids {
             assert!(

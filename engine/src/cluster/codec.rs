@@ -107,6 +107,9 @@ pub trait NodeCodec: Debug + Send + Sync {
     }
 }
 
+/// A node codec and the payload it wrote.
+type Opened<'c, 'b> = (&'c Arc<dyn NodeCodec>, &'b [u8]);
+
 /// The codec of Rask's nodes; see the module docs. Used for both logical and physical plans.
 #[derive(Debug)]
 pub struct RaskCodec {
@@ -145,7 +148,7 @@ impl RaskCodec {
     }
 
     /// The node codec and payload of a buffer written by Rask, `None` for Ballista's.
-    fn open<'a>(&self, buf: &'a [u8]) -> Result<Option<(&Arc<dyn NodeCodec>, &'a [u8])>> {
+    fn open<'a>(&self, buf: &'a [u8]) -> Result<Option<Opened<'_, 'a>>> {
         let Some(rest) = buf.strip_prefix(MAGIC) else {
             return Ok(None);
         };
