@@ -10,6 +10,7 @@ mod info;
 mod local;
 mod planner;
 mod server;
+mod watch;
 
 use std::time::Duration;
 

@@ -21,6 +21,7 @@ use datafusion_proto::bytes::logical_plan_to_bytes_with_extension_codec;
 use datafusion_proto::protobuf::LogicalPlanNode;
 
 use super::codec::RaskCodec;
+use super::watch::WatchedExec;
 
 /// Refuses, before anything is sent, the plans a cluster cannot run, then hands the plan to
 /// Ballista's planner, which submits it to the scheduler.
@@ -28,6 +29,8 @@ use super::codec::RaskCodec;
 struct ClusterPlanner {
     ballista: BallistaQueryPlanner<LogicalPlanNode>,
     codec: Arc<RaskCodec>,
+    /// The scheduler, `df://host:port`.
+    url: String,
 }
 
 #[async_trait]
@@ -44,10 +47,12 @@ impl QueryPlanner for ClusterPlanner {
                 .create_physical_plan(plan, session)
                 .await;
         }
-        if !scans_only_information_schema(plan)? {
-            check_remote(plan, &self.codec)?;
+        if scans_only_information_schema(plan)? {
+            return self.ballista.create_physical_plan(plan, session).await;
         }
-        self.ballista.create_physical_plan(plan, session).await
+        check_remote(plan, &self.codec)?;
+        let submitted = self.ballista.create_physical_plan(plan, session).await?;
+        Ok(Arc::new(WatchedExec::new(submitted, self.url.clone())))
     }
 }
 
@@ -118,6 +123,7 @@ pub(crate) async fn cluster_state(
             codec.clone(),
         ),
         codec,
+        url: format!("df://{address}"),
     };
     let config = config.with_ballista_query_planner(Arc::new(planner));
     let state = SessionStateBuilder::new()
