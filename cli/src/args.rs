@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -34,12 +34,23 @@ Examples:
 
   # Scripts: statements separated by ';'
   query -f setup.sql -f report.sql
-  cat report.sql | query --format csv";
+  cat report.sql | query --format csv
+
+  # A Ballista cluster: a scheduler, workers on every machine, queries from anywhere
+  query scheduler --bind 0.0.0.0:50050
+  query worker --scheduler 10.0.0.5:50050 --slots 8 --memory-limit 16GB
+  query --cluster df://10.0.0.5:50050 \"SELECT count(*) FROM '/shared/data_part_*.csv'\"
+  query cluster-info --cluster df://10.0.0.5:50050
+  query --workers 2 \"SELECT name, avg(x) FROM timeseries() GROUP BY name\"   # a local cluster";
 
 /// Run SQL straight over CSV, Parquet and NDJSON files and globs, on every core.
 #[derive(Debug, Parser)]
-#[command(name = "query", version, about, after_help = EXAMPLES)]
+#[command(name = "query", version, about, after_help = EXAMPLES, args_conflicts_with_subcommands = true, subcommand_precedence_over_arg = true)]
 pub struct Args {
+    /// Cluster processes and their information, instead of running SQL here.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// SQL to run: one or more statements separated by ';'. Without it (and without -f),
     /// statements are read from standard input.
     pub sql: Option<String>,
@@ -122,6 +133,61 @@ pub struct Args {
     /// Rows per record batch.
     #[arg(long, value_name = "ROWS", env = "RASK_BATCH_SIZE")]
     pub batch_size: Option<usize>,
+
+    /// Run the queries on the Ballista cluster whose scheduler is at df://HOST:PORT (its
+    /// workers must see the same file paths).
+    #[arg(
+        long,
+        value_name = "df://HOST:PORT",
+        env = "RASK_CLUSTER",
+        conflicts_with = "workers"
+    )]
+    pub cluster: Option<String>,
+
+    /// Run the queries on a cluster of N worker processes started on this machine for the
+    /// duration of the command; each runs cores / N tasks at once, under --memory-limit.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// The cluster subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Ballista scheduler until Ctrl-C or SIGTERM.
+    Scheduler {
+        /// Address to listen on; port 0 picks a free one (printed at start).
+        #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50050")]
+        bind: std::net::SocketAddr,
+    },
+    /// Run a worker for the scheduler at HOST:PORT until Ctrl-C or SIGTERM.
+    Worker {
+        /// The scheduler, HOST:PORT or df://HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Tasks run at once [default: all cores].
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
+        /// Memory all tasks together may hold, e.g. 4GB; beyond it they spill
+        /// [default: a share of the machine's memory].
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        memory_limit: Option<usize>,
+        /// Directory for shuffle and spill files [default: a temporary directory].
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        /// Address to serve results on, reachable from the other workers and the clients;
+        /// port 0 picks a free one.
+        #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:0")]
+        bind: std::net::SocketAddr,
+        /// Stop when the process that started this one ends (used by --workers).
+        #[arg(long, hide = true)]
+        exit_with_parent: bool,
+    },
+    /// List the workers of a cluster: their slots and memory.
+    ClusterInfo {
+        /// The scheduler.
+        #[arg(long, value_name = "df://HOST:PORT", env = "RASK_CLUSTER")]
+        cluster: String,
+    },
 }
 
 /// Output formats for printed results.

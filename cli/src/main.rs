@@ -1,6 +1,7 @@
 //! `query`: SQL straight over CSV / Parquet / NDJSON files and globs.
 
 mod args;
+mod cluster;
 mod output;
 mod progress;
 mod repl;
@@ -31,6 +32,15 @@ fn main() -> ExitCode {
             ))
         }
     };
+    if let Some(command) = &args.command {
+        // Servers handle Ctrl-C and SIGTERM themselves, to shut down cleanly.
+        let outcome = runtime.block_on(cluster::run(command));
+        runtime.shutdown_background();
+        return match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => report(&error),
+        };
+    }
     let interactive = args.interactive
         || (args.sql.is_none() && args.files.is_empty() && std::io::stdin().is_terminal());
     let outcome = runtime.block_on(async {
@@ -66,7 +76,7 @@ async fn prepare_and_run(args: &Args, interactive: bool) -> Result<(Session, Opt
     if let Some(path) = &args.report {
         check_report_path(path)?;
     }
-    let session = build_session(args)?;
+    let session = build_session(args).await?;
     let dashboard = match args.dashboard {
         Some(address) => {
             let dashboard = Dashboard::start(&session, address)?;
@@ -112,7 +122,7 @@ fn usage(message: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Plan, format!("usage: {message}"))
 }
 
-fn build_session(args: &Args) -> Result<Session> {
+async fn build_session(args: &Args) -> Result<Session> {
     let mut builder = Session::builder();
     if let Some(partitions) = args.partitions {
         builder = builder.partitions(partitions);
@@ -125,6 +135,18 @@ fn build_session(args: &Args) -> Result<Session> {
     }
     if let Some(rows) = args.batch_size {
         builder = builder.batch_size(rows);
+    }
+    if let Some(url) = &args.cluster {
+        return builder.connect(url).await;
+    }
+    if let Some(workers) = args.workers {
+        if workers == 0 {
+            return Err(usage("--workers must be at least 1"));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let threads = (cores / workers).max(1);
+        let memory = args.memory_limit.map(|m| m as u64);
+        return builder.local_cluster(workers, threads, memory).await;
     }
     builder.build().map_err(usage)
 }

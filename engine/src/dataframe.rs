@@ -461,13 +461,11 @@ impl DataFrame {
         let state = self.inner.clone().into_parts().0;
         let stats = frame_ops::describe_stats();
         let plan = frame_ops::describe(self.inner.into_parts().1, &numeric)?;
-        let row = DataFrame::new(datafusion::dataframe::DataFrame::new(state.clone(), plan))
+        let row = DataFrame::new(datafusion::dataframe::DataFrame::new(state, plan))
             .collect()
             .await?;
         let batch = frame_ops::transpose_describe(&row, &numeric, &stats)?;
-        let table = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
-        let ctx = datafusion::prelude::SessionContext::new_with_state(state);
-        Ok(DataFrame::new(ctx.read_table(std::sync::Arc::new(table))?))
+        computed(vec![batch])
     }
 
     /// Approximate quantile `q` (0 to 1) of each listed column, one row.
@@ -672,19 +670,23 @@ impl DataFrame {
     }
 
     /// This frame's rows followed by `extra` (same schema); used to annotate EXPLAIN.
-    pub(crate) async fn with_appended_rows(
-        self,
-        ctx: &SessionContext,
-        extra: Option<RecordBatch>,
-    ) -> Result<DataFrame> {
+    pub(crate) async fn with_appended_rows(self, extra: Option<RecordBatch>) -> Result<DataFrame> {
         let Some(extra) = extra else {
             return Ok(self);
         };
         let mut batches = self.collect().await?;
         batches.push(extra);
-        let table = datafusion::datasource::MemTable::try_new(batches[0].schema(), vec![batches])?;
-        Ok(DataFrame::new(ctx.read_table(std::sync::Arc::new(table))?))
+        computed(batches)
     }
+}
+
+/// A frame over rows already computed (at least one batch). It is read in this process even
+/// when the rows were computed on a cluster, whose workers could not read it.
+fn computed(batches: Vec<RecordBatch>) -> Result<DataFrame> {
+    let table = datafusion::datasource::MemTable::try_new(batches[0].schema(), vec![batches])?;
+    Ok(DataFrame::new(
+        SessionContext::new().read_table(std::sync::Arc::new(table))?,
+    ))
 }
 
 /// The batches of a running query. Dropping it cancels the query.

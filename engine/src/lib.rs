@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
 mod config;
 pub mod dashboard;
 mod dataframe;

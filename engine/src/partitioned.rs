@@ -39,6 +39,24 @@ pub(crate) fn partition_function(
     })
 }
 
+/// Registers the partition functions every Rask process knows, so that plans naming them run
+/// anywhere, a cluster's workers included: `len`, one row per partition with its row count
+/// in column `len` (Dask's `map_partitions(len)`).
+pub(crate) fn register_builtin_partition_functions() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        partition_ops::register_partition_function(
+            "len",
+            partition_function("len", |partition: RecordBatch| {
+                let rows: ArrayRef = Arc::new(datafusion::arrow::array::Int64Array::from(vec![
+                    partition.num_rows() as i64,
+                ]));
+                Ok(RecordBatch::try_from_iter(vec![("len", rows)])?)
+            }),
+        );
+    });
+}
+
 /// One row handed to [`DataFrame::apply`]: its values by column name.
 pub struct Row<'a> {
     schema: &'a Schema,

@@ -13,6 +13,7 @@ use rask_planner::listing::ReadOptions;
 use rask_planner::scans::file_scans;
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 
+use crate::cluster::{cluster_info, ClusterInfo, LocalCluster};
 use crate::config::SessionBuilder;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, ErrorKind, Result};
@@ -43,6 +44,15 @@ struct Inner {
     ctx: SessionContext,
     functions: Arc<TableFunctions>,
     memory_limit: Option<usize>,
+    cluster: Option<ClusterLink>,
+}
+
+/// The cluster a session runs on.
+pub(crate) struct ClusterLink {
+    /// The scheduler, `df://host:port`.
+    pub(crate) url: String,
+    /// The cluster the session started, stopped with it.
+    pub(crate) local: Option<LocalCluster>,
 }
 
 impl std::fmt::Debug for Session {
@@ -50,6 +60,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("partitions", &self.partitions())
             .field("memory_limit", &self.inner.memory_limit)
+            .field("cluster", &self.cluster_url())
             .finish()
     }
 }
@@ -65,18 +76,66 @@ impl Session {
         SessionBuilder::default()
     }
 
+    /// A session whose queries run on the Ballista cluster whose scheduler is at `url`
+    /// (`df://host:port`), with the default settings; see [`SessionBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Session> {
+        SessionBuilder::default().connect(url).await
+    }
+
+    /// A session on a new cluster of worker processes on this machine; see
+    /// [`SessionBuilder::local_cluster`].
+    pub async fn local_cluster(
+        n_workers: usize,
+        threads_per_worker: usize,
+        memory_limit: Option<u64>,
+    ) -> Result<Session> {
+        SessionBuilder::default()
+            .local_cluster(n_workers, threads_per_worker, memory_limit)
+            .await
+    }
+
     pub(crate) fn from_context(
         ctx: SessionContext,
         memory_limit: Option<usize>,
+        cluster: Option<ClusterLink>,
     ) -> Result<Session> {
-        let (ctx, functions) = rask_planner::install(ctx)?;
+        crate::partitioned::register_builtin_partition_functions();
+        let (ctx, functions) = rask_planner::install(ctx, cluster.is_none())?;
         Ok(Session {
             inner: Arc::new(Inner {
                 ctx,
                 functions,
                 memory_limit,
+                cluster,
             }),
         })
+    }
+
+    /// The scheduler queries run on (`df://host:port`), or `None` when they run here.
+    pub fn cluster_url(&self) -> Option<&str> {
+        self.inner.cluster.as_ref().map(|c| c.url.as_str())
+    }
+
+    /// The worker processes of the session's [`LocalCluster`], if it started one.
+    pub fn local_cluster_pids(&self) -> Vec<u32> {
+        self.inner
+            .cluster
+            .as_ref()
+            .and_then(|c| c.local.as_ref())
+            .map(LocalCluster::worker_pids)
+            .unwrap_or_default()
+    }
+
+    /// The workers of the cluster the session runs on, their slots and memory, as Dask's
+    /// `client.scheduler_info()`.
+    pub async fn cluster_info(&self) -> Result<ClusterInfo> {
+        match self.cluster_url() {
+            Some(url) => cluster_info(url).await,
+            None => Err(Error::new(
+                ErrorKind::Plan,
+                "this session runs on this machine, not on a cluster",
+            )),
+        }
     }
 
     /// The DataFusion context underneath, for what Rask does not wrap.
@@ -126,7 +185,7 @@ impl Session {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
             return Ok(DataFrame::new(frame)
-                .with_appended_rows(&self.inner.ctx, files)
+                .with_appended_rows(files)
                 .await?
                 .with_sql(sql));
         }
@@ -296,6 +355,15 @@ impl Session {
     /// more than one of them reads is scanned once for all (with the union of the columns
     /// they need), and the results come back in order.
     pub async fn compute(&self, frames: Vec<DataFrame>) -> Result<Vec<crate::Table>> {
+        if self.inner.cluster.is_some() {
+            // A shared scan hands batches from one producer to its readers in one process;
+            // on a cluster each result is planned and scheduled by the scheduler on its own.
+            let mut tables = Vec::with_capacity(frames.len());
+            for frame in frames {
+                tables.push(frame.compute().await?);
+            }
+            return Ok(tables);
+        }
         let (plans, context) = self.plan_together(frames).await?;
         let results = futures::future::try_join_all(plans.iter().map(|plan| {
             let context = Arc::clone(&context);
@@ -315,6 +383,12 @@ impl Session {
     /// once with their consumers; with `analyze`, after running it, with each operator's
     /// rows, bytes and times.
     pub async fn explain_compute(&self, frames: Vec<DataFrame>, analyze: bool) -> Result<String> {
+        if self.inner.cluster.is_some() {
+            return Err(Error::new(
+                ErrorKind::Plan,
+                "explain_compute shows how one process shares scans; on a cluster each result is planned by the scheduler (use explain on each frame)",
+            ));
+        }
         let (plans, context) = self.plan_together(frames).await?;
         if analyze {
             futures::future::try_join_all(plans.iter().map(|plan| {

@@ -153,6 +153,14 @@ impl UserDefinedLogicalNodeCore for PartitionJoin {
 }
 
 impl PartitionJoin {
+    /// The same join as an ordinary one, which DataFusion plans as it likes.
+    pub fn as_join(&self) -> Result<LogicalPlan> {
+        let (left, right): (Vec<Column>, Vec<Column>) = self.on.iter().cloned().unzip();
+        datafusion::logical_expr::LogicalPlanBuilder::from(self.left.clone())
+            .join(self.right.clone(), self.join_type, (left, right), None)?
+            .build()
+    }
+
     /// DataFusion's hash join over the planned sides, building on the whole left side and
     /// streaming the right one's partitions: nothing is repartitioned.
     pub fn plan(

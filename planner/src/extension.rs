@@ -1,4 +1,5 @@
-//! Physical planning of Rask's logical nodes.
+//! Physical planning of Rask's logical nodes, and what they become where a plan leaves this
+//! process.
 
 use std::sync::Arc;
 
@@ -71,4 +72,45 @@ impl ExtensionPlanner for RaskNodes {
         }
         Ok(None)
     }
+}
+
+/// `plan` with the Rask nodes that hold this process's state or promise a partition layout
+/// replaced by DataFusion's equivalents, for a cluster that plans it elsewhere: divisions
+/// become a union of their partitions, a shared scan its input (each reader then scans on
+/// its own), a partition join an ordinary join, `repartition(n)` a round-robin
+/// repartition. `map_partitions` stays: it travels by its function's registered name.
+pub fn for_cluster(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{LogicalPlanBuilder, Partitioning};
+
+    plan.transform_up(|node| {
+        let LogicalPlan::Extension(extension) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        let any = extension.node.as_any();
+        let inputs: Vec<LogicalPlan> = extension.node.inputs().into_iter().cloned().collect();
+        let lowered = if any.is::<Divisions>() {
+            let mut parts = inputs.into_iter();
+            let Some(first) = parts.next() else {
+                return Ok(Transformed::no(node));
+            };
+            let mut union = LogicalPlanBuilder::from(first);
+            for part in parts {
+                union = union.union(part)?;
+            }
+            union.build()?
+        } else if let Some(rebalance) = any.downcast_ref::<Rebalance>() {
+            LogicalPlanBuilder::from(crate::nodes::single(inputs, "Rebalance")?)
+                .repartition(Partitioning::RoundRobinBatch(rebalance.npartitions()))?
+                .build()?
+        } else if any.is::<SharedScan>() {
+            crate::nodes::single(inputs, "SharedScan")?
+        } else if let Some(join) = any.downcast_ref::<PartitionJoin>() {
+            join.as_join()?
+        } else {
+            return Ok(Transformed::no(node));
+        };
+        Ok(Transformed::yes(lowered))
+    })
+    .map(|t| t.data)
 }

@@ -53,9 +53,13 @@ use crate::functions::TableFunctions;
 use crate::url_table::{FileTableFactory, GlobTableFactory};
 
 /// Adds Rask's SQL sources to `ctx`: file paths and globs as table names, the table functions,
-/// and globs in `CREATE EXTERNAL TABLE`. Statements must be passed through
+/// and globs in `CREATE EXTERNAL TABLE`; with `plan_locally`, also Rask's planner of its own
+/// nodes (a session whose queries a cluster plans keeps the cluster's planner). Statements must be passed through
 /// [`TableFunctions::prepare`] (the returned handle) before they are planned.
-pub fn install(ctx: SessionContext) -> Result<(SessionContext, Arc<TableFunctions>)> {
+pub fn install(
+    ctx: SessionContext,
+    plan_locally: bool,
+) -> Result<(SessionContext, Arc<TableFunctions>)> {
     let functions = Arc::new(TableFunctions::default());
     let factory = Arc::new(FileTableFactory::default());
     let catalogs = Arc::new(DynamicFileCatalog::new(
@@ -67,9 +71,11 @@ pub fn install(ctx: SessionContext) -> Result<(SessionContext, Arc<TableFunction
         .into_state_builder()
         .with_session_id(session_id)
         .with_catalog_list(catalogs)
-        .with_query_planner(Arc::new(extension::RaskQueryPlanner))
         .with_optimizer_rule(Arc::new(divisions::PruneDivisions))
         .with_physical_optimizer_rule(Arc::new(shared::BindSharedScans));
+    if plan_locally {
+        builder = builder.with_query_planner(Arc::new(extension::RaskQueryPlanner));
+    }
     if let Some(factories) = builder.table_factories() {
         let glob_factory = Arc::new(GlobTableFactory::default());
         for format in ["CSV", "TSV", "PARQUET", "JSON", "NDJSON", "ARROW"] {

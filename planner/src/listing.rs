@@ -126,7 +126,7 @@ pub async fn file_table(
 
 /// A file table read in a fixed number of partitions, one per `blocksize` bytes of input.
 #[derive(Debug)]
-struct BlockTable {
+pub struct BlockTable {
     inner: Arc<dyn TableProvider>,
     partitions: usize,
 }
@@ -144,6 +144,21 @@ impl BlockTable {
             .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", files.pattern))?;
         let partitions = bytes.div_ceil(blocksize).max(1) as usize;
         Ok(BlockTable { inner, partitions })
+    }
+
+    /// `inner` read in exactly `partitions` partitions.
+    pub fn with_partitions(inner: Arc<dyn TableProvider>, partitions: usize) -> Self {
+        BlockTable { inner, partitions }
+    }
+
+    /// The file table read.
+    pub fn inner(&self) -> &Arc<dyn TableProvider> {
+        &self.inner
+    }
+
+    /// How many partitions it is read in.
+    pub fn partitions(&self) -> usize {
+        self.partitions
     }
 }
 

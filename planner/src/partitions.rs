@@ -57,6 +57,18 @@ impl PartitionFunction {
         }
     }
 
+    /// A stand-in for the function registered as `name` in other processes: a scheduler
+    /// plans with it but never calls it, so it need not know the user's code.
+    pub fn unresolved(name: &str) -> Self {
+        let missing = name.to_string();
+        PartitionFunction::new(
+            name,
+            Arc::new(move |_| {
+                exec_err!("no partition function is registered as '{missing}' in this process")
+            }),
+        )
+    }
+
     /// The name plans show.
     pub fn name(&self) -> &str {
         &self.name
@@ -154,6 +166,11 @@ impl MapPartitions {
     pub fn func(&self) -> &PartitionFunction {
         &self.func
     }
+
+    /// What the function returns.
+    pub fn schema(&self) -> &DFSchemaRef {
+        &self.schema
+    }
 }
 
 /// `input.map_partitions(func)`, returning `meta` (inferred from an empty call when `None`).
@@ -222,7 +239,13 @@ impl MapPartitionsExec {
         Self::with_function(input, node.func.clone(), Arc::clone(node.schema.inner()))
     }
 
-    fn with_function(
+    /// The function it runs.
+    pub fn func(&self) -> &PartitionFunction {
+        &self.func
+    }
+
+    /// Runs `func` over `input`'s partitions, returning `schema`.
+    pub fn with_function(
         input: Arc<dyn ExecutionPlan>,
         func: PartitionFunction,
         schema: SchemaRef,
@@ -374,6 +397,13 @@ fn conform(name: &str, batch: RecordBatch, expected: &SchemaRef) -> Result<Recor
 pub struct Rebalance {
     input: LogicalPlan,
     npartitions: usize,
+}
+
+impl Rebalance {
+    /// How many partitions it deals the rows into.
+    pub fn npartitions(&self) -> usize {
+        self.npartitions
+    }
 }
 
 /// `input` in `npartitions` partitions.

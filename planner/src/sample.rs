@@ -24,7 +24,7 @@ struct RowHash {
 
 impl ScalarUDFImpl for RowHash {
     fn name(&self) -> &str {
-        "rask_row_hash"
+        ROW_HASH
     }
 
     fn signature(&self) -> &Signature {
@@ -52,14 +52,22 @@ impl ScalarUDFImpl for RowHash {
     }
 }
 
+/// The name of the row hash function [`sample`] filters with.
+pub const ROW_HASH: &str = "rask_row_hash";
+
+/// The row hash function [`sample`] filters with: `rask_row_hash(seed, col, ..)`.
+pub fn row_hash_udf() -> ScalarUDF {
+    ScalarUDF::from(RowHash {
+        signature: Signature::variadic_any(Volatility::Immutable),
+    })
+}
+
 /// Keeps about `frac` of the rows of `plan`, the same ones for the same `seed`.
 pub fn sample(plan: LogicalPlan, frac: f64, seed: u64) -> Result<LogicalPlan> {
     if !(0.0..=1.0).contains(&frac) {
         return plan_err!("sample: frac must be between 0 and 1, got {frac}");
     }
-    let hash = ScalarUDF::from(RowHash {
-        signature: Signature::variadic_any(Volatility::Immutable),
-    });
+    let hash = row_hash_udf();
     let mut args = vec![lit(seed as i64)];
     args.extend(plan.schema().columns().into_iter().map(col));
     let threshold = (frac * u64::MAX as f64) as u64;

@@ -197,6 +197,7 @@ pub struct TimeseriesTable {
     /// The Dask partitions this table generates (all of them unless restricted).
     parts: std::ops::Range<usize>,
     schema: SchemaRef,
+    max_streams: Option<usize>,
 }
 
 impl TimeseriesTable {
@@ -206,6 +207,7 @@ impl TimeseriesTable {
             parts: 0..params.divisions().len() - 1,
             params,
             schema: timeseries_schema(),
+            max_streams: None,
         }
     }
 
@@ -218,8 +220,31 @@ impl TimeseriesTable {
                 params: self.params.clone(),
                 parts: part..part + 1,
                 schema: Arc::clone(&self.schema),
+                max_streams: self.max_streams,
             })
             .collect()
+    }
+
+    /// Only the Dask partitions `parts` (indices into [`TimeseriesParams::divisions`]).
+    pub fn with_parts(mut self, parts: std::ops::Range<usize>) -> Self {
+        self.parts = parts;
+        self
+    }
+
+    /// The Dask partitions this table generates.
+    pub fn parts(&self) -> std::ops::Range<usize> {
+        self.parts.clone()
+    }
+
+    /// Generates the rows in at most `streams` streams, whatever the session's partitions.
+    pub fn with_max_streams(mut self, streams: usize) -> Self {
+        self.max_streams = Some(streams);
+        self
+    }
+
+    /// The dataset's parameters.
+    pub fn params(&self) -> &TimeseriesParams {
+        &self.params
     }
 }
 
@@ -248,7 +273,9 @@ impl TableProvider for TimeseriesTable {
             self.params.clone(),
             self.parts.clone(),
             columns,
-            state.config().target_partitions(),
+            self.max_streams
+                .unwrap_or(usize::MAX)
+                .min(state.config().target_partitions()),
         )?))
     }
 }
@@ -268,7 +295,9 @@ pub struct TimeseriesExec {
 }
 
 impl TimeseriesExec {
-    fn new(
+    /// Generates `params`' rows, the columns at indices `columns` of [`timeseries_schema`], in
+    /// at most `target_partitions` streams.
+    pub fn new(
         params: TimeseriesParams,
         parts: std::ops::Range<usize>,
         columns: Vec<usize>,
@@ -299,6 +328,26 @@ impl TimeseriesExec {
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// The dataset's parameters.
+    pub fn params(&self) -> &TimeseriesParams {
+        &self.params
+    }
+
+    /// The generated columns, as indices into [`timeseries_schema`].
+    pub fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    /// The Dask partitions it generates.
+    pub fn parts(&self) -> std::ops::Range<usize> {
+        self.parts.clone()
+    }
+
+    /// How many output streams generate the rows.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
     }
 }
 

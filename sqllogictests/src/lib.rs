@@ -137,6 +137,11 @@ pub fn test_session() -> Result<Session, Error> {
     Session::builder().partitions(4).build()
 }
 
+/// A session as [`test_session`], whose queries run on the cluster at `url`.
+pub async fn cluster_session(url: &str) -> Result<Session, Error> {
+    Session::builder().partitions(4).connect(url).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_float;

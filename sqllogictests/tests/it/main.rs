@@ -1,4 +1,7 @@
-//! Runs every `.slt` file of `test_files/` through a rask session.
+//! Runs every `.slt` file of `test_files/` through a rask session, and the whole suite again
+//! on a local cluster of two worker processes.
+
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -13,16 +16,20 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The `.slt` files name fixtures as `testdata/..`, relative to the workspace root.
-fn enter_workspace_root() {
+pub(crate) fn enter_workspace_root() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| std::env::set_current_dir(workspace_root()).unwrap());
 }
 
+pub(crate) fn slt_path(name: &str) -> PathBuf {
+    workspace_root()
+        .join("sqllogictests/test_files")
+        .join(format!("{name}.slt"))
+}
+
 async fn run(name: &str) {
     enter_workspace_root();
-    let path = workspace_root()
-        .join("sqllogictests/test_files")
-        .join(format!("{name}.slt"));
+    let path = slt_path(name);
     let mut runner = sqllogictest::Runner::new(|| async { Ok(RaskDb::new(test_session()?)) });
     if let Err(error) = runner.run_file_async(&path).await {
         panic!("{}\n{error}", path.display());
@@ -31,7 +38,7 @@ async fn run(name: &str) {
 
 macro_rules! slt_files {
     ($($name:ident),* $(,)?) => {
-        const LISTED: &[&str] = &[$(stringify!($name)),*];
+        pub(crate) const LISTED: &[&str] = &[$(stringify!($name)),*];
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
