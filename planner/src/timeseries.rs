@@ -304,6 +304,14 @@ impl TimeseriesExec {
         target_partitions: usize,
     ) -> Result<Self> {
         let schema = project_schema(&timeseries_schema(), Some(&columns))?;
+        let available = params.divisions().len() - 1;
+        if parts.start > parts.end || parts.end > available {
+            return plan_err!(
+                "timeseries: partitions {}..{} requested of {available}",
+                parts.start,
+                parts.end
+            );
+        }
         let partitions = parts.len();
         let stream_count = target_partitions.clamp(1, partitions.max(1));
         let first = parts.start;

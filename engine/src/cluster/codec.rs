@@ -665,7 +665,7 @@ mod tests {
         assert_eq!(table.params(), &params);
 
         let exec: Arc<dyn ExecutionPlan> =
-            Arc::new(TimeseriesExec::new(params, 1..3, vec![2, 3], 2).unwrap());
+            Arc::new(TimeseriesExec::new(params, 1..2, vec![2, 3], 2).unwrap());
         let bytes = physical_plan_to_bytes_with_extension_codec(exec.clone(), &codec).unwrap();
         let back =
             physical_plan_from_bytes_with_extension_codec(&bytes, &ctx.task_ctx(), &codec).unwrap();
