@@ -290,7 +290,7 @@ fn local_cluster_frames_equal_local_frames() {
                 .to_string();
             assert!(lens.contains("| 1500 "), "{lens}");
             let indexed = frame.clone().set_index("id", true).await.unwrap();
-            assert_eq!(indexed.known_divisions(), true);
+            assert!(indexed.known_divisions());
             let selected = indexed
                 .loc(Some(495i64.into()), Some(505i64.into()))
                 .unwrap()

@@ -493,9 +493,7 @@ impl MapPartitionsCodec {
                 )
             }
         };
-        // Flatbuffers are read in place and must start aligned, which a slice after the
-        // name need not be; a fresh allocation is.
-        let schema = root_as_schema(&schema.to_vec())
+        let schema = root_as_schema(schema)
             .map(fb_to_schema)
             .map_err(|_| malformed())?;
         Ok((function, Arc::new(schema)))
