@@ -183,15 +183,54 @@ pub fn status(session: &Session) -> Value {
         .iter()
         .map(|q| query_status(q))
         .collect();
+    let mut cluster = json!({
+        "kind": "local",
+        "partitions": session.partitions(),
+        "memory_limit": session.memory_limit(),
+        "memory_reserved": session.memory_reserved(),
+    });
+    if let Some(url) = session.cluster_url() {
+        cluster["kind"] = json!("cluster");
+        cluster["scheduler"] = json!(url);
+        match workers(url) {
+            Ok(workers) => cluster["workers"] = workers,
+            Err(error) => cluster["error"] = json!(error.to_string()),
+        }
+    }
     json!({
-        "cluster": {
-            "kind": "local",
-            "partitions": session.partitions(),
-            "memory_limit": session.memory_limit(),
-            "memory_reserved": session.memory_reserved(),
-        },
+        "cluster": cluster,
         "queries": queries,
     })
+}
+
+/// The cluster's workers as the scheduler lists them, asked on a thread of its own so that
+/// this works from the server's thread and from inside an async runtime alike.
+fn workers(url: &str) -> Result<Value> {
+    let asked = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::new(ErrorKind::Execution, e.to_string()))?
+                    .block_on(crate::cluster::cluster_info(url))
+            })
+            .join()
+    });
+    let info =
+        asked.map_err(|_| Error::new(ErrorKind::Execution, "asking the scheduler failed"))??;
+    Ok(info
+        .workers
+        .iter()
+        .map(|w| {
+            json!({
+                "id": w.id,
+                "address": w.address,
+                "slots": w.slots,
+                "memory_limit": w.memory_limit,
+            })
+        })
+        .collect())
 }
 
 fn query_status(query: &Query) -> Value {

@@ -555,6 +555,13 @@ impl DataFrame {
         DataFrame { inner, sql: None }
     }
 
+    /// How the query log names this frame's query: its SQL, or its operators.
+    pub(crate) fn label(&self) -> String {
+        self.sql
+            .clone()
+            .unwrap_or_else(|| outline(self.inner.logical_plan()).join(" <- "))
+    }
+
     pub(crate) fn with_sql(mut self, sql: String) -> Self {
         self.sql = Some(sql);
         self
@@ -589,39 +596,13 @@ impl DataFrame {
     /// is recorded in the session's [`QueryLog`] while it runs.
     pub async fn execute_stream(self) -> Result<BatchStream> {
         let plan = self.inner.logical_plan().clone();
-        let schema = self.schema();
-        let sql = self
-            .sql
-            .clone()
-            .unwrap_or_else(|| outline(&plan).join(" <- "));
+        let sql = self.label();
         let task = self.inner.task_ctx();
         let physical = match self.inner.create_physical_plan().await {
             Ok(physical) => physical,
             Err(error) => return Err(execution_error(error, &plan).await),
         };
-        let runtime = task.runtime_env();
-        let pool = Arc::new(QueryPool::new(Arc::clone(&runtime.memory_pool)));
-        let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime)
-            .with_memory_pool(pool.clone())
-            .build_arc()?;
-        let log: Arc<QueryLog> = task
-            .session_config()
-            .get_extension::<QueryLog>()
-            .unwrap_or_default();
-        let query = log.start(sql, Arc::clone(&physical), pool);
-        let context = Arc::new(task.with_runtime(runtime));
-        match datafusion::physical_plan::execute_stream(physical, context) {
-            Ok(inner) => Ok(BatchStream {
-                schema,
-                inner,
-                plan,
-                query: Some(query),
-            }),
-            Err(error) => {
-                query.finish(QueryState::Failed(error.to_string(), query.duration()));
-                Err(execution_error(error, &plan).await)
-            }
-        }
+        tracked_stream(task, physical, sql, plan).await
     }
 
     /// Starts computing the frame, with a handle that tells how far it is.
@@ -687,6 +668,40 @@ fn computed(batches: Vec<RecordBatch>) -> Result<DataFrame> {
     Ok(DataFrame::new(
         SessionContext::new().read_table(std::sync::Arc::new(table))?,
     ))
+}
+
+/// Runs `physical` (planned from `plan`) as a query the session's [`QueryLog`] records under
+/// `sql`, with its own view of the memory pool.
+pub(crate) async fn tracked_stream(
+    task: datafusion::execution::TaskContext,
+    physical: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    sql: String,
+    plan: LogicalPlan,
+) -> Result<BatchStream> {
+    let schema = physical.schema();
+    let runtime = task.runtime_env();
+    let pool = Arc::new(QueryPool::new(Arc::clone(&runtime.memory_pool)));
+    let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime)
+        .with_memory_pool(pool.clone())
+        .build_arc()?;
+    let log: Arc<QueryLog> = task
+        .session_config()
+        .get_extension::<QueryLog>()
+        .unwrap_or_default();
+    let query = log.start(sql, Arc::clone(&physical), pool);
+    let context = Arc::new(task.with_runtime(runtime));
+    match datafusion::physical_plan::execute_stream(physical, context) {
+        Ok(inner) => Ok(BatchStream {
+            schema,
+            inner,
+            plan,
+            query: Some(query),
+        }),
+        Err(error) => {
+            query.finish(QueryState::Failed(error.to_string(), query.duration()));
+            Err(execution_error(error, &plan).await)
+        }
+    }
 }
 
 /// The batches of a running query. Dropping it cancels the query.

@@ -203,7 +203,7 @@ impl From<&str> for RollingWindow {
 /// A persisted frame's partitions, held in memory and counted against the memory pool
 /// for as long as any frame reads them.
 #[derive(Debug)]
-struct Persisted {
+pub(crate) struct Persisted {
     table: MemTable,
     _reservation: Arc<MemoryReservation>,
 }

@@ -364,17 +364,24 @@ impl Session {
             }
             return Ok(tables);
         }
-        let (plans, context) = self.plan_together(frames).await?;
-        let results = futures::future::try_join_all(plans.iter().map(|plan| {
-            let context = Arc::clone(&context);
-            async move {
-                let batches = datafusion::physical_plan::collect(Arc::clone(plan), context).await?;
-                Ok::<_, Error>(crate::Table {
-                    schema: plan.schema(),
-                    batches,
-                })
-            }
-        }))
+        let labelled: Vec<(String, LogicalPlan)> = frames
+            .iter()
+            .map(|f| (f.label(), f.logical_plan().clone()))
+            .collect();
+        let (plans, _) = self.plan_together(frames).await?;
+        let results = futures::future::try_join_all(plans.into_iter().zip(labelled).map(
+            |(physical, (sql, plan))| async move {
+                let schema = physical.schema();
+                let task = datafusion::execution::TaskContext::from(&self.inner.ctx.state());
+                let mut stream =
+                    crate::dataframe::tracked_stream(task, physical, sql, plan).await?;
+                let mut batches = Vec::new();
+                while let Some(batch) = stream.next_batch().await {
+                    batches.push(batch?);
+                }
+                Ok::<_, Error>(crate::Table { schema, batches })
+            },
+        ))
         .await?;
         Ok(results)
     }

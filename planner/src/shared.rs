@@ -166,9 +166,35 @@ pub fn compute_all(plans: Vec<LogicalPlan>) -> Result<LogicalPlan> {
     }))
 }
 
-/// Scans of the same table (by name and full schema) read the same rows.
+/// Scans with the same key read the same rows: file tables over the same files with the same
+/// schema (SQL plans a new table for every mention of a glob), any other table only when it
+/// is the very same table.
 fn scan_key(scan: &TableScan) -> String {
-    format!("{}\u{0}{:?}", scan.table_name, scan.source.schema())
+    let schema = scan.source.schema();
+    let provider = datafusion::datasource::source_as_provider(&scan.source).ok();
+    let listing = provider.as_ref().and_then(|p| {
+        let any: &dyn std::any::Any = p.as_ref();
+        any.downcast_ref::<datafusion::datasource::listing::ListingTable>()
+    });
+    match listing {
+        Some(listing) => {
+            let files: Vec<String> = listing
+                .table_paths()
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            let format = &listing.options().format;
+            format!(
+                "files\u{0}{}\u{0}{format:?}\u{0}{schema:?}",
+                files.join("\u{0}")
+            )
+        }
+        None => format!(
+            "table\u{0}{}\u{0}{:p}",
+            scan.table_name,
+            Arc::as_ptr(&scan.source)
+        ),
+    }
 }
 
 /// What `scan` produced, computed from the shared scan: its filters, then its columns.

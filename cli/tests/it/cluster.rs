@@ -230,6 +230,19 @@ fn local_cluster_frames_equal_local_frames() {
                 .all(|w| w.memory_limit == Some(500_000_000)),
             "{info}"
         );
+        // The dashboard lists the workers with their slots and memory.
+        let shown = {
+            let cluster = cluster.clone();
+            tokio::task::spawn_blocking(move || rask::dashboard::status(&cluster))
+                .await
+                .unwrap()
+        };
+        assert_eq!(shown["cluster"]["kind"], "cluster", "{shown}");
+        let workers = shown["cluster"]["workers"].as_array().unwrap();
+        assert_eq!(workers.len(), 2, "{shown}");
+        assert!(workers
+            .iter()
+            .all(|w| w["slots"] == 1 && w["memory_limit"] == 500_000_000));
         let local = Session::new().unwrap();
         assert!(local.cluster_url().is_none());
         let mut answers = Vec::new();

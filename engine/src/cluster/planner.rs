@@ -87,9 +87,13 @@ fn check_remote(plan: &LogicalPlan, codec: &RaskCodec) -> Result<()> {
 
 /// Why the table `name` can only be read in this process, if so.
 fn local_only(name: &str, table: &dyn TableProvider) -> Option<String> {
-    if table.downcast_ref::<MemTable>().is_some() {
+    let in_memory = table.downcast_ref::<MemTable>().is_some()
+        || table
+            .downcast_ref::<crate::partitioned::Persisted>()
+            .is_some();
+    if in_memory {
         return Some(format!(
-            "'{name}' is an in-memory table (from_batches, from_columns, CREATE TABLE AS or a computed result), which the workers cannot read; write it to a shared path (to_parquet) and read that"
+            "'{name}' is an in-memory table (from_batches, from_columns, CREATE TABLE AS, persist() or a computed result), which the workers cannot read; write it to a shared path (to_parquet) and read that"
         ));
     }
     let listing = table.downcast_ref::<ListingTable>()?;

@@ -555,7 +555,14 @@ async fn compute_scans_a_shared_input_once() {
         "{explained}"
     );
 
+    let logged = session.queries().queries().len();
     let results = session.compute(vec![mean, std, positive]).await.unwrap();
+    // Each result is a query of the session's log (what the dashboard shows), finished.
+    let queries = session.queries().queries();
+    assert_eq!(queries.len(), logged + 3);
+    assert!(queries[logged..]
+        .iter()
+        .all(|q| q.state().name() == "finished"));
     let values: Vec<f64> = (0..100).map(value_of).collect();
     let expected_mean = values.iter().sum::<f64>() / 100.0;
     let expected_std = (values
@@ -570,6 +577,20 @@ async fn compute_scans_a_shared_input_once() {
     assert!((std - expected_std).abs() < 1e-12);
     let expected_positive = values.iter().filter(|v| **v > 50.0).count() as i64;
     assert_eq!(i64s(&one_batch(&results[2]), "id"), [expected_positive]);
+
+    // Tables that merely look alike (same name and columns) are not merged.
+    let column = |values: Vec<i64>| vec![("x", Arc::new(Int64Array::from(values)) as ArrayRef)];
+    let small = session.from_columns(column(vec![1, 2]), 1).unwrap();
+    let large = session.from_columns(column(vec![10, 20, 30]), 1).unwrap();
+    let sums = session
+        .compute(vec![
+            small.agg(&[("x", &["sum"])]).unwrap(),
+            large.agg(&[("x", &["sum"])]).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(i64s(&one_batch(&sums[0]), "x"), [3]);
+    assert_eq!(i64s(&one_batch(&sums[1]), "x"), [60]);
 
     // SQL frames over the same glob share their scan too.
     let glob = format!("{}/part_*.csv", dir.path().display());
