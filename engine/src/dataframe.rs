@@ -670,15 +670,13 @@ fn computed(batches: Vec<RecordBatch>) -> Result<DataFrame> {
     ))
 }
 
-/// Runs `physical` (planned from `plan`) as a query the session's [`QueryLog`] records under
-/// `sql`, with its own view of the memory pool.
-pub(crate) async fn tracked_stream(
+/// Records `physical` in the session's [`QueryLog`] under `sql` and returns the context to run
+/// it in: the session's, with a view of the memory pool that counts this query's share.
+pub(crate) fn start_tracked(
     task: datafusion::execution::TaskContext,
-    physical: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    physical: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
     sql: String,
-    plan: LogicalPlan,
-) -> Result<BatchStream> {
-    let schema = physical.schema();
+) -> Result<(Arc<Query>, Arc<datafusion::execution::TaskContext>)> {
     let runtime = task.runtime_env();
     let pool = Arc::new(QueryPool::new(Arc::clone(&runtime.memory_pool)));
     let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime)
@@ -688,8 +686,20 @@ pub(crate) async fn tracked_stream(
         .session_config()
         .get_extension::<QueryLog>()
         .unwrap_or_default();
-    let query = log.start(sql, Arc::clone(&physical), pool);
-    let context = Arc::new(task.with_runtime(runtime));
+    let query = log.start(sql, Arc::clone(physical), pool);
+    Ok((query, Arc::new(task.with_runtime(runtime))))
+}
+
+/// Runs `physical` (planned from `plan`) as a query the session's [`QueryLog`] records under
+/// `sql`.
+pub(crate) async fn tracked_stream(
+    task: datafusion::execution::TaskContext,
+    physical: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    sql: String,
+    plan: LogicalPlan,
+) -> Result<BatchStream> {
+    let schema = physical.schema();
+    let (query, context) = start_tracked(task, &physical, sql)?;
     match datafusion::physical_plan::execute_stream(physical, context) {
         Ok(inner) => Ok(BatchStream {
             schema,

@@ -9,7 +9,7 @@ use datafusion::catalog::{Session as CatalogSession, TableProvider};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::{provider_as_source, MemTable};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
-use datafusion::execution::SessionState;
+use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::{col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableType};
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
@@ -20,6 +20,7 @@ use rask_planner::resample::{self as resample_ops, Window};
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, ErrorKind, Result};
+use crate::monitor::QueryState;
 
 /// A function over one whole partition: its rows as one Arrow batch in, new rows out.
 pub trait PartitionFn: Fn(RecordBatch) -> Result<RecordBatch> + Send + Sync + 'static {}
@@ -494,7 +495,9 @@ impl DataFrame {
         let bounds: Option<(String, Vec<Bounds>, bool)> = find_divisions(&optimized)
             .map(|d| (d.column().to_string(), d.bounds().to_vec(), d.half_open()));
         let physical = state.create_physical_plan(&optimized).await?;
-        let context = state.task_ctx();
+        let label = format!("persist: {}", self.label());
+        let (query, context) =
+            crate::dataframe::start_tracked(TaskContext::from(&state), &physical, label)?;
         let reservation = MemoryConsumer::new("persist").register(context.memory_pool());
         let partitions = physical.output_partitioning().partition_count();
         let collected = futures::future::try_join_all((0..partitions).map(|partition| {
@@ -518,7 +521,17 @@ impl DataFrame {
                 Ok::<_, Error>(batches)
             }
         }))
-        .await?;
+        .await;
+        let collected = match collected {
+            Ok(collected) => {
+                query.finish(QueryState::Finished(query.duration()));
+                collected
+            }
+            Err(error) => {
+                query.finish(QueryState::Failed(error.to_string(), query.duration()));
+                return Err(error);
+            }
+        };
         let schema = physical.schema();
         let held = Arc::new(reservation);
         let table = |parts: Vec<Vec<RecordBatch>>| -> Result<LogicalPlan> {

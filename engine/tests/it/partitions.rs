@@ -493,6 +493,9 @@ async fn persisted_frames_do_not_read_their_files_again() {
         .persist()
         .await
         .unwrap();
+    let logged = session.queries().latest().unwrap();
+    assert!(logged.sql().starts_with("persist: "), "{}", logged.sql());
+    assert_eq!(logged.state().name(), "finished");
     for part in 0..4 {
         std::fs::remove_file(dir.path().join(format!("part_{part}.csv"))).unwrap();
     }
@@ -523,6 +526,9 @@ async fn persist_refuses_a_frame_beyond_the_memory_limit() {
         .unwrap();
     let error = frame.persist().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Memory);
+    let logged = session.queries().latest().unwrap();
+    assert!(logged.sql().starts_with("persist: "), "{}", logged.sql());
+    assert_eq!(logged.state().name(), "failed");
     assert!(
         error
             .to_string()
