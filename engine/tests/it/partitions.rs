@@ -88,6 +88,11 @@ fn scanned_rows(explained: &str) -> Vec<usize> {
         .collect()
 }
 
+/// A frame's rows as printed (an EXPLAIN's plans).
+async fn printed(frame: DataFrame) -> String {
+    rask::pretty_format(&frame.collect().await.unwrap()).unwrap()
+}
+
 fn len_of_partition(part: RecordBatch) -> Result<RecordBatch> {
     let len: ArrayRef = Arc::new(Int64Array::from(vec![part.num_rows() as i64]));
     Ok(RecordBatch::try_from_iter(vec![("len", len)])?)
@@ -314,6 +319,17 @@ async fn sorted_files_give_known_divisions_and_loc_reads_only_overlapping_files(
     assert_eq!(i64s(&batch, "id"), (30..=40).collect::<Vec<_>>());
     let explained = selected.explain(true).await.unwrap();
     // Only part_1.csv (ids 25..50) is read.
+    assert_eq!(scanned_rows(&explained), [25], "{explained}");
+
+    // SQL over the frame registered as a table prunes the same way.
+    session.register_frame("indexed", &indexed).unwrap();
+    let explained = printed(
+        session
+            .sql("EXPLAIN ANALYZE SELECT count(*) FROM indexed WHERE id BETWEEN 30 AND 40")
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(scanned_rows(&explained), [25], "{explained}");
 
     // A range across two files reads those two; the whole frame all four.
