@@ -187,6 +187,8 @@ fn graph_and_report_commands_draw_the_last_query() {
         &mut shell,
         "SELECT region, count(*) FROM 'testdata/sales/part_*.csv' GROUP BY region;",
     );
+    // The prompt is redrawn while the line is typed; the result's last row means it ran.
+    shell.exp_string("| NULL   |        1 |").unwrap();
     shell.exp_string(PROMPT).unwrap();
     type_line(&mut shell, &format!(".graph {}", file("run.dot")));
     shell.exp_string("wrote task graph (").unwrap();
