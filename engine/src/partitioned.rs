@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::catalog::{Session as CatalogSession, TableProvider};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::{provider_as_source, MemTable};
@@ -563,19 +563,12 @@ impl DataFrame {
 /// Each partition's smallest and largest index value, computed by one query each (answered
 /// from Parquet statistics where the files have them).
 async fn part_bounds(state: &SessionState, part: &LogicalPlan, column: &str) -> Result<Bounds> {
+    use datafusion::functions_aggregate::expr_fn::{max, min};
     let c = || col(Column::from_name(column));
     let plan = LogicalPlanBuilder::from(part.clone())
-        .aggregate(
-            Vec::<Expr>::new(),
-            vec![
-                datafusion::functions_aggregate::expr_fn::min(c()),
-                datafusion::functions_aggregate::expr_fn::max(c()),
-            ],
-        )?
+        .aggregate(Vec::<Expr>::new(), vec![min(c()), max(c())])?
         .build()?;
-    let batches = datafusion::dataframe::DataFrame::new(state.clone(), plan)
-        .collect()
-        .await?;
+    let batches = collect_plan(state, plan).await?;
     let batch = batches
         .first()
         .ok_or_else(|| Error::new(ErrorKind::Execution, "set_index: no minimum computed"))?;
@@ -586,7 +579,9 @@ async fn part_bounds(state: &SessionState, part: &LogicalPlan, column: &str) -> 
 }
 
 /// `npartitions + 1` ascending values splitting `column` into ranges of about equal row
-/// counts: the minimum, approximate quantiles, the maximum (fewer when values repeat).
+/// counts: the minimum, the split points, the maximum (fewer when values repeat). Numbers,
+/// dates and timestamps are split at approximate quantiles; other types (text) at the values
+/// where the running count of the sorted distinct values passes each share.
 async fn split_points(
     state: &SessionState,
     plan: &LogicalPlan,
@@ -598,62 +593,116 @@ async fn split_points(
         .field_with_unqualified_name(column)?
         .data_type()
         .clone();
-    let as_float = field_type.is_numeric() || field_type.is_temporal();
+    let mut points = if field_type.is_numeric() || field_type.is_temporal() {
+        quantile_points(state, plan, column, &field_type, npartitions).await?
+    } else {
+        running_count_points(state, plan, column, npartitions).await?
+    };
+    points.dedup_by(|b, a| (*a).partial_cmp(&*b) != Some(std::cmp::Ordering::Less));
+    if points.len() == 1 {
+        points.push(points[0].clone());
+    }
+    Ok(points)
+}
+
+async fn collect_plan(state: &SessionState, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+    Ok(datafusion::dataframe::DataFrame::new(state.clone(), plan)
+        .collect()
+        .await?)
+}
+
+/// The minimum, approximate quantiles and maximum of a numeric or temporal column, in one
+/// pass; empty when it holds no value.
+async fn quantile_points(
+    state: &SessionState,
+    plan: &LogicalPlan,
+    column: &str,
+    field_type: &DataType,
+    npartitions: usize,
+) -> Result<Vec<ScalarValue>> {
+    use datafusion::functions_aggregate::expr_fn::{approx_percentile_cont, max, min};
+    use datafusion::logical_expr::cast;
     let value = col(Column::from_name(column));
-    let mut aggregates = vec![
-        datafusion::functions_aggregate::expr_fn::min(value.clone()),
-        datafusion::functions_aggregate::expr_fn::max(value.clone()),
-    ];
-    if as_float {
-        // Timestamps and dates are split as numbers: any split value works, exact or not.
-        let number = datafusion::logical_expr::cast(
-            datafusion::logical_expr::cast(value.clone(), DataType::Int64),
-            DataType::Float64,
-        );
-        let number = if field_type.is_numeric() {
-            datafusion::logical_expr::cast(value.clone(), DataType::Float64)
-        } else {
-            number
-        };
-        for i in 1..npartitions {
-            aggregates.push(
-                datafusion::functions_aggregate::expr_fn::approx_percentile_cont(
-                    number.clone().sort(true, false),
-                    lit(i as f64 / npartitions as f64),
-                    None,
-                ),
-            );
-        }
+    // Dates and timestamps are split as numbers: any split value works, exact or not.
+    let number = if field_type.is_numeric() {
+        cast(value.clone(), DataType::Float64)
+    } else {
+        cast(cast(value.clone(), DataType::Int64), DataType::Float64)
+    };
+    let mut aggregates = vec![min(value.clone()), max(value)];
+    for i in 1..npartitions {
+        aggregates.push(approx_percentile_cont(
+            number.clone().sort(true, false),
+            lit(i as f64 / npartitions as f64),
+            None,
+        ));
     }
     let summary = LogicalPlanBuilder::from(plan.clone())
         .aggregate(Vec::<Expr>::new(), aggregates)?
         .build()?;
-    let batches = datafusion::dataframe::DataFrame::new(state.clone(), summary)
-        .collect()
-        .await?;
+    let batches = collect_plan(state, summary).await?;
     let Some(batch) = batches.first() else {
         return Ok(vec![]);
     };
     let low = ScalarValue::try_from_array(batch.column(0), 0)?;
-    let high = ScalarValue::try_from_array(batch.column(1), 0)?;
     if low.is_null() {
         return Ok(vec![]);
     }
     let mut points = vec![low];
     for i in 2..batch.num_columns() {
         let quantile = ScalarValue::try_from_array(batch.column(i), 0)?;
-        let as_index = if field_type.is_numeric() {
-            quantile.cast_to(&field_type)?
+        points.push(if field_type.is_numeric() {
+            quantile.cast_to(field_type)?
         } else {
-            quantile.cast_to(&DataType::Int64)?.cast_to(&field_type)?
-        };
-        points.push(as_index);
+            quantile.cast_to(&DataType::Int64)?.cast_to(field_type)?
+        });
     }
-    points.push(high);
-    points.dedup_by(|b, a| (*a).partial_cmp(&*b) != Some(std::cmp::Ordering::Less));
-    if points.len() == 1 {
-        points.push(points[0].clone());
+    points.push(ScalarValue::try_from_array(batch.column(1), 0)?);
+    Ok(points)
+}
+
+/// The first and last distinct value of `column` and, between them, the value at which the
+/// running row count passes each `1 / npartitions` share; empty when it holds no value.
+async fn running_count_points(
+    state: &SessionState,
+    plan: &LogicalPlan,
+    column: &str,
+    npartitions: usize,
+) -> Result<Vec<ScalarValue>> {
+    let value = col(Column::from_name(column));
+    let counts = LogicalPlanBuilder::from(plan.clone())
+        .filter(value.clone().is_not_null())?
+        .aggregate(
+            vec![value.clone()],
+            vec![datafusion::functions_aggregate::expr_fn::count(lit(1))],
+        )?
+        .sort(vec![value.sort(true, false)])?
+        .build()?;
+    let mut distinct = Vec::new();
+    for batch in collect_plan(state, counts).await? {
+        let rows = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            distinct.push((
+                ScalarValue::try_from_array(batch.column(0), row)?,
+                rows.value(row),
+            ));
+        }
     }
+    let (Some(first), Some(last)) = (distinct.first(), distinct.last()) else {
+        return Ok(vec![]);
+    };
+    let total: i64 = distinct.iter().map(|(_, n)| n).sum();
+    let mut points = vec![first.0.clone()];
+    let mut seen = 0;
+    let mut share = 1;
+    for (value, rows) in &distinct {
+        seen += rows;
+        while share < npartitions && seen * npartitions as i64 >= total * share as i64 {
+            points.push(value.clone());
+            share += 1;
+        }
+    }
+    points.push(last.0.clone());
     Ok(points)
 }
 

@@ -390,6 +390,31 @@ async fn set_index_sorts_into_ranges_computed_from_quantiles_in_one_scan() {
     let explained = indexed.clone().explain(true).await.unwrap();
     assert_eq!(scanned_rows(&explained), [100], "{explained}");
 
+    // Text is split at the running count of its sorted distinct values: c0 (34 rows) alone,
+    // then c1 and c2 (33 each).
+    let by_category = read(&session, dir.path())
+        .await
+        .set_index("category", false)
+        .await
+        .unwrap();
+    let text = |v: &str| ScalarValue::Utf8(Some(v.to_string()));
+    assert_eq!(
+        by_category.divisions().unwrap(),
+        [text("c0"), text("c1"), text("c2")]
+    );
+    let lens = i64s(
+        &one_batch(
+            &by_category
+                .map_partitions("len", len_of_partition, None)
+                .unwrap()
+                .compute()
+                .await
+                .unwrap(),
+        ),
+        "len",
+    );
+    assert_eq!(lens, [34, 66]);
+
     let low = indexed.loc(None, Some(10.0.into())).unwrap();
     let batch = one_batch(&low.compute().await.unwrap());
     let mut values: Vec<f64> = f64s(&batch, "value").into_iter().flatten().collect();
@@ -766,6 +791,29 @@ async fn repartition_by_size_and_bad_partition_arguments() {
     assert!(error.to_string().contains("partition_size"), "{error}");
     let error = frame.clone().loc(Some(1i64.into()), None).unwrap_err();
     assert!(error.to_string().contains("loc needs an index"), "{error}");
+    let sorted = frame.clone().set_index("x", true).await.unwrap();
+    let error = sorted.loc(Some("soon".into()), None).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("loc: soon cannot be compared with the index 'x' (Int64)"),
+        "{error}"
+    );
+    let failing = |_: RecordBatch| -> Result<RecordBatch> {
+        Err(Error::new(ErrorKind::Execution, "bad partition"))
+    };
+    let schema = frame.schema();
+    let error = frame
+        .clone()
+        .map_partitions("fails", failing, Some(schema))
+        .unwrap()
+        .compute()
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("fails: bad partition"),
+        "{error}"
+    );
     let error = frame.clone().set_index("nope", true).await.unwrap_err();
     assert!(
         error.to_string().contains("no column named 'nope'"),
