@@ -218,13 +218,6 @@ fn consumer(shared: LogicalPlan, scan: &TableScan) -> Result<LogicalPlan> {
     builder.build()
 }
 
-impl ComputeAll {
-    /// The results' plans.
-    pub fn plans(&self) -> &[LogicalPlan] {
-        &self.inputs
-    }
-}
-
 impl UserDefinedLogicalNodeCore for ComputeAll {
     fn name(&self) -> &str {
         "ComputeAll"
