@@ -1,7 +1,7 @@
 //! `query scheduler`, `query worker` and `query cluster-info`.
 
 use rask::cluster::{cluster_info, serve_scheduler, serve_worker, WorkerOptions};
-use rask::{Error, ErrorKind, Result};
+use rask::{Error, Result};
 
 use crate::args::Command;
 
@@ -9,15 +9,12 @@ use crate::args::Command;
 pub async fn run(command: &Command) -> Result<()> {
     match command {
         Command::Scheduler { bind } => {
-            let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-                Error::new(
-                    ErrorKind::Execution,
-                    format!("cannot listen on {bind}: {e}"),
-                )
-            })?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| Error::execution(format!("cannot listen on {bind}: {e}")))?;
             let address = listener
                 .local_addr()
-                .map_err(|e| Error::new(ErrorKind::Execution, e.to_string()))?;
+                .map_err(|e| Error::execution(e.to_string()))?;
             notice(format_args!(
                 "scheduler listening on df://{address} (Ctrl-C or SIGTERM stops it)"
             ));

@@ -25,12 +25,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => {
-            return report(&Error::new(
-                ErrorKind::Execution,
-                format!("cannot start: {e}"),
-            ))
-        }
+        Err(e) => return report(&Error::execution(format!("cannot start: {e}"))),
     };
     if let Some(command) = &args.command {
         // Servers handle Ctrl-C and SIGTERM themselves, to shut down cleanly.
@@ -46,7 +41,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         tokio::select! {
             outcome = prepare_and_run(&args, interactive) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Cancelled, "cancelled")),
+            _ = tokio::signal::ctrl_c() => Err(Error::cancelled("cancelled")),
         }
     });
     let outcome = match outcome {
@@ -119,7 +114,7 @@ fn report(error: &Error) -> ExitCode {
 }
 
 fn usage(message: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Plan, format!("usage: {message}"))
+    Error::plan(format!("usage: {message}"))
 }
 
 async fn build_session(args: &Args) -> Result<Session> {
@@ -156,12 +151,8 @@ async fn build_session(args: &Args) -> Result<Session> {
 fn sources(args: &Args, interactive: bool) -> Result<Vec<(String, String)>> {
     let mut sources = Vec::new();
     for file in &args.files {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!("cannot read script '{}': {e}", file.display()),
-            )
-        })?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::input(format!("cannot read script '{}': {e}", file.display())))?;
         sources.push((file.display().to_string(), text));
     }
     if let Some(sql) = &args.sql {
@@ -173,9 +164,9 @@ fn sources(args: &Args, interactive: bool) -> Result<Vec<(String, String)>> {
             return Err(usage("no SQL given: pass a query, -f FILE, or pipe statements on standard input (see --help)"));
         }
         let mut text = String::new();
-        stdin.read_to_string(&mut text).map_err(|e| {
-            Error::new(ErrorKind::Input, format!("cannot read standard input: {e}"))
-        })?;
+        stdin
+            .read_to_string(&mut text)
+            .map_err(|e| Error::input(format!("cannot read standard input: {e}")))?;
         sources.push(("standard input".to_string(), text));
     }
     Ok(sources)
@@ -186,7 +177,7 @@ async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> 
     for (label, sql) in sources {
         let parsed = session.parse(&sql).map_err(|e| match label.as_str() {
             "query" => e,
-            _ => Error::new(e.kind(), format!("{label}: {e}")),
+            _ => e.context(&label),
         })?;
         statements.extend(parsed);
     }

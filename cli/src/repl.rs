@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rask::dashboard::Dashboard;
 use rask::report::{check_report_path, write_report};
-use rask::{Error, ErrorKind, Query, Result, Session};
+use rask::{Error, Query, Result, Session};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -310,12 +310,8 @@ pub fn run(
 ) -> Result<()> {
     let colour = std::env::var_os("NO_COLOR").is_none();
     let vocabulary = Arc::new(Mutex::new(runtime.block_on(Vocabulary::load(session))));
-    let mut editor: Editor<ReplHelper, DefaultHistory> = Editor::new().map_err(|e| {
-        Error::new(
-            ErrorKind::Execution,
-            format!("cannot open the terminal: {e}"),
-        )
-    })?;
+    let mut editor: Editor<ReplHelper, DefaultHistory> =
+        Editor::new().map_err(|e| Error::execution(format!("cannot open the terminal: {e}")))?;
     let shared_pending = Arc::new(Mutex::new(String::new()));
     editor.set_helper(Some(ReplHelper {
         vocabulary: vocabulary.clone(),
@@ -386,10 +382,7 @@ pub fn run(
             }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                return Err(Error::new(
-                    ErrorKind::Execution,
-                    format!("cannot read input: {e}"),
-                ));
+                return Err(Error::execution(format!("cannot read input: {e}")));
             }
         }
     }
@@ -461,7 +454,7 @@ fn run_sql(
             };
             tokio::select! {
                 outcome = work => outcome,
-                _ = tokio::signal::ctrl_c() => Err(Error::new(ErrorKind::Cancelled, "query cancelled")),
+                _ = tokio::signal::ctrl_c() => Err(Error::cancelled("query cancelled")),
             }
         });
         outcome?;
@@ -480,7 +473,7 @@ fn dot_command(
 ) -> Result<Flow> {
     let (command, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
-    let bad = |message: String| Err(Error::new(ErrorKind::Plan, message));
+    let bad = |message: String| Err(Error::plan(message));
     match command {
         ".quit" | ".exit" => return Ok(Flow::Quit),
         ".help" => println!("{HELP}"),
@@ -582,21 +575,16 @@ fn dot_command(
             eprintln!("wrote performance report to {rest}");
         }
         ".read" => {
-            let script = std::fs::read_to_string(rest).map_err(|e| {
-                Error::new(
-                    ErrorKind::Input,
-                    format!("cannot read script '{rest}': {e}"),
-                )
-            })?;
+            let script = std::fs::read_to_string(rest)
+                .map_err(|e| Error::input(format!("cannot read script '{rest}': {e}")))?;
             run_sql(runtime, session, &script, settings)?;
         }
         ".output" => {
             settings.output = if rest.is_empty() {
                 None
             } else {
-                let file = std::fs::File::create(rest).map_err(|e| {
-                    Error::new(ErrorKind::Output, format!("cannot write '{rest}': {e}"))
-                })?;
+                let file = std::fs::File::create(rest)
+                    .map_err(|e| Error::output(format!("cannot write '{rest}': {e}")))?;
                 Some((PathBuf::from(rest), file))
             };
         }
@@ -613,8 +601,7 @@ fn dot_command(
 fn last_query(session: &Session) -> Result<Arc<Query>> {
     match session.queries().latest() {
         Some(query) if !query.state().is_running() => Ok(query),
-        _ => Err(Error::new(
-            ErrorKind::Plan,
+        _ => Err(Error::plan(
             "no query has run yet: run one first, or give the SQL to draw (.graph FILE SQL)",
         )),
     }

@@ -14,7 +14,7 @@ use rask::DataType;
 fn column(partition: &RecordBatch, name: &str) -> rask::Result<Vec<f64>> {
     let array = partition
         .column_by_name(name)
-        .ok_or_else(|| Error::new(rask::ErrorKind::Plan, format!("no column {name}")))?;
+        .ok_or_else(|| Error::plan(format!("no column {name}")))?;
     Ok(array.as_primitive::<Float64Type>().values().to_vec())
 }
 

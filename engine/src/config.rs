@@ -11,7 +11,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::cluster::{self, LocalCluster};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::monitor::QueryLog;
 use crate::session::{ClusterLink, Session};
 
@@ -106,7 +106,7 @@ impl SessionBuilder {
     /// The DataFusion configuration and runtime these settings describe.
     fn settings(&self) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
         let partitions = match self.partitions {
-            Some(0) => return Err(Error::new(ErrorKind::Plan, "partitions must be at least 1")),
+            Some(0) => return Err(Error::plan("partitions must be at least 1")),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         };
@@ -116,7 +116,7 @@ impl SessionBuilder {
             .with_extension(Arc::new(QueryLog::default()));
         if let Some(rows) = self.batch_size {
             if rows == 0 {
-                return Err(Error::new(ErrorKind::Plan, "batch size must be at least 1"));
+                return Err(Error::plan("batch size must be at least 1"));
             }
             config = config.with_batch_size(rows);
         }
@@ -139,10 +139,10 @@ impl SessionBuilder {
         }
         if let Some(dir) = &self.spill_dir {
             if !dir.is_dir() {
-                return Err(Error::new(
-                    ErrorKind::Plan,
-                    format!("spill directory '{}' does not exist", dir.display()),
-                ));
+                return Err(Error::plan(format!(
+                    "spill directory '{}' does not exist",
+                    dir.display()
+                )));
             }
             runtime = runtime.with_disk_manager_builder(
                 DiskManagerBuilder::default()
@@ -182,10 +182,9 @@ pub fn parse_size(text: &str) -> Result<usize> {
     };
     match number.parse::<f64>() {
         Ok(n) if multiplier.is_finite() && n * multiplier >= 1.0 => Ok((n * multiplier) as usize),
-        _ => Err(Error::new(
-            ErrorKind::Plan,
-            format!("invalid size '{text}': use a number with a unit, e.g. 512MB, 2GB or 1GiB"),
-        )),
+        _ => Err(Error::plan(format!(
+            "invalid size '{text}': use a number with a unit, e.g. 512MB, 2GB or 1GiB"
+        ))),
     }
 }
 

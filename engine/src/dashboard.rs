@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
 use crate::session::Session;
 
@@ -118,10 +118,7 @@ fn bind(address: SocketAddr) -> Result<TcpListener> {
 
 fn cannot_serve(address: Option<SocketAddr>, why: impl std::fmt::Display) -> Error {
     let shown = address.map_or_else(|| DEFAULT_ADDRESS.to_string(), |a| a.to_string());
-    Error::new(
-        ErrorKind::Execution,
-        format!("cannot serve the dashboard on {shown}: {why}"),
-    )
+    Error::execution(format!("cannot serve the dashboard on {shown}: {why}"))
 }
 
 fn respond(session: &Session, request: Request) {
@@ -212,13 +209,12 @@ fn workers(url: &str) -> Result<Value> {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|e| Error::new(ErrorKind::Execution, e.to_string()))?
+                    .map_err(|e| Error::execution(e.to_string()))?
                     .block_on(crate::cluster::cluster_info(url))
             })
             .join()
     });
-    let info =
-        asked.map_err(|_| Error::new(ErrorKind::Execution, "asking the scheduler failed"))??;
+    let info = asked.map_err(|_| Error::execution("asking the scheduler failed"))??;
     Ok(info
         .workers
         .iter()

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use rask_planner::graph::TaskGraph;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryLog, QueryPool, QueryState};
 use crate::progress::Progress;
 use crate::sink::{OutputFormat, ParquetSink};
@@ -185,10 +185,10 @@ impl DataFrame {
             .filter(|c| self.schema().field_with_name(c).is_err())
             .collect();
         if !missing.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                format!("drop: no column named {}", missing.join(", ")),
-            ));
+            return Err(Error::plan(format!(
+                "drop: no column named {}",
+                missing.join(", ")
+            )));
         }
         Ok(DataFrame::new(self.inner.drop_columns(columns)?))
     }
@@ -198,10 +198,7 @@ impl DataFrame {
         let mut inner = self.inner;
         for (old, new) in mapping {
             if inner.schema().inner().field_with_name(old).is_err() {
-                return Err(Error::new(
-                    ErrorKind::Plan,
-                    format!("rename: no column named {old}"),
-                ));
+                return Err(Error::plan(format!("rename: no column named {old}")));
             }
             inner = inner.with_column_renamed(*old, new)?;
         }
@@ -257,14 +254,11 @@ impl DataFrame {
                 let filled = col(Column::from_name(field.name())).fillna(value.clone());
                 frame = frame.assign(field.name(), filled.astype(field.data_type().clone()))?;
             } else if listed && !columns.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::Plan,
-                    format!(
-                        "fillna: {value} does not fit column '{}' ({})",
-                        field.name(),
-                        field.data_type()
-                    ),
-                ));
+                return Err(Error::plan(format!(
+                    "fillna: {value} does not fit column '{}' ({})",
+                    field.name(),
+                    field.data_type()
+                )));
             }
         }
         Ok(frame)
@@ -377,27 +371,23 @@ impl DataFrame {
     /// `.compute().await`.
     pub fn compute_blocking(self) -> Result<Table> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::new(
-                ErrorKind::Execution,
+            return Err(Error::execution(
                 "compute_blocking was called inside an async runtime; use .compute().await there",
             ));
         }
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::new(ErrorKind::Execution, format!("cannot start a runtime: {e}")))?
+            .map_err(|e| Error::execution(format!("cannot start a runtime: {e}")))?
             .block_on(self.compute())
     }
 
     pub(crate) fn check_column(&self, name: &str, operation: &str) -> Result<()> {
         if self.schema().field_with_name(name).is_err() {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                format!(
-                    "{operation}: no column named '{name}'; the columns are: {}",
-                    self.columns().join(", ")
-                ),
-            ));
+            return Err(Error::plan(format!(
+                "{operation}: no column named '{name}'; the columns are: {}",
+                self.columns().join(", ")
+            )));
         }
         Ok(())
     }
@@ -453,10 +443,7 @@ impl DataFrame {
             .map(|f| f.name().clone())
             .collect();
         if numeric.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                "describe: the frame has no numeric column",
-            ));
+            return Err(Error::plan("describe: the frame has no numeric column"));
         }
         let state = self.inner.clone().into_parts().0;
         let stats = frame_ops::describe_stats();
@@ -471,10 +458,9 @@ impl DataFrame {
     /// Approximate quantile `q` (0 to 1) of each listed column, one row.
     pub fn quantile(self, columns: &[&str], q: f64) -> Result<DataFrame> {
         if !(0.0..=1.0).contains(&q) {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                format!("quantile: q must be between 0 and 1, got {q}"),
-            ));
+            return Err(Error::plan(format!(
+                "quantile: q must be between 0 and 1, got {q}"
+            )));
         }
         for column in columns {
             self.check_column(column, "quantile")?;
@@ -496,10 +482,7 @@ impl DataFrame {
 
     fn dispersion(self, columns: &[&str], ddof: u8, by_ddof: [AggFunc; 2]) -> Result<DataFrame> {
         let Some(&func) = by_ddof.get(ddof as usize) else {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                format!("ddof must be 0 or 1, got {ddof}"),
-            ));
+            return Err(Error::plan(format!("ddof must be 0 or 1, got {ddof}")));
         };
         let spec = AggSpec {
             columns: columns
@@ -610,7 +593,7 @@ impl DataFrame {
         let stream = self.execute_stream().await?;
         let progress = match &stream.query {
             Some(query) => query.progress().clone(),
-            None => return Err(Error::new(ErrorKind::Execution, "the query is not tracked")),
+            None => return Err(Error::execution("the query is not tracked")),
         };
         Ok((stream, progress))
     }
@@ -770,7 +753,7 @@ async fn execution_error(error: DataFusionError, plan: &LogicalPlan) -> Error {
         if let Ok(Some(located)) =
             tokio::task::spawn_blocking(move || locate_csv_error(&plan)).await
         {
-            return Error::new(ErrorKind::Input, located);
+            return Error::input(located);
         }
     }
     Error::from(error)

@@ -17,6 +17,9 @@ pub enum ErrorKind {
     Output,
     /// The query was cancelled.
     Cancelled,
+    /// A command or API was used wrongly: an unknown option, a bad option value, a missing
+    /// argument. The CLI exits with 2 for these.
+    Usage,
     /// Anything else that went wrong while running.
     Execution,
 }
@@ -31,6 +34,8 @@ pub struct Error {
     hint: Option<String>,
     #[source]
     source: Option<DataFusionError>,
+    /// What the operating system said, when the error came from it.
+    io: Option<std::io::ErrorKind>,
 }
 
 /// `Result` with [`Error`].
@@ -44,7 +49,48 @@ impl Error {
             message: one_line(&message.into()),
             hint: None,
             source: None,
+            io: None,
         }
+    }
+
+    /// A [`ErrorKind::Syntax`] error.
+    pub fn syntax(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Syntax, message)
+    }
+
+    /// A [`ErrorKind::Plan`] error.
+    pub fn plan(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Plan, message)
+    }
+
+    /// A [`ErrorKind::Input`] error.
+    pub fn input(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Input, message)
+    }
+
+    /// A [`ErrorKind::Memory`] error.
+    pub fn memory(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Memory, message)
+    }
+
+    /// A [`ErrorKind::Output`] error.
+    pub fn output(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Output, message)
+    }
+
+    /// A [`ErrorKind::Cancelled`] error.
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Cancelled, message)
+    }
+
+    /// A [`ErrorKind::Execution`] error.
+    pub fn execution(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Execution, message)
+    }
+
+    /// A [`ErrorKind::Usage`] error.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Usage, message)
     }
 
     /// Adds a hint: what the user can do about it.
@@ -66,6 +112,18 @@ impl Error {
     /// The one-line message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// What the operating system said, when the error came from it: a reader that went
+    /// away (`BrokenPipe`), a missing file (`NotFound`).
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        self.io
+    }
+
+    /// The same error with `context` before its message (`context: message`).
+    pub fn context(mut self, context: impl std::fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
     }
 }
 
@@ -233,7 +291,9 @@ fn hint_for(kind: ErrorKind, message: &str) -> Option<String> {
 
 impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Self {
-        Error::new(ErrorKind::Output, error.to_string())
+        let mut rask = Error::output(error.to_string());
+        rask.io = Some(error.kind());
+        rask
     }
 }
 

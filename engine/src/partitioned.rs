@@ -19,7 +19,7 @@ use rask_planner::partitions::{self as partition_ops, PartitionFunction};
 use rask_planner::resample::{self as resample_ops, Window};
 
 use crate::dataframe::DataFrame;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::monitor::QueryState;
 
 /// A function over one whole partition: its rows as one Arrow batch in, new rows out.
@@ -246,8 +246,7 @@ impl DataFrame {
     /// like Dask, this computes the frame once to measure it.
     pub async fn repartition_by_size(self, bytes: usize) -> Result<DataFrame> {
         if bytes == 0 {
-            return Err(Error::new(
-                ErrorKind::Plan,
+            return Err(Error::plan(
                 "repartition: partition_size must be at least 1 byte",
             ));
         }
@@ -298,10 +297,9 @@ impl DataFrame {
     /// which any process that registered the same name can run.
     pub fn map_partitions_by_name(self, name: &str, meta: Option<SchemaRef>) -> Result<DataFrame> {
         let Some(function) = partition_ops::registered_partition_function(name) else {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                format!("map_partitions: no partition function is registered as '{name}'"),
-            ));
+            return Err(Error::plan(format!(
+                "map_partitions: no partition function is registered as '{name}'"
+            )));
         };
         self.map_plan(|plan| partition_ops::map_partitions(plan, function, meta))
     }
@@ -338,10 +336,9 @@ impl DataFrame {
                     values: &cells,
                 })?;
                 values.push(value.cast_to(&dtype).map_err(|_| {
-                    Error::new(
-                        ErrorKind::Execution,
-                        format!("apply: the function returned {value}, which is not {dtype}"),
-                    )
+                    Error::execution(format!(
+                        "apply: the function returned {value}, which is not {dtype}"
+                    ))
                 })?);
             }
             let computed: ArrayRef = if values.is_empty() {
@@ -421,20 +418,16 @@ impl DataFrame {
     /// partitions that can hold such rows are read.
     pub fn loc(self, start: Option<ScalarValue>, end: Option<ScalarValue>) -> Result<DataFrame> {
         let Some(index) = self.index() else {
-            return Err(Error::new(
-                ErrorKind::Plan,
+            return Err(Error::plan(
                 "loc needs an index: call set_index(column, ..) first",
             ));
         };
         let index_type = self.schema().field_with_name(&index)?.data_type().clone();
         let bound = |value: ScalarValue| -> Result<Expr> {
             let cast = value.cast_to(&index_type).map_err(|_| {
-                Error::new(
-                    ErrorKind::Plan,
-                    format!(
-                        "loc: {value} cannot be compared with the index '{index}' ({index_type})"
-                    ),
-                )
+                Error::plan(format!(
+                    "loc: {value} cannot be compared with the index '{index}' ({index_type})"
+                ))
             })?;
             Ok(lit(cast))
         };
@@ -451,10 +444,9 @@ impl DataFrame {
 
     fn require_index(&self, operation: &str) -> Result<String> {
         self.index().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Plan,
-                format!("{operation} needs a timestamp index: call set_index(column, ..) first"),
-            )
+            Error::plan(format!(
+                "{operation} needs a timestamp index: call set_index(column, ..) first"
+            ))
         })
     }
 
@@ -510,9 +502,7 @@ impl DataFrame {
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
                     reservation.try_grow(batch.get_array_memory_size()).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Memory,
-                            format!("persist: the frame does not fit in memory: {e}"),
+                        Error::memory(format!("persist: the frame does not fit in memory: {e}"),
                         )
                         .with_hint("raise --memory-limit, persist fewer columns or rows, or write the frame to Parquet")
                     })?;
@@ -571,7 +561,7 @@ async fn part_bounds(state: &SessionState, part: &LogicalPlan, column: &str) -> 
     let batches = collect_plan(state, plan).await?;
     let batch = batches
         .first()
-        .ok_or_else(|| Error::new(ErrorKind::Execution, "set_index: no minimum computed"))?;
+        .ok_or_else(|| Error::execution("set_index: no minimum computed"))?;
     Ok((
         ScalarValue::try_from_array(batch.column(0), 0)?,
         ScalarValue::try_from_array(batch.column(1), 0)?,

@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use rask_planner::graph::{format_bytes, format_duration, TaskGraph};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
 use crate::sink::{check_destination, write_atomically};
 
@@ -36,13 +36,10 @@ pub fn check_graph_path(path: &Path) -> Result<GraphFormat> {
         "svg" => GraphFormat::Svg,
         "png" => GraphFormat::Png,
         _ => {
-            return Err(Error::new(
-                ErrorKind::Output,
-                format!(
-                    "cannot tell the graph format of '{}': use the extension .svg, .dot or .png",
-                    path.display()
-                ),
-            ))
+            return Err(Error::output(format!(
+                "cannot tell the graph format of '{}': use the extension .svg, .dot or .png",
+                path.display()
+            )))
         }
     };
     check_destination(path)?;
@@ -53,13 +50,10 @@ pub fn check_graph_path(path: &Path) -> Result<GraphFormat> {
 }
 
 fn no_graphviz(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::Output,
-        format!(
-            "cannot write '{}': PNG needs Graphviz's `dot` program, which is not on PATH",
-            path.display()
-        ),
-    )
+    Error::output(format!(
+        "cannot write '{}': PNG needs Graphviz's `dot` program, which is not on PATH",
+        path.display()
+    ))
     .with_hint("write .svg or .dot instead (drawn without Graphviz), or install graphviz")
 }
 
@@ -84,12 +78,7 @@ fn render_png(dot: &str, path: &Path) -> Result<Vec<u8>> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let program = graphviz().ok_or_else(|| no_graphviz(path))?;
-    let failed = |why: String| {
-        Error::new(
-            ErrorKind::Output,
-            format!("cannot write '{}': {why}", path.display()),
-        )
-    };
+    let failed = |why: String| Error::output(format!("cannot write '{}': {why}", path.display()));
     let mut child = Command::new(&program)
         .arg("-Tpng")
         .stdin(Stdio::piped())

@@ -16,7 +16,7 @@ use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 use crate::cluster::{cluster_info, ClusterInfo, LocalCluster};
 use crate::config::SessionBuilder;
 use crate::dataframe::DataFrame;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::monitor::QueryLog;
 
 /// A Rask session: settings, registered tables and views, and the engine that runs queries.
@@ -131,8 +131,7 @@ impl Session {
     pub async fn cluster_info(&self) -> Result<ClusterInfo> {
         match self.cluster_url() {
             Some(url) => cluster_info(url).await,
-            None => Err(Error::new(
-                ErrorKind::Plan,
+            None => Err(Error::plan(
                 "this session runs on this machine, not on a cluster",
             )),
         }
@@ -198,10 +197,7 @@ impl Session {
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         let mut statements = self.parse(sql)?;
         let Some(last) = statements.pop() else {
-            return Err(Error::new(
-                ErrorKind::Syntax,
-                "syntax error: no SQL statement given",
-            ));
+            return Err(Error::syntax("syntax error: no SQL statement given"));
         };
         for statement in statements {
             self.execute(statement).await?.collect().await?;
@@ -317,10 +313,7 @@ impl Session {
     /// An in-memory frame split into `npartitions` partitions, as `dd.from_pandas`.
     pub fn from_batches(&self, batches: Vec<RecordBatch>, npartitions: usize) -> Result<DataFrame> {
         let Some(first) = batches.first() else {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                "from_batches needs at least one batch",
-            ));
+            return Err(Error::plan("from_batches needs at least one batch"));
         };
         let schema = first.schema();
         let rows: Vec<RecordBatch> = batches;
@@ -391,9 +384,7 @@ impl Session {
     /// rows, bytes and times.
     pub async fn explain_compute(&self, frames: Vec<DataFrame>, analyze: bool) -> Result<String> {
         if self.inner.cluster.is_some() {
-            return Err(Error::new(
-                ErrorKind::Plan,
-                "explain_compute shows how one process shares scans; on a cluster each result is planned by the scheduler (use explain on each frame)",
+            return Err(Error::plan("explain_compute shows how one process shares scans; on a cluster each result is planned by the scheduler (use explain on each frame)",
             ));
         }
         let (plans, context) = self.plan_together(frames).await?;
@@ -436,7 +427,7 @@ impl Session {
             .create_physical_plan(&together, &state)
             .await?;
         let Some(all) = physical.downcast_ref::<rask_planner::shared::ComputeAllExec>() else {
-            return Err(Error::new(ErrorKind::Execution, "compute: unexpected plan"));
+            return Err(Error::execution("compute: unexpected plan"));
         };
         Ok((all.plans().to_vec(), state.task_ctx()))
     }

@@ -16,7 +16,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 
 use crate::dataframe::BatchStream;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// A serialisation of record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +51,7 @@ impl OutputFormat {
             "parquet" | "pq" => OutputFormat::Parquet,
             "arrow" | "feather" | "ipc" => OutputFormat::Arrow,
             _ => {
-                return Err(Error::new(
-                    ErrorKind::Output,
-                    format!(
+                return Err(Error::output(format!(
                         "cannot tell the output format of '{}': use the extension .csv, .tsv, .json, .ndjson, .parquet or .arrow",
                         path.display()
                     ),
@@ -146,10 +144,7 @@ pub fn check_output_path(path: &Path) -> Result<OutputFormat> {
 }
 
 fn cannot_write(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::Output,
-        format!("cannot write '{}': {why}", path.display()),
-    )
+    Error::output(format!("cannot write '{}': {why}", path.display()))
 }
 
 /// The directory `path` goes into (`.` for a bare name), which must exist.

@@ -7,7 +7,7 @@ use tonic::client::GrpcService;
 use tonic::transport::Endpoint;
 
 use super::{scheduler_address, CONNECT_TIMEOUT};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// One worker registered with the scheduler.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,10 +77,9 @@ fn memory_of(id: &str) -> Option<u64> {
 pub async fn cluster_info(url: &str) -> Result<ClusterInfo> {
     let address = scheduler_address(url)?;
     let unreachable = |reason: String| {
-        Error::new(
-            ErrorKind::Execution,
-            format!("cannot reach the scheduler at df://{address}: {reason}"),
-        )
+        Error::execution(format!(
+            "cannot reach the scheduler at df://{address}: {reason}"
+        ))
         .with_hint("start one with `query scheduler --bind HOST:PORT`, or check the address")
     };
     let endpoint = Endpoint::from_shared(format!("http://{address}"))

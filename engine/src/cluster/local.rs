@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use super::info::cluster_info;
 use super::server::serve_scheduler;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// How long workers have to start and register.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,10 +31,10 @@ pub struct LocalCluster {
 }
 
 fn start_error(message: impl Into<String>) -> Error {
-    Error::new(
-        ErrorKind::Execution,
-        format!("cannot start the local cluster: {}", message.into()),
-    )
+    Error::execution(format!(
+        "cannot start the local cluster: {}",
+        message.into()
+    ))
 }
 
 /// The `query` binary; see [`LocalCluster`].

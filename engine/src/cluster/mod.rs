@@ -20,7 +20,7 @@ pub use server::{serve_scheduler, serve_worker, WorkerOptions};
 
 pub(crate) use planner::cluster_state;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// How long a client or worker waits for the scheduler to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -35,10 +35,9 @@ pub fn scheduler_address(url: &str) -> Result<String> {
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if !valid {
-        return Err(Error::new(
-            ErrorKind::Plan,
-            format!("invalid scheduler address '{url}': expected df://HOST:PORT, e.g. df://10.0.0.5:50050"),
-        ));
+        return Err(Error::plan(format!(
+            "invalid scheduler address '{url}': expected df://HOST:PORT, e.g. df://10.0.0.5:50050"
+        )));
     }
     Ok(address.to_string())
 }

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use super::codec::RaskCodec;
 use super::info::worker_id;
 use super::{scheduler_address, CONNECT_TIMEOUT};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Seconds without news from a worker after which the scheduler gives its tasks to the
 /// others; Ballista's default (3 minutes) would leave a query waiting that long on a worker
@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorKind, Result};
 const WORKER_TIMEOUT_SECONDS: u64 = 10;
 
 fn cluster_error(what: &str, error: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Execution, format!("{what}: {error}"))
+    Error::execution(format!("{what}: {error}"))
 }
 
 /// Runs a scheduler on `listener` until `shutdown` completes or serving fails.

@@ -209,7 +209,7 @@ async fn map_partitions_adds_columns_with_inferred_or_given_meta() {
 
     let needs_rows = |part: RecordBatch| -> Result<RecordBatch> {
         if part.num_rows() == 0 {
-            return Err(Error::new(ErrorKind::Execution, "empty partition"));
+            return Err(Error::execution("empty partition"));
         }
         Ok(part)
     };
@@ -799,9 +799,8 @@ async fn repartition_by_size_and_bad_partition_arguments() {
             .contains("loc: soon cannot be compared with the index 'x' (Int64)"),
         "{error}"
     );
-    let failing = |_: RecordBatch| -> Result<RecordBatch> {
-        Err(Error::new(ErrorKind::Execution, "bad partition"))
-    };
+    let failing =
+        |_: RecordBatch| -> Result<RecordBatch> { Err(Error::execution("bad partition")) };
     let schema = frame.schema();
     let error = frame
         .clone()
