@@ -193,7 +193,7 @@ async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> 
         let query = match &args.output {
             Some(path) if index == last => {
                 let stream = frame.execute_stream().await?;
-                let query = stream.query().cloned();
+                let query = Some(std::sync::Arc::clone(stream.query()));
                 let rows = write_file(stream, path).await?;
                 if !args.quiet {
                     eprintln!("wrote {rows} row(s) to {}", path.display());

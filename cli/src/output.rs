@@ -27,7 +27,7 @@ pub async fn print_frame(
     } else {
         (frame.execute_stream().await?, None)
     };
-    let query = stream.query().cloned();
+    let query = Some(std::sync::Arc::clone(stream.query()));
     print(stream, format, maxrows, out, bar).await?;
     Ok(query)
 }
@@ -38,7 +38,7 @@ pub async fn drain(frame: rask::DataFrame) -> Result<Option<Arc<Query>>> {
     while let Some(batch) = stream.next_batch().await {
         batch?;
     }
-    Ok(stream.query().cloned())
+    Ok(Some(std::sync::Arc::clone(stream.query())))
 }
 
 /// Writes a task graph in the format `path` names and says so on stderr unless `quiet`.

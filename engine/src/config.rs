@@ -8,12 +8,10 @@ use std::sync::Arc;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionConfig;
 
-use crate::cluster::{self, LocalCluster};
 use crate::error::{Error, Result};
 use crate::monitor::QueryLog;
-use crate::session::{ClusterLink, Session};
 
 /// Builds a [`Session`]. Defaults suit a laptop: every core, no memory limit, spill files in
 /// the system temporary directory.
@@ -61,50 +59,13 @@ impl SessionBuilder {
         self
     }
 
-    /// Creates the session.
-    pub fn build(self) -> Result<Session> {
-        let (config, runtime) = self.settings()?;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
-        Session::from_context(ctx, self.memory_limit, None)
-    }
-
-    /// Creates a session whose queries run on the Ballista cluster whose scheduler is at
-    /// `url` (`df://host:port`), as Dask's `Client('host:8786')`. Fails within a few seconds
-    /// when no scheduler answers there. The partitions, batch size and memory settings apply
-    /// to the plans the cluster runs.
-    pub async fn connect(self, url: &str) -> Result<Session> {
-        self.on_cluster(url, None).await
-    }
-
-    /// Starts a [`LocalCluster`] of `n_workers` worker processes, each running
-    /// `threads_per_worker` tasks at once under `memory_limit` bytes, and connects to it, as
-    /// Dask's `Client(LocalCluster(n_workers, threads_per_worker, memory_limit))`. The
-    /// workers stop when the last clone of the session is dropped.
-    pub async fn local_cluster(
-        self,
-        n_workers: usize,
-        threads_per_worker: usize,
-        memory_limit: Option<u64>,
-    ) -> Result<Session> {
-        let cluster = LocalCluster::start(n_workers, threads_per_worker, memory_limit).await?;
-        let url = cluster.url().to_string();
-        self.on_cluster(&url, Some(cluster)).await
-    }
-
-    async fn on_cluster(self, url: &str, local: Option<LocalCluster>) -> Result<Session> {
-        let address = cluster::scheduler_address(url)?;
-        cluster::cluster_info(url).await?;
-        let (config, runtime) = self.settings()?;
-        let ctx = cluster::cluster_state(&address, config, runtime).await?;
-        let link = ClusterLink {
-            url: format!("df://{address}"),
-            local,
-        };
-        Session::from_context(ctx, self.memory_limit, Some(link))
+    /// The memory limit in bytes, if one was set.
+    pub(crate) fn memory_limit_bytes(&self) -> Option<usize> {
+        self.memory_limit
     }
 
     /// The DataFusion configuration and runtime these settings describe.
-    fn settings(&self) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
+    pub(crate) fn settings(&self) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
         let partitions = match self.partitions {
             Some(0) => return Err(Error::plan("partitions must be at least 1")),
             Some(n) => n,

@@ -5,25 +5,20 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::Column;
-use datafusion::common::DataFusionError;
 use datafusion::common::ScalarValue;
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::{col, Expr};
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 use rask_planner::accessors::DaskExpr;
-use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
 use rask_planner::frame::{self as frame_ops, AggFunc, AggSpec, DropHow, How, MergeSpec};
 
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use rask_planner::graph::TaskGraph;
 
 use crate::error::{Error, Result};
-use crate::monitor::{Query, QueryLog, QueryPool, QueryState};
+use crate::execution::{BatchStream, Planned};
 use crate::progress::Progress;
 use crate::sink::{OutputFormat, ParquetSink};
 
@@ -338,8 +333,12 @@ impl DataFrame {
 
     /// How many partitions the frame computes in.
     pub async fn npartitions(&self) -> Result<usize> {
-        let plan = self.inner.clone().create_physical_plan().await?;
-        Ok(plan.properties().output_partitioning().partition_count())
+        let planned = self.clone().planned().await?;
+        Ok(planned
+            .plan()
+            .properties()
+            .output_partitioning()
+            .partition_count())
     }
 
     /// The plan as text: logical and physical, or with `analyze` run and annotated with
@@ -399,7 +398,8 @@ impl DataFrame {
         for column in &options.partition_on {
             self.check_column(column, "to_parquet partition_on")?;
         }
-        crate::sink::write_parquet_dir(self.inner, dir.as_ref(), options).await
+        let label = format!("to_parquet: {}", self.label());
+        crate::sink::write_parquet_dir(self.inner, label, dir.as_ref(), options).await
     }
 
     /// Writes CSV: with a `*` in `path`, one file per partition (the `*` becomes the
@@ -417,19 +417,8 @@ impl DataFrame {
         if !path.to_string_lossy().contains('*') {
             return crate::sink::write_file_as(self.execute_stream().await?, path, format).await;
         }
-        let plan = self.inner.logical_plan().clone();
-        let schema = self.schema();
-        let streams = self.inner.execute_stream_partitioned().await?;
-        let partitions = streams
-            .into_iter()
-            .map(|inner| BatchStream {
-                schema: schema.clone(),
-                inner,
-                plan: plan.clone(),
-                query: None,
-            })
-            .collect();
-        crate::sink::write_partition_files(partitions, path, format).await
+        let partitions = self.planned().await?.partitions().await?;
+        crate::sink::write_partition_files(partitions.streams, path, format).await
     }
 
     /// Summary statistics of the numeric columns, as `df.describe()`: count, mean, std
@@ -497,21 +486,11 @@ impl DataFrame {
     /// The first `n` rows, as Dask's `head`: taken from the first partition (then the next
     /// ones if it is shorter), reading only as much input as they need.
     pub async fn head(self, n: usize) -> Result<Vec<RecordBatch>> {
-        let plan = self.inner.logical_plan().clone();
-        let schema = self.schema();
-        let streams = match self.inner.execute_stream_partitioned().await {
-            Ok(streams) => streams,
-            Err(error) => return Err(execution_error(error, &plan).await),
-        };
+        let label = format!("head({n}): {}", self.label());
+        let partitions = self.with_sql(label).planned().await?.partitions().await?;
         let mut taken = Vec::new();
         let mut missing = n;
-        for inner in streams {
-            let mut partition = BatchStream {
-                schema: schema.clone(),
-                inner,
-                plan: plan.clone(),
-                query: None,
-            };
+        for mut partition in partitions.streams {
             while missing > 0 {
                 let Some(batch) = partition.next_batch().await else {
                     break;
@@ -521,17 +500,33 @@ impl DataFrame {
                 taken.push(batch.slice(0, take));
                 missing -= take;
             }
-            if missing == 0 {
-                break;
-            }
+            partition.close();
         }
         Ok(taken)
     }
 
     /// Number of rows.
     pub async fn len(self) -> Result<usize> {
-        let rows = self.inner.count().await;
-        Ok(rows?)
+        use datafusion::arrow::datatypes::Int64Type;
+        let label = format!("len: {}", self.label());
+        let counted = self
+            .map_plan(|plan| {
+                datafusion::logical_expr::LogicalPlanBuilder::from(plan)
+                    .aggregate(
+                        Vec::<Expr>::new(),
+                        vec![datafusion::functions_aggregate::count::count_all()],
+                    )?
+                    .build()
+            })?
+            .with_sql(label)
+            .collect()
+            .await?;
+        let rows = counted
+            .iter()
+            .find(|batch| batch.num_rows() > 0)
+            .and_then(|batch| batch.column(0).as_primitive_opt::<Int64Type>())
+            .map_or(0, |counts| counts.value(0));
+        Ok(rows as usize)
     }
 
     pub(crate) fn new(inner: datafusion::dataframe::DataFrame) -> Self {
@@ -567,34 +562,25 @@ impl DataFrame {
 
     /// Computes the frame and returns all its rows.
     pub async fn collect(self) -> Result<Vec<RecordBatch>> {
-        let mut stream = self.execute_stream().await?;
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next_batch().await {
-            batches.push(batch?);
-        }
-        Ok(batches)
+        self.execute_stream().await?.collect().await
+    }
+
+    /// The frame's query, planned: the one way every computation of it starts.
+    pub(crate) async fn planned(self) -> Result<Planned> {
+        let label = self.label();
+        Planned::frame(self.inner, label).await
     }
 
     /// Starts computing the frame; batches arrive as partitions produce them. The query
-    /// is recorded in the session's [`QueryLog`] while it runs.
+    /// is recorded in the session's [`QueryLog`](crate::QueryLog) while it runs.
     pub async fn execute_stream(self) -> Result<BatchStream> {
-        let plan = self.inner.logical_plan().clone();
-        let sql = self.label();
-        let task = self.inner.task_ctx();
-        let physical = match self.inner.create_physical_plan().await {
-            Ok(physical) => physical,
-            Err(error) => return Err(execution_error(error, &plan).await),
-        };
-        tracked_stream(task, physical, sql, plan).await
+        self.planned().await?.stream().await
     }
 
     /// Starts computing the frame, with a handle that tells how far it is.
     pub async fn execute_stream_with_progress(self) -> Result<(BatchStream, Progress)> {
         let stream = self.execute_stream().await?;
-        let progress = match &stream.query {
-            Some(query) => query.progress().clone(),
-            None => return Err(Error::execution("the query is not tracked")),
-        };
+        let progress = stream.query().progress().clone();
         Ok((stream, progress))
     }
 
@@ -605,12 +591,7 @@ impl DataFrame {
     pub async fn visualize(&self, path: impl AsRef<Path>) -> Result<TaskGraph> {
         let path = path.as_ref();
         let format = crate::report::check_graph_path(path)?;
-        let plan = self.inner.logical_plan().clone();
-        let physical = match self.inner.clone().create_physical_plan().await {
-            Ok(physical) => physical,
-            Err(error) => return Err(execution_error(error, &plan).await),
-        };
-        let graph = TaskGraph::new(&physical);
+        let graph = TaskGraph::new(self.clone().planned().await?.plan());
         crate::report::write_graph(&graph, path, format)?;
         Ok(graph)
     }
@@ -622,14 +603,10 @@ impl DataFrame {
         let path = path.as_ref();
         crate::report::check_report_path(path)?;
         let schema = self.schema();
-        let mut stream = self.execute_stream().await?;
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next_batch().await {
-            batches.push(batch?);
-        }
-        if let Some(query) = stream.query() {
-            crate::report::write_report(query, path)?;
-        }
+        let stream = self.execute_stream().await?;
+        let query = Arc::clone(stream.query());
+        let batches = stream.collect().await?;
+        crate::report::write_report(&query, path)?;
         Ok(Table { schema, batches })
     }
 
@@ -649,114 +626,8 @@ impl DataFrame {
 fn computed(batches: Vec<RecordBatch>) -> Result<DataFrame> {
     let table = datafusion::datasource::MemTable::try_new(batches[0].schema(), vec![batches])?;
     Ok(DataFrame::new(
-        SessionContext::new().read_table(std::sync::Arc::new(table))?,
+        SessionContext::new().read_table(Arc::new(table))?,
     ))
-}
-
-/// Records `physical` in the session's [`QueryLog`] under `sql` and returns the context to run
-/// it in: the session's, with a view of the memory pool that counts this query's share.
-pub(crate) fn start_tracked(
-    task: datafusion::execution::TaskContext,
-    physical: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-    sql: String,
-) -> Result<(Arc<Query>, Arc<datafusion::execution::TaskContext>)> {
-    let runtime = task.runtime_env();
-    let pool = Arc::new(QueryPool::new(Arc::clone(&runtime.memory_pool)));
-    let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime)
-        .with_memory_pool(pool.clone())
-        .build_arc()?;
-    let log: Arc<QueryLog> = task
-        .session_config()
-        .get_extension::<QueryLog>()
-        .unwrap_or_default();
-    let query = log.start(sql, Arc::clone(physical), pool);
-    Ok((query, Arc::new(task.with_runtime(runtime))))
-}
-
-/// Runs `physical` (planned from `plan`) as a query the session's [`QueryLog`] records under
-/// `sql`.
-pub(crate) async fn tracked_stream(
-    task: datafusion::execution::TaskContext,
-    physical: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-    sql: String,
-    plan: LogicalPlan,
-) -> Result<BatchStream> {
-    let schema = physical.schema();
-    let (query, context) = start_tracked(task, &physical, sql)?;
-    match datafusion::physical_plan::execute_stream(physical, context) {
-        Ok(inner) => Ok(BatchStream {
-            schema,
-            inner,
-            plan,
-            query: Some(query),
-        }),
-        Err(error) => {
-            query.finish(QueryState::Failed(error.to_string(), query.duration()));
-            Err(execution_error(error, &plan).await)
-        }
-    }
-}
-
-/// The batches of a running query. Dropping it cancels the query.
-pub struct BatchStream {
-    schema: SchemaRef,
-    inner: SendableRecordBatchStream,
-    plan: LogicalPlan,
-    query: Option<Arc<Query>>,
-}
-
-impl BatchStream {
-    /// The schema of every batch.
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    /// The next batch, `None` at the end.
-    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
-        let Some(next) = self.inner.next().await else {
-            self.finish(QueryState::Finished);
-            return None;
-        };
-        match next {
-            Ok(batch) => Some(Ok(batch)),
-            Err(error) => {
-                let error = execution_error(error, &self.plan).await;
-                self.finish(|d| QueryState::Failed(error.to_string(), d));
-                Some(Err(error))
-            }
-        }
-    }
-
-    /// The query producing the batches, as the session's [`QueryLog`] records it; its
-    /// graph carries the metrics of the run once the stream has ended.
-    pub fn query(&self) -> Option<&Arc<Query>> {
-        self.query.as_ref()
-    }
-
-    fn finish(&self, outcome: impl FnOnce(std::time::Duration) -> QueryState) {
-        if let Some(query) = &self.query {
-            query.finish(outcome(query.duration()));
-        }
-    }
-}
-
-impl Drop for BatchStream {
-    fn drop(&mut self) {
-        self.finish(QueryState::Cancelled);
-    }
-}
-
-/// Turns an execution failure into an [`Error`]; malformed CSV is traced to its file and line.
-async fn execution_error(error: DataFusionError, plan: &LogicalPlan) -> Error {
-    if is_csv_decode_error(&error) {
-        let plan = plan.clone();
-        if let Ok(Some(located)) =
-            tokio::task::spawn_blocking(move || locate_csv_error(&plan)).await
-        {
-            return Error::input(located);
-        }
-    }
-    Error::from(error)
 }
 
 /// The logical operators of `plan`, root first: `Sort`, `Aggregate`, `TableScan`.

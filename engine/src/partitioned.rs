@@ -11,8 +11,7 @@ use datafusion::datasource::{provider_as_source, MemTable};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::{col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableType};
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
-use futures::StreamExt;
+use datafusion::physical_plan::ExecutionPlan;
 use rask_planner::divisions::{self as divisions_ops, find_divisions, Bounds};
 use rask_planner::frame::AggFunc;
 use rask_planner::partitions::{self as partition_ops, PartitionFunction};
@@ -20,7 +19,7 @@ use rask_planner::resample::{self as resample_ops, Window};
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
-use crate::monitor::QueryState;
+use crate::execution::Planned;
 
 /// A function over one whole partition: its rows as one Arrow batch in, new rows out.
 pub trait PartitionFn: Fn(RecordBatch) -> Result<RecordBatch> + Send + Sync + 'static {}
@@ -250,7 +249,8 @@ impl DataFrame {
                 "repartition: partition_size must be at least 1 byte",
             ));
         }
-        let mut stream = self.clone().execute_stream().await?;
+        let label = format!("repartition: {}", self.label());
+        let mut stream = self.clone().with_sql(label).execute_stream().await?;
         let mut total = 0usize;
         while let Some(batch) = stream.next_batch().await {
             total += batch?.get_array_memory_size();
@@ -486,43 +486,33 @@ impl DataFrame {
         let optimized = state.optimize(&plan)?;
         let bounds: Option<(String, Vec<Bounds>, bool)> = find_divisions(&optimized)
             .map(|d| (d.column().to_string(), d.bounds().to_vec(), d.half_open()));
-        let physical = state.create_physical_plan(&optimized).await?;
         let label = format!("persist: {}", self.label());
-        let (query, context) =
-            crate::dataframe::start_tracked(TaskContext::from(&state), &physical, label)?;
-        let reservation = MemoryConsumer::new("persist").register(context.memory_pool());
-        let partitions = physical.output_partitioning().partition_count();
-        let collected = futures::future::try_join_all((0..partitions).map(|partition| {
-            let physical = Arc::clone(&physical);
-            let context = Arc::clone(&context);
+        let physical = match state.create_physical_plan(&optimized).await {
+            Ok(physical) => physical,
+            Err(error) => return Err(crate::execution::traced(error, &plan).await),
+        };
+        let schema = physical.schema();
+        let started = Planned::physical(TaskContext::from(&state), plan, physical, label)
+            .partitions()
+            .await?;
+        let reservation = MemoryConsumer::new("persist").register(started.context.memory_pool());
+        let collected = futures::future::try_join_all(started.streams.into_iter().map(|mut stream| {
             let reservation = &reservation;
             async move {
-                let mut stream = physical.execute(partition, context)?;
                 let mut batches = Vec::new();
-                while let Some(batch) = stream.next().await {
+                while let Some(batch) = stream.next_batch().await {
                     let batch = batch?;
-                    reservation.try_grow(batch.get_array_memory_size()).map_err(|e| {
-                        Error::memory(format!("persist: the frame does not fit in memory: {e}"),
-                        )
-                        .with_hint("raise --memory-limit, persist fewer columns or rows, or write the frame to Parquet")
-                    })?;
+                    if let Err(e) = reservation.try_grow(batch.get_array_memory_size()) {
+                        let error = Error::memory(format!("persist: the frame does not fit in memory: {e}"))
+                            .with_hint("raise --memory-limit, persist fewer columns or rows, or write the frame to Parquet");
+                        return Err(stream.fail(error));
+                    }
                     batches.push(batch);
                 }
                 Ok::<_, Error>(batches)
             }
         }))
-        .await;
-        let collected = match collected {
-            Ok(collected) => {
-                query.finish(QueryState::Finished(query.duration()));
-                collected
-            }
-            Err(error) => {
-                query.finish(QueryState::Failed(error.to_string(), query.duration()));
-                return Err(error);
-            }
-        };
-        let schema = physical.schema();
+        .await?;
         let held = Arc::new(reservation);
         let table = |parts: Vec<Vec<RecordBatch>>| -> Result<LogicalPlan> {
             let persisted = Persisted {
@@ -595,10 +585,15 @@ async fn split_points(
     Ok(points)
 }
 
+/// Runs one of `set_index`'s measuring queries, which the query log shows as `set_index`.
 async fn collect_plan(state: &SessionState, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
-    Ok(datafusion::dataframe::DataFrame::new(state.clone(), plan)
+    let frame = datafusion::dataframe::DataFrame::new(state.clone(), plan);
+    Planned::frame(frame, "set_index: measuring the index".to_string())
+        .await?
+        .stream()
+        .await?
         .collect()
-        .await?)
+        .await
 }
 
 /// The minimum, approximate quantiles and maximum of a numeric or temporal column, in one

@@ -10,7 +10,7 @@ use rask_planner::graph::{format_bytes, format_duration, TaskGraph};
 
 use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
-use crate::sink::{check_destination, write_atomically};
+use crate::staged::{cannot_write, check_destination, write_atomically};
 
 /// A file format for task graphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +50,10 @@ pub fn check_graph_path(path: &Path) -> Result<GraphFormat> {
 }
 
 fn no_graphviz(path: &Path) -> Error {
-    Error::output(format!(
-        "cannot write '{}': PNG needs Graphviz's `dot` program, which is not on PATH",
-        path.display()
-    ))
+    cannot_write(
+        path,
+        "PNG needs Graphviz's `dot` program, which is not on PATH",
+    )
     .with_hint("write .svg or .dot instead (drawn without Graphviz), or install graphviz")
 }
 
@@ -78,7 +78,7 @@ fn render_png(dot: &str, path: &Path) -> Result<Vec<u8>> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let program = graphviz().ok_or_else(|| no_graphviz(path))?;
-    let failed = |why: String| Error::output(format!("cannot write '{}': {why}", path.display()));
+    let failed = |why: String| cannot_write(path, why);
     let mut child = Command::new(&program)
         .arg("-Tpng")
         .stdin(Stdio::piped())

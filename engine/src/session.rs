@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParser, Statement};
@@ -13,11 +14,56 @@ use rask_planner::listing::ReadOptions;
 use rask_planner::scans::file_scans;
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 
-use crate::cluster::{cluster_info, ClusterInfo, LocalCluster};
+use crate::cluster::{self, cluster_info, ClusterInfo, LocalCluster};
 use crate::config::SessionBuilder;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::execution::Planned;
 use crate::monitor::QueryLog;
+
+impl SessionBuilder {
+    /// Creates the session.
+    pub fn build(self) -> Result<Session> {
+        let (config, runtime) = self.settings()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        Session::from_context(ctx, self.memory_limit_bytes(), None)
+    }
+
+    /// Creates a session whose queries run on the Ballista cluster whose scheduler is at
+    /// `url` (`df://host:port`), as Dask's `Client('host:8786')`. Fails within a few seconds
+    /// when no scheduler answers there. The partitions, batch size and memory settings apply
+    /// to the plans the cluster runs.
+    pub async fn connect(self, url: &str) -> Result<Session> {
+        self.on_cluster(url, None).await
+    }
+
+    /// Starts a [`LocalCluster`] of `n_workers` worker processes, each running
+    /// `threads_per_worker` tasks at once under `memory_limit` bytes, and connects to it, as
+    /// Dask's `Client(LocalCluster(n_workers, threads_per_worker, memory_limit))`. The
+    /// workers stop when the last clone of the session is dropped.
+    pub async fn local_cluster(
+        self,
+        n_workers: usize,
+        threads_per_worker: usize,
+        memory_limit: Option<u64>,
+    ) -> Result<Session> {
+        let cluster = LocalCluster::start(n_workers, threads_per_worker, memory_limit).await?;
+        let url = cluster.url().to_string();
+        self.on_cluster(&url, Some(cluster)).await
+    }
+
+    async fn on_cluster(self, url: &str, local: Option<LocalCluster>) -> Result<Session> {
+        let address = cluster::scheduler_address(url)?;
+        cluster::cluster_info(url).await?;
+        let (config, runtime) = self.settings()?;
+        let ctx = cluster::cluster_state(&address, config, runtime).await?;
+        let link = ClusterLink {
+            url: format!("df://{address}"),
+            local,
+        };
+        Session::from_context(ctx, self.memory_limit_bytes(), Some(link))
+    }
+}
 
 /// A Rask session: settings, registered tables and views, and the engine that runs queries.
 /// Cloning it is cheap and shares everything.
@@ -357,26 +403,13 @@ impl Session {
             }
             return Ok(tables);
         }
-        let labelled: Vec<(String, LogicalPlan)> = frames
-            .iter()
-            .map(|f| (f.label(), f.logical_plan().clone()))
-            .collect();
-        let (plans, _) = self.plan_together(frames).await?;
-        let results = futures::future::try_join_all(plans.into_iter().zip(labelled).map(
-            |(physical, (sql, plan))| async move {
-                let schema = physical.schema();
-                let task = datafusion::execution::TaskContext::from(&self.inner.ctx.state());
-                let mut stream =
-                    crate::dataframe::tracked_stream(task, physical, sql, plan).await?;
-                let mut batches = Vec::new();
-                while let Some(batch) = stream.next_batch().await {
-                    batches.push(batch?);
-                }
-                Ok::<_, Error>(crate::Table { schema, batches })
-            },
-        ))
-        .await?;
-        Ok(results)
+        let planned = self.plan_together(frames).await?;
+        futures::future::try_join_all(planned.into_iter().map(|planned| async move {
+            let schema = planned.plan().schema();
+            let batches = planned.stream().await?.collect().await?;
+            Ok::<_, Error>(crate::Table { schema, batches })
+        }))
+        .await
     }
 
     /// The physical plan [`compute`](Self::compute) runs for `frames`, shared scans shown
@@ -387,11 +420,14 @@ impl Session {
             return Err(Error::plan("explain_compute shows how one process shares scans; on a cluster each result is planned by the scheduler (use explain on each frame)",
             ));
         }
-        let (plans, context) = self.plan_together(frames).await?;
+        let planned = self.plan_together(frames).await?;
+        let plans: Vec<_> = planned.iter().map(|p| Arc::clone(p.plan())).collect();
         if analyze {
-            futures::future::try_join_all(plans.iter().map(|plan| {
-                datafusion::physical_plan::collect(Arc::clone(plan), Arc::clone(&context))
-            }))
+            futures::future::try_join_all(
+                planned
+                    .into_iter()
+                    .map(|planned| async move { planned.stream().await?.collect().await }),
+            )
             .await?;
         }
         let mut text = String::new();
@@ -408,13 +444,8 @@ impl Session {
         Ok(text)
     }
 
-    async fn plan_together(
-        &self,
-        frames: Vec<DataFrame>,
-    ) -> Result<(
-        Vec<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
-        Arc<datafusion::execution::TaskContext>,
-    )> {
+    /// The queries of `frames`, planned together so that what they share is read once.
+    async fn plan_together(&self, frames: Vec<DataFrame>) -> Result<Vec<Planned>> {
         let state = self.inner.ctx.state();
         let optimized = frames
             .iter()
@@ -422,14 +453,29 @@ impl Session {
             .collect::<datafusion::common::Result<Vec<_>>>()?;
         let together = rask_planner::shared::compute_all(optimized)?;
         // Already optimized: planned as is, so the shared scans stay identical.
-        let physical = state
+        let physical = match state
             .query_planner()
             .create_physical_plan(&together, &state)
-            .await?;
+            .await
+        {
+            Ok(physical) => physical,
+            Err(error) => return Err(crate::execution::traced(error, &together).await),
+        };
         let Some(all) = physical.downcast_ref::<rask_planner::shared::ComputeAllExec>() else {
             return Err(Error::execution("compute: unexpected plan"));
         };
-        Ok((all.plans().to_vec(), state.task_ctx()))
+        Ok(frames
+            .iter()
+            .zip(all.plans())
+            .map(|(frame, physical)| {
+                Planned::physical(
+                    TaskContext::from(&state),
+                    frame.logical_plan().clone(),
+                    Arc::clone(physical),
+                    frame.label(),
+                )
+            })
+            .collect())
     }
 }
 

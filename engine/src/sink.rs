@@ -1,7 +1,8 @@
 //! Writing results: to any `Write` in a text or binary format, or atomically to a file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
@@ -15,8 +16,9 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 
-use crate::dataframe::BatchStream;
 use crate::error::{Error, Result};
+use crate::execution::{BatchStream, Planned};
+use crate::staged::{check_destination, StagedDir, StagedFile};
 
 /// A serialisation of record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,94 +145,6 @@ pub fn check_output_path(path: &Path) -> Result<OutputFormat> {
     Ok(format)
 }
 
-fn cannot_write(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::output(format!("cannot write '{}': {why}", path.display()))
-}
-
-/// The directory `path` goes into (`.` for a bare name), which must exist.
-fn existing_parent(path: &Path) -> Result<&Path> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if parent.is_dir() {
-        Ok(parent)
-    } else {
-        Err(cannot_write(
-            path,
-            format!("directory '{}' does not exist", parent.display()),
-        ))
-    }
-}
-
-/// Checks that a file can be created at `path`: its directory exists and it is no directory.
-pub(crate) fn check_destination(path: &Path) -> Result<()> {
-    existing_parent(path)?;
-    if path.is_dir() {
-        return Err(cannot_write(path, "it is a directory"));
-    }
-    Ok(())
-}
-
-/// A file written under a temporary name beside its destination and renamed into place
-/// only when complete, so a failed or cancelled write leaves the destination as it was.
-struct StagedFile {
-    temp: tempfile::NamedTempFile,
-    destination: PathBuf,
-}
-
-impl StagedFile {
-    fn new(destination: &Path) -> Result<StagedFile> {
-        check_destination(destination)?;
-        let temp = tempfile::Builder::new()
-            .prefix(".rask-")
-            .suffix(".tmp")
-            .tempfile_in(existing_parent(destination)?)
-            .map_err(|e| cannot_write(destination, e))?;
-        Ok(StagedFile {
-            temp,
-            destination: destination.to_path_buf(),
-        })
-    }
-
-    fn writer(
-        &self,
-        format: OutputFormat,
-        schema: &SchemaRef,
-    ) -> Result<BatchWriter<std::io::BufWriter<&std::fs::File>>> {
-        BatchWriter::new(format, std::io::BufWriter::new(self.temp.as_file()), schema)
-    }
-
-    /// Moves the file into place. A temporary file is private to its owner; the result is
-    /// as readable as any file the user creates (or keeps the permissions of the file it
-    /// replaces).
-    fn publish(self) -> Result<()> {
-        let permissions = match std::fs::metadata(&self.destination) {
-            Ok(existing) => Some(existing.permissions()),
-            Err(_) => new_file_permissions(),
-        };
-        if let Some(permissions) = permissions {
-            std::fs::set_permissions(self.temp.path(), permissions)
-                .map_err(|e| cannot_write(&self.destination, e))?;
-        }
-        self.temp
-            .persist(&self.destination)
-            .map_err(|e| cannot_write(&self.destination, e.error))?;
-        Ok(())
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it, renamed into place once
-/// complete.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let staged = StagedFile::new(path)?;
-    let mut file = staged.temp.as_file();
-    file.write_all(bytes)
-        .and_then(|()| file.flush())
-        .map_err(|e| cannot_write(path, e))?;
-    staged.publish()
-}
-
 /// Streams `batches` into `path`, in the format its extension names, atomically (see
 /// [`write_file_as`]). Returns the number of rows.
 pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
@@ -253,7 +167,8 @@ async fn stream_into(
     staged: &StagedFile,
     format: OutputFormat,
 ) -> Result<u64> {
-    let mut writer = staged.writer(format, &batches.schema())?;
+    let out = std::io::BufWriter::new(staged.file());
+    let mut writer = BatchWriter::new(format, out, &batches.schema())?;
     let mut rows = 0u64;
     while let Some(batch) = batches.next_batch().await {
         let batch = batch?;
@@ -262,58 +177,6 @@ async fn stream_into(
     }
     writer.finish()?;
     Ok(rows)
-}
-
-#[cfg(unix)]
-fn new_file_permissions() -> Option<std::fs::Permissions> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn new_file_permissions() -> Option<std::fs::Permissions> {
-    None
-}
-
-/// A directory written beside its destination and moved into place once complete.
-struct StagedDir {
-    staging: tempfile::TempDir,
-    destination: PathBuf,
-}
-
-impl StagedDir {
-    fn new(destination: &Path) -> Result<StagedDir> {
-        let name = destination
-            .file_name()
-            .ok_or_else(|| cannot_write(destination, "no directory name"))?;
-        let staging = tempfile::Builder::new()
-            .prefix(&format!(".{}.rask-", name.to_string_lossy()))
-            .tempdir_in(existing_parent(destination)?)
-            .map_err(|e| cannot_write(destination, e))?;
-        Ok(StagedDir {
-            staging,
-            destination: destination.to_path_buf(),
-        })
-    }
-
-    fn path(&self) -> &Path {
-        self.staging.path()
-    }
-
-    /// Replaces the destination (if any) with the staged directory.
-    fn commit(self) -> Result<()> {
-        let failed = |e: std::io::Error| cannot_write(&self.destination, e);
-        let staged = self.staging.keep();
-        if self.destination.exists() {
-            let old = PathBuf::from(format!("{}.old", staged.display()));
-            std::fs::rename(&self.destination, &old).map_err(failed)?;
-            std::fs::rename(&staged, &self.destination).map_err(failed)?;
-            std::fs::remove_dir_all(&old).map_err(failed)?;
-        } else {
-            std::fs::rename(&staged, &self.destination).map_err(failed)?;
-        }
-        Ok(())
-    }
 }
 
 /// Options of [`DataFrame::to_parquet`](crate::DataFrame::to_parquet).
@@ -335,32 +198,45 @@ impl Default for ParquetSink {
     }
 }
 
-/// Writes `frame` as Parquet files into directory `dir`, replacing it atomically.
+/// Writes `frame` as Parquet files into directory `dir`, replacing it atomically; the
+/// query log shows the write as `label`.
 pub(crate) async fn write_parquet_dir(
     frame: datafusion::dataframe::DataFrame,
+    label: String,
     dir: &Path,
     options: &ParquetSink,
 ) -> Result<u64> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::UInt64Type;
     use datafusion::common::config::TableParquetOptions;
-    use datafusion::dataframe::DataFrameWriteOptions;
+    use datafusion::datasource::file_format::format_as_file_type;
+    use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
+    use datafusion::logical_expr::LogicalPlanBuilder;
 
     let staged = StagedDir::new(dir)?;
     let mut parquet = TableParquetOptions::default();
     parquet.global.compression = Some(options.compression.clone());
-    let written = frame
-        .write_parquet(
-            &format!("{}/", staged.path().display()),
-            DataFrameWriteOptions::new().with_partition_by(options.partition_on.clone()),
-            Some(parquet),
-        )
+    let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(parquet)));
+    let (state, plan) = frame.into_parts();
+    let copy = LogicalPlanBuilder::copy_to(
+        plan,
+        format!("{}/", staged.path().display()),
+        file_type,
+        Default::default(),
+        options.partition_on.clone(),
+    )?
+    .build()?;
+    let copy = datafusion::dataframe::DataFrame::new(state, copy);
+    let written = Planned::frame(copy, label)
+        .await?
+        .stream()
+        .await?
+        .collect()
         .await?;
     let rows = written
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-        })
+        .iter()
+        .find(|batch| batch.num_rows() > 0)
+        .and_then(|batch| batch.column(0).as_primitive_opt::<UInt64Type>())
         .map_or(0, |counts| counts.value(0));
     staged.commit()?;
     Ok(rows)

@@ -209,7 +209,7 @@ async fn the_query_log_follows_each_query() {
         .execute_stream()
         .await
         .unwrap();
-    assert!(stream.query().unwrap().state().is_running());
+    assert!(stream.query().state().is_running());
     drop(stream);
     let query = session.queries().latest().unwrap();
     assert_eq!(query.id(), 2);

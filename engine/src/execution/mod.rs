@@ -1,0 +1,152 @@
+//! The one way a query runs.
+//!
+//! Every computation of a frame or a session — `collect`, `compute`, `head`, `len`,
+//! `execute_stream`, the sinks, `persist`, `set_index`'s measuring queries,
+//! `session.compute`, `explain`, reports — is planned into a [`Planned`] query and run
+//! through [`Planned::stream`] or [`Planned::partitions`]. So each one gets the same:
+//! an entry in the session's [`QueryLog`] (progress, per-query memory, metrics for the
+//! dashboard and reports), the session's memory pool seen through the query's own counter,
+//! errors traced back to the file and line of malformed CSV, and cancellation when its
+//! streams are dropped.
+
+mod stream;
+
+use std::sync::Arc;
+
+use datafusion::common::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
+
+pub use stream::BatchStream;
+
+use crate::error::{Error, Result};
+use crate::monitor::{Query, QueryLog, QueryPool, QueryState};
+use stream::Run;
+
+/// A query planned and ready to start: its logical plan (kept to trace errors to their
+/// files), its physical plan, the context it runs in and how the query log names it.
+pub(crate) struct Planned {
+    label: String,
+    logical: LogicalPlan,
+    physical: Arc<dyn ExecutionPlan>,
+    task: TaskContext,
+}
+
+impl Planned {
+    /// Plans `frame`, which the query log will show as `label`.
+    pub(crate) async fn frame(
+        frame: datafusion::dataframe::DataFrame,
+        label: String,
+    ) -> Result<Planned> {
+        let logical = frame.logical_plan().clone();
+        let task = frame.task_ctx();
+        match frame.create_physical_plan().await {
+            Ok(physical) => Ok(Planned::physical(task, logical, physical, label)),
+            Err(error) => Err(traced(error, &logical).await),
+        }
+    }
+
+    /// A query already planned to `physical` from `logical`.
+    pub(crate) fn physical(
+        task: TaskContext,
+        logical: LogicalPlan,
+        physical: Arc<dyn ExecutionPlan>,
+        label: String,
+    ) -> Planned {
+        Planned {
+            label,
+            logical,
+            physical,
+            task,
+        }
+    }
+
+    /// The physical plan that will run.
+    pub(crate) fn plan(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.physical
+    }
+
+    /// Starts the query; the batches of all its partitions arrive in one stream.
+    pub(crate) async fn stream(self) -> Result<BatchStream> {
+        let (run, context) = self.start(1)?;
+        let physical = Arc::clone(run.query().plan());
+        match datafusion::physical_plan::execute_stream(physical, context) {
+            Ok(inner) => Ok(BatchStream::new(inner, run)),
+            Err(error) => Err(run.fail(error).await),
+        }
+    }
+
+    /// Starts the query with one stream per output partition, all of them running at once
+    /// when polled together. The query ends when every stream has ended (or been closed).
+    pub(crate) async fn partitions(self) -> Result<Partitions> {
+        let count = self.physical.output_partitioning().partition_count();
+        let physical = Arc::clone(&self.physical);
+        let (run, context) = self.start(count)?;
+        let mut streams = Vec::with_capacity(count);
+        for partition in 0..count {
+            match physical.execute(partition, Arc::clone(&context)) {
+                Ok(inner) => streams.push(BatchStream::new(inner, Arc::clone(&run))),
+                Err(error) => return Err(run.fail(error).await),
+            }
+        }
+        Ok(Partitions { streams, context })
+    }
+
+    /// Records the query in the session's log and gives it a view of the memory pool that
+    /// counts its own share; `streams` is how many streams must end for it to be finished.
+    fn start(self, streams: usize) -> Result<(Arc<Run>, Arc<TaskContext>)> {
+        let runtime = self.task.runtime_env();
+        let pool = Arc::new(QueryPool::new(Arc::clone(&runtime.memory_pool)));
+        // Replacing only the pool keeps the session's disk manager, object stores and cache.
+        let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime)
+            .with_memory_pool(pool.clone())
+            .build_arc()?;
+        let log: Arc<QueryLog> = self
+            .task
+            .session_config()
+            .get_extension::<QueryLog>()
+            .unwrap_or_default();
+        let query = log.start(self.label, self.physical, pool);
+        let context = Arc::new(self.task.with_runtime(runtime));
+        Ok((Run::new(query, self.logical, streams), context))
+    }
+}
+
+/// The streams of a query started by [`Planned::partitions`], and the context they run in.
+pub(crate) struct Partitions {
+    /// One stream per output partition, in partition order.
+    pub(crate) streams: Vec<BatchStream>,
+    /// The task context of the query: its memory pool counts against the query.
+    pub(crate) context: Arc<TaskContext>,
+}
+
+/// Turns a failure into an [`Error`]; malformed CSV is traced to its file and line by
+/// re-reading the plan's CSV files (a parallel scan's decoder knows neither).
+pub(crate) async fn traced(error: DataFusionError, plan: &LogicalPlan) -> Error {
+    if is_csv_decode_error(&error) {
+        let plan = plan.clone();
+        if let Ok(Some(located)) =
+            tokio::task::spawn_blocking(move || locate_csv_error(&plan)).await
+        {
+            return Error::input(located);
+        }
+    }
+    Error::from(error)
+}
+
+impl Run {
+    /// Records that the query failed with `error` and returns it, traced.
+    async fn fail(&self, error: DataFusionError) -> Error {
+        let error = traced(error, self.logical()).await;
+        self.failed(&error);
+        error
+    }
+}
+
+/// How a finished, failed or cancelled query is recorded.
+fn outcome(query: &Query, state: impl FnOnce(std::time::Duration) -> QueryState) {
+    query.finish(state(query.duration()));
+}

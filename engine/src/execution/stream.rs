@@ -1,0 +1,142 @@
+//! The batches of a running query, and the bookkeeping that tells the query log when the
+//! query has finished, failed or been cancelled.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use futures::StreamExt;
+
+use super::outcome;
+use crate::error::{Error, Result};
+use crate::monitor::{Query, QueryState};
+
+/// One started query, shared by all of its streams.
+pub(crate) struct Run {
+    query: Arc<Query>,
+    logical: LogicalPlan,
+    /// Streams that have not ended yet.
+    open: AtomicUsize,
+}
+
+impl Run {
+    pub(super) fn new(query: Arc<Query>, logical: LogicalPlan, streams: usize) -> Arc<Run> {
+        let run = Arc::new(Run {
+            query,
+            logical,
+            open: AtomicUsize::new(streams),
+        });
+        if streams == 0 {
+            outcome(&run.query, QueryState::Finished);
+        }
+        run
+    }
+
+    pub(super) fn query(&self) -> &Arc<Query> {
+        &self.query
+    }
+
+    pub(super) fn logical(&self) -> &LogicalPlan {
+        &self.logical
+    }
+
+    fn stream_ended(&self) {
+        if self.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            outcome(&self.query, QueryState::Finished);
+        }
+    }
+
+    pub(super) fn failed(&self, error: &Error) {
+        outcome(&self.query, |d| QueryState::Failed(error.to_string(), d));
+    }
+}
+
+/// The batches of a running query. Dropping it before its end cancels the query: its
+/// operators stop and release their memory.
+pub struct BatchStream {
+    schema: SchemaRef,
+    inner: SendableRecordBatchStream,
+    run: Arc<Run>,
+    ended: bool,
+}
+
+impl BatchStream {
+    pub(super) fn new(inner: SendableRecordBatchStream, run: Arc<Run>) -> BatchStream {
+        BatchStream {
+            schema: inner.schema(),
+            inner,
+            run,
+            ended: false,
+        }
+    }
+
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The next batch, `None` at the end.
+    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        if self.ended {
+            return None;
+        }
+        match self.inner.next().await {
+            None => {
+                self.close_stream();
+                None
+            }
+            Some(Ok(batch)) => Some(Ok(batch)),
+            Some(Err(error)) => {
+                self.ended = true;
+                Some(Err(self.run.fail(error).await))
+            }
+        }
+    }
+
+    /// Every remaining batch.
+    pub async fn collect(mut self) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        while let Some(batch) = self.next_batch().await {
+            batches.push(batch?);
+        }
+        Ok(batches)
+    }
+
+    /// Stops reading because everything wanted has been read (as `head` does): the query
+    /// counts as finished, not cancelled, once its other streams end too.
+    pub(crate) fn close(mut self) {
+        self.close_stream();
+    }
+
+    /// Stops reading because the consumer of the batches failed with `error` (as `persist`
+    /// does when they do not fit in memory): the query is recorded as failed.
+    pub(crate) fn fail(mut self, error: Error) -> Error {
+        self.ended = true;
+        self.run.failed(&error);
+        error
+    }
+
+    fn close_stream(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            self.run.stream_ended();
+        }
+    }
+
+    /// The query producing the batches, as the session's [`QueryLog`](crate::QueryLog)
+    /// records it; its graph carries the metrics of the run once the stream has ended.
+    pub fn query(&self) -> &Arc<Query> {
+        self.run.query()
+    }
+}
+
+impl Drop for BatchStream {
+    fn drop(&mut self) {
+        if !self.ended {
+            outcome(self.run.query(), QueryState::Cancelled);
+        }
+    }
+}
