@@ -90,8 +90,10 @@ impl BatchStream {
             }
             Some(Ok(batch)) => Some(Ok(batch)),
             Some(Err(error)) => {
+                // Marked ended only once recorded: dropped while tracing, it is cancelled.
+                let error = self.run.fail(error).await;
                 self.ended = true;
-                Some(Err(self.run.fail(error).await))
+                Some(Err(error))
             }
         }
     }
