@@ -10,20 +10,20 @@
 //! streams are dropped.
 
 mod stream;
+mod trace;
 
 use std::sync::Arc;
 
-use datafusion::common::DataFusionError;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
-use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
 
 pub use stream::BatchStream;
+pub(crate) use trace::traced;
 
-use crate::error::{Error, Result};
-use crate::monitor::{Query, QueryLog, QueryPool, QueryState};
+use crate::error::Result;
+use crate::monitor::{QueryLog, QueryPool};
 use stream::Run;
 
 /// A query planned and ready to start: its logical plan (kept to trace errors to their
@@ -121,32 +121,4 @@ pub(crate) struct Partitions {
     pub(crate) streams: Vec<BatchStream>,
     /// The task context of the query: its memory pool counts against the query.
     pub(crate) context: Arc<TaskContext>,
-}
-
-/// Turns a failure into an [`Error`]; malformed CSV is traced to its file and line by
-/// re-reading the plan's CSV files (a parallel scan's decoder knows neither).
-pub(crate) async fn traced(error: DataFusionError, plan: &LogicalPlan) -> Error {
-    if is_csv_decode_error(&error) {
-        let plan = plan.clone();
-        if let Ok(Some(located)) =
-            tokio::task::spawn_blocking(move || locate_csv_error(&plan)).await
-        {
-            return Error::input(located);
-        }
-    }
-    Error::from(error)
-}
-
-impl Run {
-    /// Records that the query failed with `error` and returns it, traced.
-    async fn fail(&self, error: DataFusionError) -> Error {
-        let error = traced(error, self.logical()).await;
-        self.failed(&error);
-        error
-    }
-}
-
-/// How a finished, failed or cancelled query is recorded.
-fn outcome(query: &Query, state: impl FnOnce(std::time::Duration) -> QueryState) {
-    query.finish(state(query.duration()));
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use futures::StreamExt;
 
-use super::outcome;
+use super::trace::traced;
 use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
 
@@ -39,10 +40,6 @@ impl Run {
         &self.query
     }
 
-    pub(super) fn logical(&self) -> &LogicalPlan {
-        &self.logical
-    }
-
     fn stream_ended(&self) {
         if self.open.fetch_sub(1, Ordering::AcqRel) == 1 {
             outcome(&self.query, QueryState::Finished);
@@ -52,6 +49,18 @@ impl Run {
     pub(super) fn failed(&self, error: &Error) {
         outcome(&self.query, |d| QueryState::Failed(error.to_string(), d));
     }
+
+    /// Records that the query failed with `error` and returns it, traced.
+    pub(super) async fn fail(&self, error: DataFusionError) -> Error {
+        let error = traced(error, &self.logical).await;
+        self.failed(&error);
+        error
+    }
+}
+
+/// Records how the query ended; the first outcome recorded stands.
+fn outcome(query: &Query, state: impl FnOnce(std::time::Duration) -> QueryState) {
+    query.finish(state(query.duration()));
 }
 
 /// The batches of a running query. Dropping it before its end cancels the query: its
