@@ -509,7 +509,7 @@ impl DataFrame {
     pub async fn len(self) -> Result<usize> {
         use datafusion::arrow::datatypes::Int64Type;
         let label = format!("len: {}", self.label());
-        let counted = self
+        let rows = self
             .map_plan(|plan| {
                 datafusion::logical_expr::LogicalPlanBuilder::from(plan)
                     .aggregate(
@@ -519,13 +519,11 @@ impl DataFrame {
                     .build()
             })?
             .with_sql(label)
-            .collect()
-            .await?;
-        let rows = counted
-            .iter()
-            .find(|batch| batch.num_rows() > 0)
-            .and_then(|batch| batch.column(0).as_primitive_opt::<Int64Type>())
-            .map_or(0, |counts| counts.value(0));
+            .execute_stream()
+            .await?
+            .single_value::<Int64Type>()
+            .await?
+            .unwrap_or(0);
         Ok(rows as usize)
     }
 

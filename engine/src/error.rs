@@ -38,6 +38,31 @@ pub struct Error {
     io: Option<std::io::ErrorKind>,
 }
 
+/// One constructor per [`ErrorKind`]: `Error::plan(message)` is `Error::new(ErrorKind::Plan, message)`.
+macro_rules! constructors {
+    ($($name:ident => $kind:ident),* $(,)?) => {
+        impl Error {
+            $(
+                #[doc = concat!("A [`ErrorKind::", stringify!($kind), "`] error.")]
+                pub fn $name(message: impl Into<String>) -> Self {
+                    Error::new(ErrorKind::$kind, message)
+                }
+            )*
+        }
+    };
+}
+
+constructors! {
+    syntax => Syntax,
+    plan => Plan,
+    input => Input,
+    memory => Memory,
+    output => Output,
+    cancelled => Cancelled,
+    execution => Execution,
+    usage => Usage,
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -51,46 +76,6 @@ impl Error {
             source: None,
             io: None,
         }
-    }
-
-    /// A [`ErrorKind::Syntax`] error.
-    pub fn syntax(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Syntax, message)
-    }
-
-    /// A [`ErrorKind::Plan`] error.
-    pub fn plan(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Plan, message)
-    }
-
-    /// A [`ErrorKind::Input`] error.
-    pub fn input(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Input, message)
-    }
-
-    /// A [`ErrorKind::Memory`] error.
-    pub fn memory(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Memory, message)
-    }
-
-    /// A [`ErrorKind::Output`] error.
-    pub fn output(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Output, message)
-    }
-
-    /// A [`ErrorKind::Cancelled`] error.
-    pub fn cancelled(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Cancelled, message)
-    }
-
-    /// A [`ErrorKind::Execution`] error.
-    pub fn execution(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Execution, message)
-    }
-
-    /// A [`ErrorKind::Usage`] error.
-    pub fn usage(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Usage, message)
     }
 
     /// Adds a hint: what the user can do about it.

@@ -10,7 +10,7 @@ use rask_planner::graph::{format_bytes, format_duration, TaskGraph};
 
 use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
-use crate::staged::{cannot_write, check_destination, write_atomically};
+use crate::staged::{cannot_write, check_destination, extension, write_atomically};
 
 /// A file format for task graphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +26,7 @@ pub enum GraphFormat {
 /// The graph format `path`'s extension asks for, once its directory is known to exist (and,
 /// for PNG, Graphviz's `dot` to be installed), so a query is not run for nothing.
 pub fn check_graph_path(path: &Path) -> Result<GraphFormat> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let format = match extension.as_str() {
+    let format = match extension(path).as_str() {
         "dot" | "gv" => GraphFormat::Dot,
         "svg" => GraphFormat::Svg,
         "png" => GraphFormat::Png,

@@ -18,7 +18,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
 use crate::execution::{BatchStream, Planned};
-use crate::staged::{check_destination, StagedDir, StagedFile};
+use crate::staged::{check_destination, extension, StagedDir, StagedFile};
 
 /// A serialisation of record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +40,7 @@ pub enum OutputFormat {
 impl OutputFormat {
     /// The format a file name asks for, from its extension.
     pub fn from_path(path: &Path) -> Result<OutputFormat> {
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
-        Ok(match extension.as_str() {
+        Ok(match extension(path).as_str() {
             "csv" => OutputFormat::Csv,
             "tsv" | "tab" => OutputFormat::Tsv,
             "json" => OutputFormat::Json,
@@ -206,7 +201,6 @@ pub(crate) async fn write_parquet_dir(
     dir: &Path,
     options: &ParquetSink,
 ) -> Result<u64> {
-    use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::UInt64Type;
     use datafusion::common::config::TableParquetOptions;
     use datafusion::datasource::file_format::format_as_file_type;
@@ -227,17 +221,13 @@ pub(crate) async fn write_parquet_dir(
     )?
     .build()?;
     let copy = datafusion::dataframe::DataFrame::new(state, copy);
-    let written = Planned::frame(copy, label)
+    let rows = Planned::frame(copy, label)
         .await?
         .stream()
         .await?
-        .collect()
-        .await?;
-    let rows = written
-        .iter()
-        .find(|batch| batch.num_rows() > 0)
-        .and_then(|batch| batch.column(0).as_primitive_opt::<UInt64Type>())
-        .map_or(0, |counts| counts.value(0));
+        .single_value::<UInt64Type>()
+        .await?
+        .unwrap_or(0);
     staged.commit()?;
     Ok(rows)
 }

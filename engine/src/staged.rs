@@ -11,6 +11,15 @@ pub(crate) fn cannot_write(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::output(format!("cannot write '{}': {why}", path.display()))
 }
 
+/// The extension of `path`, lower-cased (empty when it has none): what output formats are
+/// chosen by.
+pub(crate) fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
+}
+
 /// The directory `path` goes into (`.` for a bare name), which must exist.
 fn existing_parent(path: &Path) -> Result<&Path> {
     let parent = match path.parent() {

@@ -196,6 +196,18 @@ impl RaskCodec {
             .flat_map(|n| n.functions())
             .find(|f| f.name() == name)
     }
+
+    /// Rask's function `name`, or what `otherwise` (DataFusion's codec) decodes.
+    fn decode_udf(
+        &self,
+        name: &str,
+        otherwise: impl FnOnce() -> Result<Arc<ScalarUDF>>,
+    ) -> Result<Arc<ScalarUDF>> {
+        match self.function(name) {
+            Some(function) => Ok(Arc::new(function)),
+            None => otherwise(),
+        }
+    }
 }
 
 impl LogicalExtensionCodec for RaskCodec {
@@ -262,10 +274,7 @@ impl LogicalExtensionCodec for RaskCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match self.function(name) {
-            Some(function) => Ok(Arc::new(function)),
-            None => self.logical.try_decode_udf(name, buf),
-        }
+        self.decode_udf(name, || self.logical.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
@@ -300,10 +309,7 @@ impl PhysicalExtensionCodec for RaskCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match self.function(name) {
-            Some(function) => Ok(Arc::new(function)),
-            None => self.physical.try_decode_udf(name, buf),
-        }
+        self.decode_udf(name, || self.physical.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {

@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::ArrowPrimitiveType;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
@@ -114,6 +115,17 @@ impl BatchStream {
             batches.push(batch?);
         }
         Ok(batches)
+    }
+
+    /// The first value of the first column, for queries that answer with one number (a
+    /// count, the rows a write wrote); `None` when the result is empty or of another type.
+    pub(crate) async fn single_value<T: ArrowPrimitiveType>(self) -> Result<Option<T::Native>> {
+        let batches = self.collect().await?;
+        Ok(batches
+            .iter()
+            .find(|batch| batch.num_rows() > 0)
+            .and_then(|batch| batch.column(0).as_primitive_opt::<T>())
+            .map(|values| values.value(0)))
     }
 
     /// Stops reading because everything wanted has been read (as `head` does): the query
