@@ -42,6 +42,15 @@ fn normals(rng: &mut SmallRng, rows: usize) -> Vec<f64> {
     (0..rows).map(|_| rng.sample(StandardNormal)).collect()
 }
 
+/// The `timestamp` column of the tutorials' files: seconds, no time zone.
+fn timestamp_field() -> Field {
+    Field::new(
+        "timestamp",
+        DataType::Timestamp(TimeUnit::Second, None),
+        false,
+    )
+}
+
 /// `data_part_{i}.csv` for `i` in `0..files`, as the first tutorial writes them: `id`
 /// (running over all files), `value` (standard normal), `category` (A–D) and `timestamp`
 /// (one per second from 2024-01-01, restarting in each file). Returns the paths.
@@ -50,11 +59,7 @@ pub fn data_parts(dir: &Path, files: usize, rows: usize) -> Result<Vec<PathBuf>>
         Field::new("id", DataType::Int64, false),
         Field::new("value", DataType::Float64, false),
         Field::new("category", DataType::Utf8, false),
-        Field::new(
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Second, None),
-            false,
-        ),
+        timestamp_field(),
     ]));
     let categories: Vec<String> = ["A", "B", "C", "D"].map(String::from).to_vec();
     (0..files)
@@ -88,11 +93,7 @@ pub fn large_data(dir: &Path, files: usize, rows: usize) -> Result<Vec<PathBuf>>
         Field::new("category", DataType::Utf8, false),
         Field::new("value1", DataType::Float64, true),
         Field::new("value2", DataType::Float64, false),
-        Field::new(
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Second, None),
-            false,
-        ),
+        timestamp_field(),
     ]));
     let categories: Vec<String> = ["A", "B", "C", "D", "E"].map(String::from).to_vec();
     (0..files)

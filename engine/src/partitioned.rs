@@ -107,45 +107,35 @@ impl Resampler {
             .map_plan(|plan| resample_ops::resample(plan, &index, freq, &spec))
     }
 
-    /// The mean of each listed column per bin, as `resample(freq)[columns].mean()`.
-    pub fn mean(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "mean")
-    }
-
-    /// The sum of each listed column per bin (0 for an empty bin).
-    pub fn sum(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "sum")
-    }
-
-    /// The non-null values of each listed column per bin (0 for an empty bin).
-    pub fn count(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "count")
-    }
-
-    /// The smallest value of each listed column per bin.
-    pub fn min(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "min")
-    }
-
-    /// The largest value of each listed column per bin.
-    pub fn max(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "max")
-    }
-
-    /// The value at the earliest index in each bin.
-    pub fn first(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "first")
-    }
-
-    /// The value at the latest index in each bin.
-    pub fn last(self, columns: &[&str]) -> Result<DataFrame> {
-        self.each(columns, "last")
-    }
-
     fn each(self, columns: &[&str], func: &str) -> Result<DataFrame> {
         let spec: Vec<(&str, &str)> = columns.iter().map(|c| (*c, func)).collect();
         self.agg(&spec)
     }
+}
+
+/// The shortcuts of [`Resampler`] for one aggregation of every listed column, each named
+/// as its pandas method.
+macro_rules! per_bin {
+    ($($func:ident: $doc:literal),* $(,)?) => {
+        impl Resampler {
+            $(
+                #[doc = $doc]
+                pub fn $func(self, columns: &[&str]) -> Result<DataFrame> {
+                    self.each(columns, stringify!($func))
+                }
+            )*
+        }
+    };
+}
+
+per_bin! {
+    mean: "The mean of each listed column per bin, as `resample(freq)[columns].mean()`.",
+    sum: "The sum of each listed column per bin (0 for an empty bin).",
+    count: "The non-null values of each listed column per bin (0 for an empty bin).",
+    min: "The smallest value of each listed column per bin.",
+    max: "The largest value of each listed column per bin.",
+    first: "The value at the earliest index in each bin.",
+    last: "The value at the latest index in each bin.",
 }
 
 /// `frame.rolling(window)`, waiting for its aggregation.
