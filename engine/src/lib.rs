@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod catalog;
 pub mod cluster;
 mod config;
 pub mod dashboard;
@@ -30,6 +31,7 @@ pub mod report;
 mod session;
 pub mod sink;
 
+pub use catalog::SQL_KEYWORDS;
 pub use config::{parse_size, SessionBuilder};
 pub use dataframe::{BatchStream, DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
