@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use comfy_table::{Cell, CellAlignment, Table};
-use rask::report::check_graph_path;
+use rask::arrow::util::display::{ArrayFormatter, FormatOptions};
+use rask::report::{check_graph_path, check_report_path};
 use rask::sink::{BatchWriter, OutputFormat};
 use rask::{BatchStream, DataType, Query, RecordBatch, Result, SchemaRef, TaskGraph};
 
@@ -51,6 +52,16 @@ pub fn write_graph(graph: &TaskGraph, path: &Path, quiet: bool) -> Result<()> {
             graph.summary(),
             path.display()
         );
+    }
+    Ok(())
+}
+
+/// Writes the performance report of `query` and says so on stderr unless `quiet`.
+pub fn write_report(query: &Query, path: &Path, quiet: bool) -> Result<()> {
+    check_report_path(path)?;
+    rask::report::write_report(query, path)?;
+    if !quiet {
+        eprintln!("wrote performance report to {}", path.display());
     }
     Ok(())
 }
@@ -108,7 +119,6 @@ pub async fn print(
 
 /// Renders batches as an ASCII or Markdown table, numbers right-aligned, NULL spelled out.
 fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String> {
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
     let mut table = Table::new();
     if format == Format::Markdown {
         table.load_preset(comfy_table::presets::ASCII_MARKDOWN);

@@ -2,10 +2,10 @@
 
 use std::fs::File;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::arrow::ipc::reader::FileReader;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rask::arrow::array::{Array, AsArray, RecordBatch};
+use rask::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use rask::arrow::ipc::reader::FileReader;
 
 use crate::{fails, ok, query, stderr, SALES, SALES_QUERY};
 
@@ -21,11 +21,9 @@ fn check_batches(batches: &[RecordBatch]) {
             .column_by_name("price")
             .unwrap()
             .as_primitive::<Float64Type>();
-        let notes = datafusion::arrow::compute::cast(
-            batch.column_by_name("note").unwrap(),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )
-        .unwrap();
+        let notes =
+            rask::arrow::compute::cast(batch.column_by_name("note").unwrap(), &DataType::Utf8)
+                .unwrap();
         let notes = notes.as_string::<i32>();
         for i in 0..batch.num_rows() {
             let (id, _, price, note) = SALES[rows];
