@@ -41,7 +41,6 @@ pub enum Command {
 }
 
 /// What the shell does once a command has run.
-#[derive(Debug, PartialEq)]
 pub enum Flow {
     Continue,
     Quit,
@@ -225,15 +224,10 @@ impl Command {
     pub async fn execute(self, runner: &mut Runner) -> Result<Flow> {
         match self {
             Command::Help => println!("{}", help()),
-            Command::Tables => {
-                runner.run_script(Script::typed("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name;")).await?;
-            }
-            Command::Schema(name) => {
-                let filter = match name {
-                    Some(name) => format!(" AND table_name = '{}'", name.replace('\'', "''")),
-                    None => String::new(),
-                };
-                runner.run_script(Script::typed(format!("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public'{filter} ORDER BY table_name, ordinal_position;"))).await?;
+            Command::Tables => runner.run_script(Script::typed(TABLES)).await?,
+            Command::Schema(table) => {
+                let sql = columns_sql(table.as_deref());
+                runner.run_script(Script::typed(sql)).await?;
             }
             Command::Describe(table) => {
                 let frame = runner
@@ -277,6 +271,22 @@ impl Command {
         }
         Ok(Flow::Continue)
     }
+}
+
+/// What `.tables` lists.
+const TABLES: &str = "SELECT table_name, table_type FROM information_schema.tables \
+    WHERE table_schema = 'public' ORDER BY table_name;";
+
+/// What `.schema` lists: the columns of `table`, or of every table.
+fn columns_sql(table: Option<&str>) -> String {
+    let filter = match table {
+        Some(name) => format!(" AND table_name = '{}'", name.replace('\'', "''")),
+        None => String::new(),
+    };
+    format!(
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns \
+         WHERE table_schema = 'public'{filter} ORDER BY table_name, ordinal_position;"
+    )
 }
 
 fn create_output(path: &Path) -> Result<std::fs::File> {

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
 fn run(runtime: &tokio::runtime::Runtime, args: &Args) -> Result<()> {
     let interactive = args.interactive
         || (args.sql.is_none() && args.files.is_empty() && std::io::stdin().is_terminal());
-    let (mut runner, scripts, dashboard) = runtime.block_on(async {
+    let (runner, scripts, dashboard) = runtime.block_on(async {
         tokio::select! {
             prepared = prepare(args, interactive) => prepared,
             _ = tokio::signal::ctrl_c() => Err(Error::cancelled("cancelled")),

@@ -128,7 +128,7 @@ impl Runner {
     }
 
     /// Parses and runs one script whose last statement only prints, as the shell does.
-    pub async fn run_script(&mut self, script: Script) -> Result<()> {
+    pub async fn run_script(&self, script: Script) -> Result<()> {
         let statements = self.parse(&[script])?;
         self.run(statements, &LastStatement::PRINT_ONLY).await
     }
@@ -136,7 +136,7 @@ impl Runner {
     /// Runs `statements` in order, printing each result (a blank line between the tables of
     /// one run), and stops at the first failure. Ctrl-C cancels the statement running and
     /// ends the run with [`rask::ErrorKind::Cancelled`].
-    pub async fn run(&mut self, statements: Vec<Statement>, last: &LastStatement) -> Result<()> {
+    pub async fn run(&self, statements: Vec<Statement>, last: &LastStatement) -> Result<()> {
         let destination: Box<dyn Write + Send> = match &self.settings.output {
             Some(file) => Box::new(file.try_clone()?),
             None => Box::new(std::io::stdout()),
