@@ -49,7 +49,7 @@ Examples:
 pub struct Args {
     /// Cluster processes and their information, instead of running SQL here.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<ClusterCommand>,
 
     /// SQL to run: one or more statements separated by ';'. Without it (and without -f),
     /// statements are read from standard input.
@@ -152,7 +152,7 @@ pub struct Args {
 
 /// The cluster subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum ClusterCommand {
     /// Run a Ballista scheduler until Ctrl-C or SIGTERM.
     Scheduler {
         /// Address to listen on; port 0 picks a free one (printed at start).
@@ -216,7 +216,8 @@ fn parse_table(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn parse_maxrows(text: &str) -> Result<usize, String> {
+/// A number of rows, `inf` or `0` for all of them: `--maxrows` and the shell's `.maxrows`.
+pub fn parse_maxrows(text: &str) -> Result<usize, String> {
     match text {
         "inf" | "0" => Ok(usize::MAX),
         _ => text

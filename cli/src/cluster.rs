@@ -3,12 +3,12 @@
 use rask::cluster::{cluster_info, serve_scheduler, serve_worker, WorkerOptions};
 use rask::{Error, Result};
 
-use crate::args::Command;
+use crate::args::ClusterCommand;
 
 /// Runs a cluster subcommand to its end.
-pub async fn run(command: &Command) -> Result<()> {
+pub async fn run(command: &ClusterCommand) -> Result<()> {
     match command {
-        Command::Scheduler { bind } => {
+        ClusterCommand::Scheduler { bind } => {
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .map_err(|e| Error::execution(format!("cannot listen on {bind}: {e}")))?;
@@ -22,7 +22,7 @@ pub async fn run(command: &Command) -> Result<()> {
             notice(format_args!("scheduler stopped"));
             Ok(())
         }
-        Command::Worker {
+        ClusterCommand::Worker {
             scheduler,
             slots,
             memory_limit,
@@ -45,7 +45,7 @@ pub async fn run(command: &Command) -> Result<()> {
             notice(format_args!("worker stopped"));
             Ok(())
         }
-        Command::ClusterInfo { cluster } => {
+        ClusterCommand::ClusterInfo { cluster } => {
             print!("{}", cluster_info(cluster).await?);
             Ok(())
         }

@@ -2,21 +2,25 @@
 
 mod args;
 mod cluster;
+mod command;
+mod exit;
 mod output;
 mod progress;
 mod repl;
+mod runner;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Parser;
 use rask::dashboard::Dashboard;
-use rask::report::{check_graph_path, check_report_path, write_report};
-use rask::sink::{check_output_path, write_file};
-use rask::{Error, ErrorKind, Result, Session, Statement};
+use rask::report::{check_graph_path, check_report_path};
+use rask::sink::check_output_path;
+use rask::{Error, Result, Session};
 
 use crate::args::Args;
+use crate::exit::usage;
+use crate::runner::{LastStatement, Runner, Script, Settings};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -25,43 +29,55 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return report(&Error::execution(format!("cannot start: {e}"))),
+        Err(e) => return exit::fail(&Error::execution(format!("cannot start: {e}"))),
     };
-    if let Some(command) = &args.command {
+    let outcome = match &args.command {
         // Servers handle Ctrl-C and SIGTERM themselves, to shut down cleanly.
-        let outcome = runtime.block_on(cluster::run(command));
-        runtime.shutdown_background();
-        return match outcome {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => report(&error),
-        };
-    }
-    let interactive = args.interactive
-        || (args.sql.is_none() && args.files.is_empty() && std::io::stdin().is_terminal());
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            outcome = prepare_and_run(&args, interactive) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(Error::cancelled("cancelled")),
-        }
-    });
-    let outcome = match outcome {
-        Ok((session, dashboard)) if interactive => {
-            repl::run(&runtime, &session, &args, dashboard.as_ref())
-        }
-        Ok(_) => Ok(()),
-        Err(error) => Err(error),
+        Some(command) => runtime.block_on(cluster::run(command)),
+        None => run(&runtime, &args),
     };
     // Queries still winding down after a cancel must not hold the exit.
     runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => report(&error),
+        Err(error) => exit::fail(&error),
     }
 }
 
-/// Builds the session, starts the dashboard if asked, and runs the statements given on the
-/// command line (none is fine when a REPL follows).
-async fn prepare_and_run(args: &Args, interactive: bool) -> Result<(Session, Option<Dashboard>)> {
+/// Runs the statements the command line gives, then the shell when it is wanted.
+fn run(runtime: &tokio::runtime::Runtime, args: &Args) -> Result<()> {
+    let interactive = args.interactive
+        || (args.sql.is_none() && args.files.is_empty() && std::io::stdin().is_terminal());
+    let (runner, scripts, dashboard) = runtime.block_on(async {
+        tokio::select! {
+            prepared = prepare(args, interactive) => prepared,
+            _ = tokio::signal::ctrl_c() => Err(Error::cancelled("cancelled")),
+        }
+    })?;
+    if !scripts.is_empty() {
+        let statements = runner.parse(&scripts)?;
+        if statements.is_empty() {
+            return Err(usage("no SQL statement given"));
+        }
+        let last = LastStatement {
+            output: args.output.clone(),
+            graph: args.graph.clone(),
+            report: args.report.clone(),
+        };
+        runtime.block_on(runner.run(statements, &last))?;
+    }
+    if interactive {
+        repl::run(runtime, runner, dashboard.as_ref())?;
+    }
+    Ok(())
+}
+
+/// Checks the destinations, builds the session, starts the dashboard if asked, registers
+/// `--table`s and reads the scripts to run (none is fine when the shell follows).
+async fn prepare(
+    args: &Args,
+    interactive: bool,
+) -> Result<(Runner, Vec<Script>, Option<Dashboard>)> {
     if let Some(path) = &args.output {
         check_output_path(path)?;
     }
@@ -88,33 +104,16 @@ async fn prepare_and_run(args: &Args, interactive: bool) -> Result<(Session, Opt
     for (name, path) in &args.tables {
         session.register_files(name, path).await?;
     }
-    let sources = sources(args, interactive)?;
-    if !sources.is_empty() {
-        run(args, &session, sources).await?;
-    }
-    Ok((session, dashboard))
-}
-
-/// Prints the error as `error: ..` (and `hint: ..`) and picks the exit code: 2 for usage
-/// errors, 130 for Ctrl-C, 1 otherwise.
-fn report(error: &Error) -> ExitCode {
-    if error.kind() == ErrorKind::Output && error.message().contains("Broken pipe") {
-        // The reader of our output went away (`query .. | head`): nothing left to say.
-        return ExitCode::SUCCESS;
-    }
-    eprintln!("error: {error}");
-    if let Some(hint) = error.hint() {
-        eprintln!("hint: {hint}");
-    }
-    match error.kind() {
-        ErrorKind::Cancelled => ExitCode::from(130),
-        _ if error.message().starts_with("usage: ") => ExitCode::from(2),
-        _ => ExitCode::FAILURE,
-    }
-}
-
-fn usage(message: impl std::fmt::Display) -> Error {
-    Error::plan(format!("usage: {message}"))
+    let scripts = scripts(args, interactive)?;
+    let settings = Settings {
+        format: args.format,
+        maxrows: args.maxrows,
+        timer: args.timing,
+        progress: progress::wanted(args.no_progress),
+        quiet: args.quiet,
+        output: None,
+    };
+    Ok((Runner::new(session, settings), scripts, dashboard))
 }
 
 async fn build_session(args: &Args) -> Result<Session> {
@@ -143,98 +142,24 @@ async fn build_session(args: &Args) -> Result<Session> {
         let memory = args.memory_limit.map(|m| m as u64);
         return builder.local_cluster(workers, threads, memory).await;
     }
+    // Settings the builder refuses (`--partitions 0`, a missing `--spill-dir`) are bad
+    // flag values.
     builder.build().map_err(usage)
 }
 
-/// The SQL to run, each text labelled with where it came from: `-f` files in order, then the
-/// query argument, or standard input when neither is given.
-fn sources(args: &Args, interactive: bool) -> Result<Vec<(String, String)>> {
-    let mut sources = Vec::new();
-    for file in &args.files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Error::input(format!("cannot read script '{}': {e}", file.display())))?;
-        sources.push((file.display().to_string(), text));
-    }
+/// The scripts to run: `-f` files in order, then the query argument, or standard input
+/// when neither is given and the shell is not wanted.
+fn scripts(args: &Args, interactive: bool) -> Result<Vec<Script>> {
+    let mut scripts = args
+        .files
+        .iter()
+        .map(|file| Script::read(file))
+        .collect::<Result<Vec<_>>>()?;
     if let Some(sql) = &args.sql {
-        sources.push(("query".to_string(), sql.clone()));
+        scripts.push(Script::typed(sql.clone()));
     }
-    if sources.is_empty() && !interactive {
-        let mut stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            return Err(usage("no SQL given: pass a query, -f FILE, or pipe statements on standard input (see --help)"));
-        }
-        let mut text = String::new();
-        stdin
-            .read_to_string(&mut text)
-            .map_err(|e| Error::input(format!("cannot read standard input: {e}")))?;
-        sources.push(("standard input".to_string(), text));
+    if scripts.is_empty() && !interactive {
+        scripts.push(Script::stdin()?);
     }
-    Ok(sources)
-}
-
-async fn run(args: &Args, session: &Session, sources: Vec<(String, String)>) -> Result<()> {
-    let mut statements: Vec<Statement> = Vec::new();
-    for (label, sql) in sources {
-        let parsed = session.parse(&sql).map_err(|e| match label.as_str() {
-            "query" => e,
-            _ => e.context(&label),
-        })?;
-        statements.extend(parsed);
-    }
-    if statements.is_empty() {
-        return Err(usage("no SQL statement given"));
-    }
-    let last = statements.len() - 1;
-    let mut out = std::io::BufWriter::new(std::io::stdout());
-    let mut printed_before = false;
-    for (index, statement) in statements.into_iter().enumerate() {
-        let started = Instant::now();
-        let frame = session.execute(statement).await?;
-        let query = match &args.output {
-            Some(path) if index == last => {
-                let stream = frame.execute_stream().await?;
-                let query = Some(std::sync::Arc::clone(stream.query()));
-                let rows = write_file(stream, path).await?;
-                if !args.quiet {
-                    eprintln!("wrote {rows} row(s) to {}", path.display());
-                }
-                query
-            }
-            _ if frame.schema().fields().is_empty() => output::drain(frame).await?,
-            _ => {
-                if printed_before
-                    && matches!(args.format, args::Format::Table | args::Format::Markdown)
-                {
-                    writeln!(out)?;
-                }
-                let query = output::print_frame(
-                    frame,
-                    args.format,
-                    args.maxrows,
-                    progress::wanted(args.no_progress),
-                    &mut out,
-                )
-                .await?;
-                out.flush()?;
-                printed_before = true;
-                query
-            }
-        };
-        if let (true, Some(query)) = (index == last, query) {
-            if let Some(path) = &args.graph {
-                output::write_graph(&query.graph(), path, args.quiet)?;
-            }
-            if let Some(path) = &args.report {
-                write_report(&query, path)?;
-                if !args.quiet {
-                    eprintln!("wrote performance report to {}", path.display());
-                }
-            }
-        }
-        if args.timing {
-            eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());
-        }
-    }
-    out.flush()?;
-    Ok(())
+    Ok(scripts)
 }

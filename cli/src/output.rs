@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use comfy_table::{Cell, CellAlignment, Table};
-use rask::report::check_graph_path;
+use rask::arrow::util::display::{ArrayFormatter, FormatOptions};
+use rask::report::{check_graph_path, check_report_path};
 use rask::sink::{BatchWriter, OutputFormat};
 use rask::{BatchStream, DataType, Query, RecordBatch, Result, SchemaRef, TaskGraph};
 
@@ -20,25 +21,24 @@ pub async fn print_frame(
     maxrows: usize,
     progress: bool,
     out: &mut (impl Write + Send),
-) -> Result<Option<Arc<Query>>> {
+) -> Result<Arc<Query>> {
     let (stream, bar) = if progress {
         let (stream, watched) = frame.execute_stream_with_progress().await?;
         (stream, Some(crate::progress::Bar::start(watched)))
     } else {
         (frame.execute_stream().await?, None)
     };
-    let query = Some(std::sync::Arc::clone(stream.query()));
+    let query = Arc::clone(stream.query());
     print(stream, format, maxrows, out, bar).await?;
     Ok(query)
 }
 
 /// Runs a frame with nothing to print (DDL, `COPY`) to its end; returns the query as run.
-pub async fn drain(frame: rask::DataFrame) -> Result<Option<Arc<Query>>> {
-    let mut stream = frame.execute_stream().await?;
-    while let Some(batch) = stream.next_batch().await {
-        batch?;
-    }
-    Ok(Some(std::sync::Arc::clone(stream.query())))
+pub async fn drain(frame: rask::DataFrame) -> Result<Arc<Query>> {
+    let stream = frame.execute_stream().await?;
+    let query = Arc::clone(stream.query());
+    stream.collect().await?;
+    Ok(query)
 }
 
 /// Writes a task graph in the format `path` names and says so on stderr unless `quiet`.
@@ -51,6 +51,16 @@ pub fn write_graph(graph: &TaskGraph, path: &Path, quiet: bool) -> Result<()> {
             graph.summary(),
             path.display()
         );
+    }
+    Ok(())
+}
+
+/// Writes the performance report of `query` and says so on stderr unless `quiet`.
+pub fn write_report(query: &Query, path: &Path, quiet: bool) -> Result<()> {
+    check_report_path(path)?;
+    rask::report::write_report(query, path)?;
+    if !quiet {
+        eprintln!("wrote performance report to {}", path.display());
     }
     Ok(())
 }
@@ -108,7 +118,6 @@ pub async fn print(
 
 /// Renders batches as an ASCII or Markdown table, numbers right-aligned, NULL spelled out.
 fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String> {
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
     let mut table = Table::new();
     if format == Format::Markdown {
         table.load_preset(comfy_table::presets::ASCII_MARKDOWN);

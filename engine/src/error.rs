@@ -105,6 +105,12 @@ impl Error {
         self.io
     }
 
+    /// The same error, known to come from the operating system's `kind` of failure.
+    pub(crate) fn with_io_kind(mut self, kind: std::io::ErrorKind) -> Self {
+        self.io = Some(kind);
+        self
+    }
+
     /// The same error with `context` before its message (`context: message`).
     pub fn context(mut self, context: impl std::fmt::Display) -> Self {
         self.message = format!("{context}: {}", self.message);
@@ -210,8 +216,34 @@ impl From<DataFusionError> for Error {
         };
         let mut rask = Error::new(kind, message);
         rask.hint = hint_for(kind, &rask.message);
+        rask.io = io_kind_of(&error);
         rask.source = Some(error);
         rask
+    }
+}
+
+/// What the operating system said, when `error` came from it, however deeply wrapped (a
+/// writer's `BrokenPipe` arrives inside an Arrow error).
+fn io_kind_of(error: &DataFusionError) -> Option<std::io::ErrorKind> {
+    use datafusion::arrow::error::ArrowError;
+    match error {
+        DataFusionError::IoError(e) => Some(e.kind()),
+        DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
+            ArrowError::IoError(_, e) => Some(e.kind()),
+            ArrowError::ExternalError(inner) => {
+                inner.downcast_ref::<std::io::Error>().map(|e| e.kind())
+            }
+            _ => None,
+        },
+        DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+            io_kind_of(inner)
+        }
+        DataFusionError::Shared(inner) => io_kind_of(inner),
+        DataFusionError::External(inner) => match inner.downcast_ref::<DataFusionError>() {
+            Some(inner) => io_kind_of(inner),
+            None => inner.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+        },
+        _ => None,
     }
 }
 
@@ -318,6 +350,27 @@ mod tests {
             err.message(),
             "the query needs more memory than the limit: TopK needed 353.5 KB more with 131.8 KB of 1953.1 KB left; held by: FinalHashAggregateStream 1053.4 KB"
         );
+    }
+
+    #[test]
+    fn writers_broken_pipes_keep_their_io_kind() {
+        use datafusion::arrow::error::ArrowError;
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let from_csv_writer = Error::from(ArrowError::IoError("write".into(), pipe()));
+        assert_eq!(
+            from_csv_writer.io_kind(),
+            Some(std::io::ErrorKind::BrokenPipe)
+        );
+        let wrapped = Error::from(DataFusionError::Context(
+            "writing".into(),
+            Box::new(DataFusionError::IoError(pipe())),
+        ));
+        assert_eq!(wrapped.io_kind(), Some(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(
+            Error::from(pipe()).io_kind(),
+            Some(std::io::ErrorKind::BrokenPipe)
+        );
+        assert_eq!(Error::plan("Broken pipe").io_kind(), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod catalog;
 pub mod cluster;
 mod config;
 pub mod dashboard;
@@ -32,6 +33,7 @@ mod session;
 pub mod sink;
 mod staged;
 
+pub use catalog::SQL_KEYWORDS;
 pub use config::{parse_size, SessionBuilder};
 pub use dataframe::{DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
@@ -60,7 +60,8 @@ impl OutputFormat {
 
 /// Writes batches in one [`OutputFormat`] to `W`.
 pub struct BatchWriter<W: Write + Send> {
-    inner: Inner<W>,
+    inner: Inner<Recorded<W>>,
+    failure: Arc<Mutex<Option<std::io::ErrorKind>>>,
 }
 
 enum Inner<W: Write + Send> {
@@ -71,9 +72,42 @@ enum Inner<W: Write + Send> {
     Arrow(IpcWriter<W>),
 }
 
+/// `W`, remembering what the operating system said of the last write that failed: Arrow's
+/// CSV writer reports a failed write as text, and a closed pipe must still be told apart.
+struct Recorded<W> {
+    inner: W,
+    failure: Arc<Mutex<Option<std::io::ErrorKind>>>,
+}
+
+impl<W: Write> Recorded<W> {
+    fn recorded<T>(&self, outcome: std::io::Result<T>) -> std::io::Result<T> {
+        if let (Err(error), Ok(mut failure)) = (&outcome, self.failure.lock()) {
+            *failure = Some(error.kind());
+        }
+        outcome
+    }
+}
+
+impl<W: Write> Write for Recorded<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf);
+        self.recorded(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.inner.flush();
+        self.recorded(flushed)
+    }
+}
+
 impl<W: Write + Send> BatchWriter<W> {
     /// A writer of `format` for batches of `schema`.
     pub fn new(format: OutputFormat, out: W, schema: &SchemaRef) -> Result<Self> {
+        let failure = Arc::new(Mutex::new(None));
+        let out = Recorded {
+            inner: out,
+            failure: Arc::clone(&failure),
+        };
         let json = || JsonWriterBuilder::new().with_explicit_nulls(true);
         let inner = match format {
             OutputFormat::Csv => Inner::Csv(CsvWriterBuilder::new().with_header(true).build(out)),
@@ -93,24 +127,37 @@ impl<W: Write + Send> BatchWriter<W> {
             }
             OutputFormat::Arrow => Inner::Arrow(IpcWriter::try_new(out, schema)?),
         };
-        Ok(BatchWriter { inner })
+        Ok(BatchWriter { inner, failure })
     }
 
     /// Appends one batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        match &mut self.inner {
-            Inner::Csv(w) => w.write(batch)?,
-            Inner::Json(w) => w.write(batch)?,
-            Inner::NdJson(w) => w.write(batch)?,
-            Inner::Parquet(w) => w.write(batch)?,
-            Inner::Arrow(w) => w.write(batch)?,
-        }
-        Ok(())
+        let written = match &mut self.inner {
+            Inner::Csv(w) => w.write(batch).map_err(Error::from),
+            Inner::Json(w) => w.write(batch).map_err(Error::from),
+            Inner::NdJson(w) => w.write(batch).map_err(Error::from),
+            Inner::Parquet(w) => w.write(batch).map_err(Error::from),
+            Inner::Arrow(w) => w.write(batch).map_err(Error::from),
+        };
+        written.map_err(|error| Self::recorded_kind(&self.failure, error))
     }
 
     /// Completes the output (footers, closing brackets) and flushes it.
     pub fn finish(self) -> Result<()> {
-        match self.inner {
+        let failure = Arc::clone(&self.failure);
+        Self::complete(self.inner).map_err(|error| Self::recorded_kind(&failure, error))
+    }
+
+    /// `error`, told what the operating system said if a write failed.
+    fn recorded_kind(failure: &Mutex<Option<std::io::ErrorKind>>, error: Error) -> Error {
+        match failure.lock().ok().and_then(|kind| *kind) {
+            Some(kind) => error.with_io_kind(kind),
+            None => error,
+        }
+    }
+
+    fn complete(inner: Inner<Recorded<W>>) -> Result<()> {
+        match inner {
             Inner::Csv(w) => w.into_inner().flush()?,
             Inner::Json(mut w) => {
                 w.finish()?;

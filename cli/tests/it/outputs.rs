@@ -2,10 +2,10 @@
 
 use std::fs::File;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::arrow::ipc::reader::FileReader;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rask::arrow::array::{Array, AsArray, RecordBatch};
+use rask::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use rask::arrow::ipc::reader::FileReader;
 
 use crate::{fails, ok, query, stderr, SALES, SALES_QUERY};
 
@@ -21,11 +21,9 @@ fn check_batches(batches: &[RecordBatch]) {
             .column_by_name("price")
             .unwrap()
             .as_primitive::<Float64Type>();
-        let notes = datafusion::arrow::compute::cast(
-            batch.column_by_name("note").unwrap(),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )
-        .unwrap();
+        let notes =
+            rask::arrow::compute::cast(batch.column_by_name("note").unwrap(), &DataType::Utf8)
+                .unwrap();
         let notes = notes.as_string::<i32>();
         for i in 0..batch.num_rows() {
             let (id, _, price, note) = SALES[rows];
@@ -118,4 +116,34 @@ fn output_errors_are_caught_before_running() {
         1,
         &["cannot tell the output format", ".parquet"],
     );
+}
+
+/// `query … | head`: once the reader has gone, every format ends quietly with success
+/// (the rows left are not wanted), and no error is printed.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    for format in ["csv", "tsv", "json", "ndjson", "table"] {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("query"))
+            .current_dir(crate::workspace())
+            .args([
+                "--no-progress",
+                "--maxrows",
+                "inf",
+                "--format",
+                format,
+                "SELECT * FROM timeseries('2000-01-01', '2000-01-03', '1s')",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 4096];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The read end is closed here, long before 172,800 rows are written.
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{format}: {:?}", output.status);
+        assert_eq!(stderr(&output), "", "{format}");
+    }
 }

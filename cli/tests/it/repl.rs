@@ -37,9 +37,10 @@ pub fn fresh_shell_with(args: &[&str]) -> (tempfile::TempDir, PtySession, String
     (history, shell, intro)
 }
 
-/// Ctrl-D leaves the shell.
+/// Ctrl-D leaves the shell. It is pressed as any key is (see [`type_text`]): once the shell
+/// has taken the terminal, or it may be lost and the shell never leave.
 pub fn leave(mut shell: PtySession) {
-    shell.send_control('d').unwrap();
+    type_text(&mut shell, "\x04");
     shell.exp_eof().unwrap();
 }
 

@@ -1,0 +1,451 @@
+//! The shell's dot commands. [`COMMANDS`] lists each once, with its names, syntax and
+//! description; a line is parsed and `.help` is written from that table, so a command cannot
+//! be listed without being understood, or understood without being listed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::ValueEnum;
+use rask::{Error, Query, Result, Session};
+
+use crate::args::{parse_maxrows, Format};
+use crate::exit::usage;
+use crate::output;
+use crate::runner::{Runner, Script};
+
+/// A dot command with its arguments.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Help,
+    Tables,
+    /// One table's columns, or every table's.
+    Schema(Option<String>),
+    Describe(String),
+    Mode(Format),
+    MaxRows(usize),
+    Timer(bool),
+    Explain {
+        analyze: bool,
+        sql: String,
+    },
+    /// The task graph of SQL without running it, or of the last query run.
+    Graph {
+        file: PathBuf,
+        sql: Option<String>,
+    },
+    Report(PathBuf),
+    Read(PathBuf),
+    /// Results to a file, or back to the terminal.
+    Output(Option<PathBuf>),
+    Quit,
+}
+
+/// What the shell does once a command has run.
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+/// One row of [`COMMANDS`].
+struct Spec {
+    /// The first is the one `.help` shows.
+    names: &'static [&'static str],
+    syntax: &'static str,
+    /// Lines after the first are indented under it.
+    about: &'static str,
+    /// The command for the text after the name (trimmed), if that text fits `syntax`.
+    parse: fn(&str) -> Option<Command>,
+}
+
+const COMMANDS: [Spec; 13] = [
+    Spec {
+        names: &[".help"],
+        syntax: ".help",
+        about: "this text",
+        parse: |rest| nothing(rest, Command::Help),
+    },
+    Spec {
+        names: &[".tables"],
+        syntax: ".tables",
+        about: "tables and views",
+        parse: |rest| nothing(rest, Command::Tables),
+    },
+    Spec {
+        names: &[".schema"],
+        syntax: ".schema [NAME]",
+        about: "columns and types of one table, or of all",
+        parse: |rest| Some(Command::Schema(argument(rest))),
+    },
+    Spec {
+        names: &[".describe"],
+        syntax: ".describe NAME",
+        about: "summary statistics of a table's numeric columns",
+        parse: |rest| argument(rest).map(Command::Describe),
+    },
+    Spec {
+        names: &[".mode"],
+        // The formats of `--format`, in its order; a test keeps the two together.
+        syntax: ".mode table|csv|tsv|json|ndjson|markdown",
+        about: "how results are printed",
+        parse: |rest| Format::from_str(rest, false).ok().map(Command::Mode),
+    },
+    Spec {
+        names: &[".maxrows"],
+        syntax: ".maxrows N|inf",
+        about: "rows shown by table and markdown output",
+        parse: |rest| parse_maxrows(rest).ok().map(Command::MaxRows),
+    },
+    Spec {
+        names: &[".timer"],
+        syntax: ".timer on|off",
+        about: "print each statement's elapsed time",
+        parse: |rest| match rest {
+            "on" => Some(Command::Timer(true)),
+            "off" => Some(Command::Timer(false)),
+            _ => None,
+        },
+    },
+    Spec {
+        names: &[".explain"],
+        syntax: ".explain [analyze] SQL",
+        about: "the plan of SQL (run and annotated with analyze)",
+        parse: |rest| {
+            let (analyze, sql) = match rest.strip_prefix("analyze") {
+                Some(sql) if sql.is_empty() || sql.starts_with(char::is_whitespace) => (true, sql),
+                _ => (false, rest),
+            };
+            let sql = sql_argument(sql)?;
+            Some(Command::Explain { analyze, sql })
+        },
+    },
+    Spec {
+        names: &[".graph"],
+        syntax: ".graph FILE [SQL]",
+        about: "the task graph of the last query run (with its rows, times\n\
+                and spill), or of SQL without running it: .svg, .dot, .png",
+        parse: |rest| {
+            let (file, sql) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            Some(Command::Graph {
+                file: argument(file)?.into(),
+                sql: sql_argument(sql),
+            })
+        },
+    },
+    Spec {
+        names: &[".report"],
+        syntax: ".report FILE",
+        about: "a performance report (HTML) of the last query run",
+        parse: |rest| argument(rest).map(|file| Command::Report(file.into())),
+    },
+    Spec {
+        names: &[".read"],
+        syntax: ".read FILE",
+        about: "run the statements in FILE",
+        parse: |rest| argument(rest).map(|file| Command::Read(file.into())),
+    },
+    Spec {
+        names: &[".output"],
+        syntax: ".output [FILE]",
+        about: "write results to FILE, or back to the terminal",
+        parse: |rest| Some(Command::Output(argument(rest).map(PathBuf::from))),
+    },
+    Spec {
+        names: &[".quit", ".exit"],
+        syntax: ".quit",
+        about: "leave (also .exit)",
+        parse: |rest| nothing(rest, Command::Quit),
+    },
+];
+
+/// For commands that take no argument.
+fn nothing(rest: &str, command: Command) -> Option<Command> {
+    rest.is_empty().then_some(command)
+}
+
+/// The argument, if one was given.
+fn argument(rest: &str) -> Option<String> {
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+/// SQL given to a command, which people end with `;` out of habit.
+fn sql_argument(text: &str) -> Option<String> {
+    argument(text.trim().trim_end_matches(';').trim_end())
+}
+
+const HELP_INTRO: &str = "\
+Statements end with ';' and may span lines. Tab completes keywords, functions, tables,
+columns and (inside quotes) file names. Ctrl-C cancels a running query or clears the
+line; Ctrl-D leaves.
+";
+
+/// Where descriptions start in `.help`.
+const ABOUT_COLUMN: usize = 27;
+
+/// The text `.help` prints.
+pub fn help() -> String {
+    let mut text = String::from(HELP_INTRO);
+    let indent = " ".repeat(ABOUT_COLUMN);
+    for spec in &COMMANDS {
+        text.push('\n');
+        text.push_str(spec.syntax);
+        // A syntax too long for its column puts the description on the next line.
+        text.push_str(&match ABOUT_COLUMN.checked_sub(spec.syntax.len()) {
+            Some(padding) if padding > 0 => " ".repeat(padding),
+            _ => format!("\n{indent}"),
+        });
+        text.push_str(&spec.about.replace('\n', &format!("\n{indent}")));
+    }
+    text
+}
+
+impl Command {
+    /// Parses a line starting with `.`: an unknown name, or arguments that do not fit the
+    /// command's syntax, are usage errors.
+    pub fn parse(line: &str) -> Result<Command> {
+        let line = line.trim();
+        let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let spec = COMMANDS
+            .iter()
+            .find(|spec| spec.names.contains(&name))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "unknown command '{name}'; .help lists the commands"
+                ))
+            })?;
+        let rest = rest.trim();
+        (spec.parse)(rest).ok_or_else(|| match rest {
+            "" => usage(spec.syntax),
+            _ => usage(format_args!("{} (got '{rest}')", spec.syntax)),
+        })
+    }
+
+    /// Runs the command: SQL it stands for goes through `runner`, settings it changes are
+    /// the runner's.
+    pub async fn execute(self, runner: &mut Runner) -> Result<Flow> {
+        match self {
+            Command::Help => println!("{}", help()),
+            Command::Tables => runner.run_script(Script::typed(TABLES)).await?,
+            Command::Schema(table) => {
+                let sql = columns_sql(table.as_deref());
+                runner.run_script(Script::typed(sql)).await?;
+            }
+            Command::Describe(table) => {
+                let frame = runner
+                    .session()
+                    .sql(&format!("SELECT * FROM {table}"))
+                    .await?;
+                println!("{}", frame.describe().await?.compute().await?);
+            }
+            Command::Mode(format) => runner.settings.format = format,
+            Command::MaxRows(rows) => runner.settings.maxrows = rows,
+            Command::Timer(on) => runner.settings.timer = on,
+            Command::Explain { analyze, sql } => {
+                let analyze = if analyze { " ANALYZE" } else { "" };
+                runner
+                    .run_script(Script::typed(format!("EXPLAIN{analyze} {sql}")))
+                    .await?;
+            }
+            Command::Graph { file, sql: None } => {
+                output::write_graph(&last_query(runner.session())?.graph(), &file, false)?;
+            }
+            Command::Graph {
+                file,
+                sql: Some(sql),
+            } => {
+                let graph = runner.session().sql(&sql).await?.visualize(&file).await?;
+                eprintln!(
+                    "wrote task graph ({}, not run) to {}",
+                    graph.summary(),
+                    file.display()
+                );
+            }
+            Command::Report(file) => {
+                let query = last_query(runner.session())?;
+                output::write_report(&query, &file, false)?;
+            }
+            Command::Read(file) => runner.run_script(Script::read(&file)?).await?,
+            Command::Output(file) => {
+                runner.settings.output = file.as_deref().map(create_output).transpose()?;
+            }
+            Command::Quit => return Ok(Flow::Quit),
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// What `.tables` lists.
+const TABLES: &str = "SELECT table_name, table_type FROM information_schema.tables \
+    WHERE table_schema = 'public' ORDER BY table_name;";
+
+/// What `.schema` lists: the columns of `table`, or of every table.
+fn columns_sql(table: Option<&str>) -> String {
+    let filter = match table {
+        Some(name) => format!(" AND table_name = '{}'", name.replace('\'', "''")),
+        None => String::new(),
+    };
+    format!(
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns \
+         WHERE table_schema = 'public'{filter} ORDER BY table_name, ordinal_position;"
+    )
+}
+
+fn create_output(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::create(path)
+        .map_err(|e| Error::output(format!("cannot write '{}': {e}", path.display())))
+}
+
+/// The query run last in the session, once it has ended.
+fn last_query(session: &Session) -> Result<Arc<Query>> {
+    match session.queries().latest() {
+        Some(query) if !query.state().is_running() => Ok(query),
+        _ => Err(Error::plan(
+            "no query has run yet: run one first, or give the SQL to draw (.graph FILE SQL)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rask::ErrorKind;
+
+    /// `syntax` with every placeholder filled in and every option taken.
+    fn example(syntax: &str) -> String {
+        syntax
+            .split(' ')
+            .map(|word| {
+                let word = word.trim_matches(|c| c == '[' || c == ']');
+                match word.split('|').next().unwrap_or(word) {
+                    "NAME" => "sales",
+                    "FILE" => "plan.svg",
+                    "SQL" => "SELECT 1;",
+                    "N" => "10",
+                    other => other,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn every_command_parses_from_its_own_syntax_line() {
+        for spec in &COMMANDS {
+            let line = example(spec.syntax);
+            assert!(Command::parse(&line).is_ok(), "{line}");
+            for name in spec.names {
+                let line = line.replacen(spec.names[0], name, 1);
+                assert!(Command::parse(&line).is_ok(), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn lines_parse_into_their_arguments() {
+        let parsed = |line: &str| Command::parse(line).unwrap();
+        assert_eq!(parsed(".mode csv"), Command::Mode(Format::Csv));
+        assert_eq!(
+            parsed("  .mode   markdown "),
+            Command::Mode(Format::Markdown)
+        );
+        assert_eq!(parsed(".maxrows inf"), Command::MaxRows(usize::MAX));
+        assert_eq!(parsed(".maxrows 7"), Command::MaxRows(7));
+        assert_eq!(parsed(".timer off"), Command::Timer(false));
+        assert_eq!(parsed(".schema"), Command::Schema(None));
+        assert_eq!(parsed(".schema t"), Command::Schema(Some("t".into())));
+        assert_eq!(
+            parsed(".explain analyze SELECT 1;"),
+            Command::Explain {
+                analyze: true,
+                sql: "SELECT 1".into()
+            }
+        );
+        assert_eq!(
+            parsed(".explain SELECT analyze FROM t"),
+            Command::Explain {
+                analyze: false,
+                sql: "SELECT analyze FROM t".into()
+            }
+        );
+        assert_eq!(
+            parsed(".graph g.dot"),
+            Command::Graph {
+                file: "g.dot".into(),
+                sql: None
+            }
+        );
+        assert_eq!(
+            parsed(".graph g.svg SELECT * FROM 'a b.csv' ;"),
+            Command::Graph {
+                file: "g.svg".into(),
+                sql: Some("SELECT * FROM 'a b.csv'".into())
+            }
+        );
+        assert_eq!(parsed(".output"), Command::Output(None));
+        assert_eq!(parsed(".exit"), Command::Quit);
+    }
+
+    #[test]
+    fn mode_takes_exactly_the_formats_of_the_format_flag() {
+        let formats: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|format| format.to_possible_value())
+            .map(|value| value.get_name().to_string())
+            .collect();
+        let mode = COMMANDS
+            .iter()
+            .find(|spec| spec.names == [".mode"])
+            .unwrap();
+        assert_eq!(mode.syntax, format!(".mode {}", formats.join("|")));
+        for name in formats {
+            assert!(Command::parse(&format!(".mode {name}")).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors_that_show_the_syntax() {
+        for (line, message) in [
+            (
+                ".mode xml",
+                "usage: .mode table|csv|tsv|json|ndjson|markdown (got 'xml')",
+            ),
+            (".maxrows many", "usage: .maxrows N|inf (got 'many')"),
+            (".timer maybe", "usage: .timer on|off (got 'maybe')"),
+            (".describe", "usage: .describe NAME"),
+            (
+                ".explain analyze",
+                "usage: .explain [analyze] SQL (got 'analyze')",
+            ),
+            (".explain ;", "usage: .explain [analyze] SQL (got ';')"),
+            (".graph", "usage: .graph FILE [SQL]"),
+            (".report", "usage: .report FILE"),
+            (".read", "usage: .read FILE"),
+            (".tables extra", "usage: .tables (got 'extra')"),
+            (
+                ".bogus",
+                "unknown command '.bogus'; .help lists the commands",
+            ),
+        ] {
+            let error = Command::parse(line).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Usage, "{line}");
+            assert_eq!(error.message(), message, "{line}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_command_with_its_description() {
+        let help = help();
+        assert!(help.starts_with(HELP_INTRO));
+        let listed: Vec<&str> = help.lines().filter(|line| line.starts_with('.')).collect();
+        assert_eq!(listed.len(), COMMANDS.len(), "{help}");
+        for (line, spec) in listed.iter().zip(&COMMANDS) {
+            assert!(line.starts_with(spec.syntax), "{line}");
+        }
+        for about in COMMANDS.iter().flat_map(|spec| spec.about.lines()) {
+            assert!(
+                help.lines()
+                    .any(|line| line.get(ABOUT_COLUMN..) == Some(about)),
+                "{about} is not in its column:\n{help}"
+            );
+        }
+    }
+}

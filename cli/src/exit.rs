@@ -1,0 +1,70 @@
+//! How an error reaches the user: an `error: …` line, a `hint: …` line where one helps, and
+//! the exit code its kind calls for.
+
+use std::io;
+use std::process::ExitCode;
+
+use rask::{Error, ErrorKind};
+
+/// A usage error (exit code 2) whose message says so, as clap's own usage errors do.
+pub fn usage(message: impl std::fmt::Display) -> Error {
+    Error::usage(format!("usage: {message}"))
+}
+
+/// Prints `error` on stderr as `error: ..` (and `hint: ..`).
+pub fn print_error(error: &Error) {
+    eprintln!("error: {error}");
+    if let Some(hint) = error.hint() {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// Ends the command after `error`: printed, with the code its kind calls for.
+pub fn fail(error: &Error) -> ExitCode {
+    if error.io_kind() == Some(io::ErrorKind::BrokenPipe) {
+        // The reader of our output went away (`query .. | head`): it has all it wanted.
+        return ExitCode::SUCCESS;
+    }
+    print_error(error);
+    ExitCode::from(exit_code(error.kind()))
+}
+
+/// 2 for usage errors, 130 (as a shell reports SIGINT) for Ctrl-C, 1 for anything else.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => 2,
+        ErrorKind::Cancelled => 130,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_code_follows_the_kind_not_the_message() {
+        assert_eq!(exit_code(usage("--workers must be at least 1").kind()), 2);
+        assert_eq!(exit_code(Error::usage("no prefix").kind()), 2);
+        assert_eq!(exit_code(Error::plan("usage: only the text").kind()), 1);
+        assert_eq!(exit_code(Error::cancelled("query cancelled").kind()), 130);
+        for kind in [
+            ErrorKind::Syntax,
+            ErrorKind::Plan,
+            ErrorKind::Input,
+            ErrorKind::Memory,
+            ErrorKind::Output,
+            ErrorKind::Execution,
+        ] {
+            assert_eq!(exit_code(kind), 1, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_quietly_and_successfully() {
+        let closed = Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(fail(&closed), ExitCode::SUCCESS);
+        let unrelated = Error::output("Broken pipe, said a message");
+        assert_eq!(fail(&unrelated), ExitCode::FAILURE);
+    }
+}

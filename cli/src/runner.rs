@@ -1,0 +1,219 @@
+//! The statement runner. SQL given on the command line, in `-f` scripts, on standard input,
+//! typed in the shell or read there with `.read` all run here, so a statement prints, writes
+//! and fails the same way wherever it came from.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rask::sink::write_file;
+use rask::{Error, Query, Result, Session, Statement};
+
+use crate::args::Format;
+use crate::exit::usage;
+use crate::output;
+
+/// SQL text to run, with the name its syntax errors are reported under.
+pub struct Script {
+    /// `None` for SQL the user typed, whose errors need no name.
+    label: Option<String>,
+    text: String,
+}
+
+impl Script {
+    /// SQL typed by the user: the command line's argument or a line of the shell.
+    pub fn typed(text: impl Into<String>) -> Script {
+        Script {
+            label: None,
+            text: text.into(),
+        }
+    }
+
+    /// The statements in the file at `path` (`-f`, `.read`).
+    pub fn read(path: &Path) -> Result<Script> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::input(format!("cannot read script '{}': {e}", path.display())))?;
+        Ok(Script {
+            label: Some(path.display().to_string()),
+            text,
+        })
+    }
+
+    /// The statements piped on standard input; a terminal there means the user forgot them.
+    pub fn stdin() -> Result<Script> {
+        let mut stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return Err(usage(
+                "no SQL given: pass a query, -f FILE, or pipe statements on standard input (see --help)",
+            ));
+        }
+        let mut text = String::new();
+        stdin
+            .read_to_string(&mut text)
+            .map_err(|e| Error::input(format!("cannot read standard input: {e}")))?;
+        Ok(Script {
+            label: Some("standard input".to_string()),
+            text,
+        })
+    }
+}
+
+/// How statements print; the shell's dot commands change these between statements.
+pub struct Settings {
+    pub format: Format,
+    /// Rows shown by the table formats.
+    pub maxrows: usize,
+    /// Print each statement's elapsed time on stderr (`--timing`, `.timer`).
+    pub timer: bool,
+    /// Draw a progress bar for long statements.
+    pub progress: bool,
+    /// No notices about the files written (`-q`).
+    pub quiet: bool,
+    /// Where results print instead of standard output (`.output FILE`).
+    pub output: Option<File>,
+}
+
+/// What becomes of the last statement of a run besides printing: the command line's `-o`,
+/// `--graph` and `--report`.
+pub struct LastStatement {
+    /// Write its result here instead of printing it.
+    pub output: Option<PathBuf>,
+    /// Draw its task graph here once it has run.
+    pub graph: Option<PathBuf>,
+    /// Write its performance report here once it has run.
+    pub report: Option<PathBuf>,
+}
+
+impl LastStatement {
+    /// Every statement but the last of a run, and every statement of the shell, only prints.
+    const PRINT_ONLY: LastStatement = LastStatement {
+        output: None,
+        graph: None,
+        report: None,
+    };
+}
+
+/// Runs statements through one session with the current [`Settings`].
+pub struct Runner {
+    session: Session,
+    pub settings: Settings,
+}
+
+impl Runner {
+    pub fn new(session: Session, settings: Settings) -> Runner {
+        Runner { session, settings }
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Splits `scripts` into statements, all before any runs, so that a syntax error
+    /// anywhere runs nothing; a script's errors name it.
+    pub fn parse(&self, scripts: &[Script]) -> Result<Vec<Statement>> {
+        let mut statements = Vec::new();
+        for script in scripts {
+            let parsed = self
+                .session
+                .parse(&script.text)
+                .map_err(|e| match &script.label {
+                    Some(label) => e.context(label),
+                    None => e,
+                })?;
+            statements.extend(parsed);
+        }
+        Ok(statements)
+    }
+
+    /// Parses and runs one script whose last statement only prints, as the shell does.
+    pub async fn run_script(&self, script: Script) -> Result<()> {
+        let statements = self.parse(&[script])?;
+        self.run(statements, &LastStatement::PRINT_ONLY).await
+    }
+
+    /// Runs `statements` in order, printing each result (a blank line between the tables of
+    /// one run), and stops at the first failure. Ctrl-C cancels the statement running and
+    /// ends the run with [`rask::ErrorKind::Cancelled`].
+    pub async fn run(&self, statements: Vec<Statement>, last: &LastStatement) -> Result<()> {
+        let destination: Box<dyn Write + Send> = match &self.settings.output {
+            Some(file) => Box::new(file.try_clone()?),
+            None => Box::new(std::io::stdout()),
+        };
+        let mut out = BufWriter::new(destination);
+        let mut printed_before = false;
+        let final_index = statements.len().saturating_sub(1);
+        for (index, statement) in statements.into_iter().enumerate() {
+            let after = if index == final_index {
+                last
+            } else {
+                &LastStatement::PRINT_ONLY
+            };
+            let started = Instant::now();
+            tokio::select! {
+                ran = self.run_one(statement, after, &mut out, &mut printed_before) => ran?,
+                _ = tokio::signal::ctrl_c() => return Err(Error::cancelled("query cancelled")),
+            }
+            if self.settings.timer {
+                eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    async fn run_one(
+        &self,
+        statement: Statement,
+        last: &LastStatement,
+        out: &mut (impl Write + Send),
+        printed_before: &mut bool,
+    ) -> Result<()> {
+        let settings = &self.settings;
+        let frame = self.session.execute(statement).await?;
+        let query = match &last.output {
+            Some(path) => self.write(frame, path).await?,
+            None if frame.schema().fields().is_empty() => output::drain(frame).await?,
+            None => {
+                if *printed_before && matches!(settings.format, Format::Table | Format::Markdown) {
+                    writeln!(out)?;
+                }
+                let query = output::print_frame(
+                    frame,
+                    settings.format,
+                    settings.maxrows,
+                    settings.progress,
+                    out,
+                )
+                .await?;
+                out.flush()?;
+                *printed_before = true;
+                query
+            }
+        };
+        self.write_graph_and_report(&query, last)
+    }
+
+    /// Writes the result of `frame` to the file at `path`; returns the query as run.
+    async fn write(&self, frame: rask::DataFrame, path: &Path) -> Result<Arc<Query>> {
+        let stream = frame.execute_stream().await?;
+        let query = Arc::clone(stream.query());
+        let rows = write_file(stream, path).await?;
+        if !self.settings.quiet {
+            eprintln!("wrote {rows} row(s) to {}", path.display());
+        }
+        Ok(query)
+    }
+
+    /// Draws the task graph and writes the performance report of `query`, where asked.
+    fn write_graph_and_report(&self, query: &Query, last: &LastStatement) -> Result<()> {
+        if let Some(path) = &last.graph {
+            output::write_graph(&query.graph(), path, self.settings.quiet)?;
+        }
+        if let Some(path) = &last.report {
+            output::write_report(query, path, self.settings.quiet)?;
+        }
+        Ok(())
+    }
+}
