@@ -426,7 +426,7 @@ impl Session {
             .query_planner()
             .create_physical_plan(&together, &state)
             .await?;
-        let Some(all) = physical.downcast_ref::<rask_planner::shared::ComputeAllExec>() else {
+        let Some(all) = physical.downcast_ref::<rask_planner::operators::ComputeAllExec>() else {
             return Err(Error::execution("compute: unexpected plan"));
         };
         Ok((all.plans().to_vec(), state.task_ctx()))

@@ -25,22 +25,12 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::compute::SortOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{exec_err, plan_err, DFSchema, DFSchemaRef, Result, ScalarValue};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::common::{plan_err, DFSchema, DFSchemaRef, Result, ScalarValue};
 use datafusion::logical_expr::{
     BinaryExpr, Expr, Extension, LogicalPlan, Operator, UserDefinedLogicalNodeCore,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
-use datafusion::physical_expr::{
-    EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalSortRequirement,
-};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
-    Partitioning, PlanProperties,
-};
 
 /// The closed range of index values one partition holds.
 pub type Bounds = (ScalarValue, ScalarValue);
@@ -80,6 +70,11 @@ impl Divisions {
     /// The partitions' plans, in order.
     pub fn partitions(&self) -> &[LogicalPlan] {
         &self.inputs
+    }
+
+    /// Whether each partition is to be sorted on the index (otherwise it is trusted to be).
+    pub(crate) fn sorts(&self) -> bool {
+        self.sort
     }
 
     /// Whether a partition's upper bound belongs to the next partition.
@@ -234,124 +229,6 @@ impl UserDefinedLogicalNodeCore for Divisions {
         needed.sort_unstable();
         needed.dedup();
         Some(vec![needed; self.inputs.len()])
-    }
-}
-
-/// Runs input `i` of a [`Divisions`] as output partition `i`.
-#[derive(Debug)]
-pub struct DivisionsExec {
-    inputs: Vec<Arc<dyn ExecutionPlan>>,
-    order: Option<LexRequirement>,
-    properties: Arc<PlanProperties>,
-}
-
-impl DivisionsExec {
-    /// Plans `node` over its planned inputs.
-    pub fn planned(node: &Divisions, inputs: Vec<Arc<dyn ExecutionPlan>>) -> Result<Self> {
-        let order = match (node.sort, inputs.first()) {
-            (true, Some(first)) => {
-                let index = first.schema().index_of(&node.column)?;
-                let column = Arc::new(datafusion::physical_expr::expressions::Column::new(
-                    &node.column,
-                    index,
-                ));
-                LexRequirement::new([PhysicalSortRequirement::new(
-                    column,
-                    Some(SortOptions::new(false, false)),
-                )])
-            }
-            _ => None,
-        };
-        Self::new(inputs, order)
-    }
-
-    /// One output partition per input, each sorted by `order` when given.
-    fn new(inputs: Vec<Arc<dyn ExecutionPlan>>, order: Option<LexRequirement>) -> Result<Self> {
-        let Some(first) = inputs.first() else {
-            return exec_err!("DivisionsExec needs at least one partition");
-        };
-        // Each input runs as one partition, so an ordering all inputs share holds within
-        // every output partition.
-        let ordering = first.output_ordering();
-        let ordered = ordering.is_some()
-            && inputs
-                .iter()
-                .all(|input| input.output_ordering() == ordering);
-        let equivalences = if ordered {
-            first.equivalence_properties().clone()
-        } else {
-            EquivalenceProperties::new(first.schema())
-        };
-        let properties = PlanProperties::new(
-            equivalences,
-            Partitioning::UnknownPartitioning(inputs.len()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        Ok(DivisionsExec {
-            inputs,
-            order,
-            properties: Arc::new(properties),
-        })
-    }
-}
-
-impl DisplayAs for DivisionsExec {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "DivisionsExec: partitions={}", self.inputs.len())
-    }
-}
-
-impl ExecutionPlan for DivisionsExec {
-    fn name(&self) -> &str {
-        "DivisionsExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        self.inputs.iter().collect()
-    }
-
-    /// A partition is a division: each input is merged into one stream (sorted inputs
-    /// by a sort-preserving merge), so its rows stay in order.
-    fn required_input_distribution(&self) -> Vec<Distribution> {
-        vec![Distribution::SinglePartition; self.inputs.len()]
-    }
-
-    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
-        let required = self.order.clone().map(OrderingRequirements::new);
-        vec![required; self.inputs.len()]
-    }
-
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        vec![false; self.inputs.len()]
-    }
-
-    fn maintains_input_order(&self) -> Vec<bool> {
-        vec![true; self.inputs.len()]
-    }
-
-    crate::nodes::without_expressions!();
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(DivisionsExec::new(children, self.order.clone())?))
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let Some(input) = self.inputs.get(partition) else {
-            return exec_err!("DivisionsExec has no partition {partition}");
-        };
-        input.execute(0, context)
     }
 }
 

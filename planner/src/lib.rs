@@ -35,6 +35,7 @@ pub mod graph;
 pub mod listing;
 pub mod naming;
 mod nodes;
+pub mod operators;
 pub mod partitions;
 pub mod resample;
 pub mod sample;

@@ -9,21 +9,3 @@ pub(crate) fn single<T>(items: Vec<T>, node: &str) -> Result<T> {
         Err(items) => plan_err!("{node} takes one input, not {}", items.len()),
     }
 }
-
-/// `ExecutionPlan::apply_expressions` for an operator without physical expressions.
-macro_rules! without_expressions {
-    () => {
-        fn apply_expressions(
-            &self,
-            _f: &mut dyn FnMut(
-                &std::sync::Arc<dyn datafusion::physical_expr::PhysicalExpr>,
-            ) -> datafusion::common::Result<
-                datafusion::common::tree_node::TreeNodeRecursion,
-            >,
-        ) -> datafusion::common::Result<datafusion::common::tree_node::TreeNodeRecursion> {
-            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
-        }
-    };
-}
-
-pub(crate) use without_expressions;

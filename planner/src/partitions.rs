@@ -22,21 +22,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::{exec_err, plan_err, DFSchema, DFSchemaRef, DataFusionError, Result};
-use datafusion::execution::memory_pool::MemoryConsumer;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Extension, LogicalPlan, UserDefinedLogicalNodeCore};
-use datafusion::physical_expr::EquivalenceProperties;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
-use datafusion::physical_plan::repartition::RepartitionExec;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
-};
-use futures::{StreamExt, TryStreamExt};
 
 /// What a partition function does: one partition's rows in, new rows out.
 pub type PartitionFn = dyn Fn(RecordBatch) -> Result<RecordBatch> + Send + Sync;
@@ -80,7 +68,7 @@ impl PartitionFunction {
         registered_partition_function(&self.name).is_some_and(|f| Arc::ptr_eq(&f.func, &self.func))
     }
 
-    fn call(&self, partition: RecordBatch) -> Result<RecordBatch> {
+    pub(crate) fn call(&self, partition: RecordBatch) -> Result<RecordBatch> {
         (self.func)(partition)
     }
 
@@ -224,170 +212,6 @@ impl UserDefinedLogicalNodeCore for MapPartitions {
     }
 }
 
-/// Runs a [`PartitionFunction`] once per input partition.
-#[derive(Debug)]
-pub struct MapPartitionsExec {
-    input: Arc<dyn ExecutionPlan>,
-    func: PartitionFunction,
-    properties: Arc<PlanProperties>,
-    metrics: ExecutionPlanMetricsSet,
-}
-
-impl MapPartitionsExec {
-    /// Plans `node` over its planned input.
-    pub fn new(input: Arc<dyn ExecutionPlan>, node: &MapPartitions) -> Self {
-        Self::with_function(input, node.func.clone(), Arc::clone(node.schema.inner()))
-    }
-
-    /// The function it runs.
-    pub fn func(&self) -> &PartitionFunction {
-        &self.func
-    }
-
-    /// Runs `func` over `input`'s partitions, returning `schema`.
-    pub fn with_function(
-        input: Arc<dyn ExecutionPlan>,
-        func: PartitionFunction,
-        schema: SchemaRef,
-    ) -> Self {
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(schema),
-            datafusion::physical_plan::Partitioning::UnknownPartitioning(
-                input.output_partitioning().partition_count(),
-            ),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        );
-        MapPartitionsExec {
-            input,
-            func,
-            properties: Arc::new(properties),
-            metrics: ExecutionPlanMetricsSet::new(),
-        }
-    }
-}
-
-impl DisplayAs for MapPartitionsExec {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "MapPartitionsExec: func={}, partitions={}",
-            self.func.name,
-            self.properties.output_partitioning().partition_count()
-        )
-    }
-}
-
-impl ExecutionPlan for MapPartitionsExec {
-    fn name(&self) -> &str {
-        "MapPartitionsExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    /// Partitions are the unit the function sees: more of them would change its answer.
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        vec![false]
-    }
-
-    fn maintains_input_order(&self) -> Vec<bool> {
-        vec![false]
-    }
-
-    crate::nodes::without_expressions!();
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = crate::nodes::single(children, "MapPartitionsExec")?;
-        Ok(Arc::new(Self::with_function(
-            input,
-            self.func.clone(),
-            self.schema(),
-        )))
-    }
-
-    fn metrics(&self) -> Option<MetricsSet> {
-        Some(self.metrics.clone_inner())
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, Arc::clone(&context))?;
-        let input_schema = self.input.schema();
-        let schema = self.schema();
-        let func = self.func.clone();
-        let baseline = BaselineMetrics::new(&self.metrics, partition);
-        // Dask holds a whole partition in memory too; here it counts against the limit.
-        let reservation = MemoryConsumer::new(format!("MapPartitions[{partition}]"))
-            .register(context.memory_pool());
-        let expected = Arc::clone(&schema);
-        let output = futures::stream::once(async move {
-            let batches: Vec<RecordBatch> = input
-                .and_then(|batch| {
-                    let grown = reservation.try_grow(batch.get_array_memory_size());
-                    futures::future::ready(grown.map(|_| batch))
-                })
-                .try_collect()
-                .await?;
-            let whole = concat_batches(&input_schema, &batches)?;
-            drop(batches);
-            let timer = baseline.elapsed_compute().timer();
-            let name = func.name.clone();
-            let result = tokio::task::spawn_blocking(move || func.call(whole))
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))??;
-            timer.done();
-            reservation.free();
-            let result = conform(&name, result, &expected)?;
-            baseline.record_output(result.num_rows());
-            Ok(result)
-        })
-        .boxed();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, output)))
-    }
-}
-
-/// The function's result under the declared schema, or an error naming the difference.
-fn conform(name: &str, batch: RecordBatch, expected: &SchemaRef) -> Result<RecordBatch> {
-    let got = batch.schema();
-    let shape = |schema: &SchemaRef| {
-        schema
-            .fields()
-            .iter()
-            .map(|f| format!("{}: {}", f.name(), f.data_type()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let same = got.fields().len() == expected.fields().len()
-        && got
-            .fields()
-            .iter()
-            .zip(expected.fields())
-            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-    if same {
-        RecordBatch::try_new(Arc::clone(expected), batch.columns().to_vec()).map_err(|e| {
-            DataFusionError::Execution(format!("map_partitions: '{name}' returned {e}"))
-        })
-    } else {
-        exec_err!(
-            "map_partitions: '{name}' returned [{}] but its meta is [{}]",
-            shape(&got),
-            shape(expected)
-        )
-    }
-}
-
 /// `repartition(npartitions)`: rows dealt round-robin into exactly `npartitions` partitions.
 ///
 /// DataFusion's own repartitioning is advisory: its physical optimizer removes and re-adds
@@ -452,84 +276,5 @@ impl UserDefinedLogicalNodeCore for Rebalance {
 
     fn necessary_children_exprs(&self, output_columns: &[usize]) -> Option<Vec<Vec<usize>>> {
         Some(vec![output_columns.to_vec()])
-    }
-}
-
-/// DataFusion's round-robin repartitioning, kept by the physical optimizer.
-#[derive(Debug)]
-pub struct RebalanceExec {
-    inner: Arc<dyn ExecutionPlan>,
-    input: Arc<dyn ExecutionPlan>,
-    npartitions: usize,
-}
-
-impl RebalanceExec {
-    /// Deals `input`'s batches into `npartitions` partitions.
-    pub fn new(input: Arc<dyn ExecutionPlan>, npartitions: usize) -> Result<Self> {
-        let inner = Arc::new(RepartitionExec::try_new(
-            Arc::clone(&input),
-            datafusion::physical_plan::Partitioning::RoundRobinBatch(npartitions),
-        )?);
-        Ok(RebalanceExec {
-            inner,
-            input,
-            npartitions,
-        })
-    }
-
-    /// Plans `node` over its planned input.
-    pub fn planned(input: Arc<dyn ExecutionPlan>, node: &Rebalance) -> Result<Self> {
-        Self::new(input, node.npartitions)
-    }
-}
-
-impl DisplayAs for RebalanceExec {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "RebalanceExec: npartitions={}, input_partitions={}",
-            self.npartitions,
-            self.input.output_partitioning().partition_count()
-        )
-    }
-}
-
-impl ExecutionPlan for RebalanceExec {
-    fn name(&self) -> &str {
-        "RebalanceExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        self.inner.properties()
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        vec![false]
-    }
-
-    crate::nodes::without_expressions!();
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = crate::nodes::single(children, "RebalanceExec")?;
-        Ok(Arc::new(RebalanceExec::new(input, self.npartitions)?))
-    }
-
-    fn metrics(&self) -> Option<MetricsSet> {
-        self.inner.metrics()
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        self.inner.execute(partition, context)
     }
 }

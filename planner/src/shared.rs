@@ -20,34 +20,22 @@
 //!     SharedScan: id=1                         SharedScanExec: id=1, consumer 3 of 3
 //!       TableScan: data
 //! ```
-//!
-//! Consumers are fed through unbounded channels, so one that is polled later than the others
-//! (the probe side of a join whose build side reads the same input) cannot stall the rest;
-//! the price is that such a consumer's batches wait in memory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{exec_err, DFSchema, DFSchemaRef, DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::common::{DFSchema, DFSchemaRef, Result};
 use datafusion::logical_expr::{
     Expr, Extension, LogicalPlan, LogicalPlanBuilder, TableScan, UserDefinedLogicalNodeCore,
 };
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
-    PlanProperties,
-};
-use futures::StreamExt;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::operators::{Producer, SharedScanExec};
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
@@ -65,6 +53,13 @@ pub fn shared(input: LogicalPlan) -> LogicalPlan {
     LogicalPlan::Extension(Extension {
         node: Arc::new(SharedScan { id, input }),
     })
+}
+
+impl SharedScan {
+    /// The id every place reading the same sub-plan shares.
+    pub fn id(&self) -> usize {
+        self.id
+    }
 }
 
 impl UserDefinedLogicalNodeCore for SharedScan {
@@ -247,287 +242,6 @@ impl UserDefinedLogicalNodeCore for ComputeAll {
     }
 }
 
-/// The physical [`ComputeAll`]: holds the results' plans; run each child on its own.
-#[derive(Debug)]
-pub struct ComputeAllExec {
-    inputs: Vec<Arc<dyn ExecutionPlan>>,
-    properties: Arc<PlanProperties>,
-}
-
-impl ComputeAllExec {
-    /// Holds `inputs`.
-    pub fn new(inputs: Vec<Arc<dyn ExecutionPlan>>) -> Self {
-        let properties = PlanProperties::new(
-            datafusion::physical_expr::EquivalenceProperties::new(Arc::new(
-                datafusion::arrow::datatypes::Schema::empty(),
-            )),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        );
-        ComputeAllExec {
-            inputs,
-            properties: Arc::new(properties),
-        }
-    }
-
-    /// The results' physical plans, shared scans bound.
-    pub fn plans(&self) -> &[Arc<dyn ExecutionPlan>] {
-        &self.inputs
-    }
-}
-
-impl DisplayAs for ComputeAllExec {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "ComputeAllExec: results={}", self.inputs.len())
-    }
-}
-
-impl ExecutionPlan for ComputeAllExec {
-    fn name(&self) -> &str {
-        "ComputeAllExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        self.inputs.iter().collect()
-    }
-
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        vec![false; self.inputs.len()]
-    }
-
-    crate::nodes::without_expressions!();
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(ComputeAllExec::new(children)))
-    }
-
-    fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        exec_err!("ComputeAllExec is not run as a whole: run each of its results")
-    }
-}
-
-/// One consumer's end of a producer's partition.
-type Batches = UnboundedReceiver<Result<RecordBatch>>;
-
-/// Runs a shared sub-plan once per partition and hands each batch to every consumer.
-struct Producer {
-    input: Arc<dyn ExecutionPlan>,
-    state: Mutex<ProducerState>,
-}
-
-struct ProducerState {
-    /// Per partition, per consumer: the receiving end, until that consumer takes it.
-    receivers: Vec<Vec<Option<Batches>>>,
-    /// Per partition: the senders, until the partition's task starts with them.
-    senders: Vec<Option<Vec<UnboundedSender<Result<RecordBatch>>>>>,
-    /// Per partition: its running task, held here until every consumer has taken its
-    /// receiver. Each consumer's stream holds it too, so the task outlives the plan (which
-    /// may be dropped once its streams exist) and stops when the last reader is gone.
-    tasks: Vec<Option<Arc<SpawnedTask<()>>>>,
-}
-
-impl Producer {
-    fn new(input: Arc<dyn ExecutionPlan>, consumers: usize) -> Self {
-        let partitions = input.output_partitioning().partition_count();
-        let mut receivers = Vec::with_capacity(partitions);
-        let mut senders = Vec::with_capacity(partitions);
-        for _ in 0..partitions {
-            let (tx, rx): (Vec<_>, Vec<_>) = (0..consumers).map(|_| unbounded_channel()).unzip();
-            senders.push(Some(tx));
-            receivers.push(rx.into_iter().map(Some).collect());
-        }
-        Producer {
-            input,
-            state: Mutex::new(ProducerState {
-                receivers,
-                senders,
-                tasks: vec![None; partitions],
-            }),
-        }
-    }
-
-    fn stream(
-        &self,
-        consumer: usize,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<(Batches, Arc<SpawnedTask<()>>)> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| DataFusionError::Execution("shared scan state poisoned".into()))?;
-        let Some(receiver) = state
-            .receivers
-            .get_mut(partition)
-            .and_then(|r| r.get_mut(consumer))
-            .and_then(Option::take)
-        else {
-            return exec_err!(
-                "shared scan partition {partition} was already read; a shared plan runs once"
-            );
-        };
-        if let Some(senders) = state.senders[partition].take() {
-            let input = Arc::clone(&self.input);
-            state.tasks[partition] = Some(Arc::new(SpawnedTask::spawn(async move {
-                broadcast(input, partition, context, senders).await;
-            })));
-        }
-        let Some(task) = state.tasks[partition].clone() else {
-            return exec_err!("shared scan partition {partition} has no producer");
-        };
-        if state.receivers[partition].iter().all(Option::is_none) {
-            state.tasks[partition] = None;
-        }
-        Ok((receiver, task))
-    }
-}
-
-async fn broadcast(
-    input: Arc<dyn ExecutionPlan>,
-    partition: usize,
-    context: Arc<TaskContext>,
-    mut senders: Vec<UnboundedSender<Result<RecordBatch>>>,
-) {
-    let mut stream = match input.execute(partition, context) {
-        Ok(stream) => stream,
-        Err(error) => {
-            let error = Arc::new(error);
-            for sender in &senders {
-                let _ = sender.send(Err(DataFusionError::Shared(Arc::clone(&error))));
-            }
-            return;
-        }
-    };
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(batch) => senders.retain(|sender| sender.send(Ok(batch.clone())).is_ok()),
-            Err(error) => {
-                let error = Arc::new(error);
-                for sender in &senders {
-                    let _ = sender.send(Err(DataFusionError::Shared(Arc::clone(&error))));
-                }
-                return;
-            }
-        }
-        if senders.is_empty() {
-            return;
-        }
-    }
-}
-
-/// One place that reads a shared sub-plan. Before binding it holds the sub-plan as its
-/// child; after, the first consumer of an id still shows the sub-plan (and its metrics),
-/// the others are leaves fed by the same producer.
-pub struct SharedScanExec {
-    id: usize,
-    input: Option<Arc<dyn ExecutionPlan>>,
-    binding: Option<(Arc<Producer>, usize, usize)>,
-    properties: Arc<PlanProperties>,
-}
-
-impl fmt::Debug for SharedScanExec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SharedScanExec({})", self.id)
-    }
-}
-
-impl SharedScanExec {
-    /// The place of shared scan `node` over its planned input.
-    pub fn new(node: &SharedScan, input: Arc<dyn ExecutionPlan>) -> Self {
-        let properties = Arc::clone(input.properties());
-        SharedScanExec {
-            id: node.id,
-            input: Some(input),
-            binding: None,
-            properties,
-        }
-    }
-}
-
-impl DisplayAs for SharedScanExec {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        match &self.binding {
-            Some((_, consumer, consumers)) => write!(
-                f,
-                "SharedScanExec: id={}, consumer {} of {}",
-                self.id,
-                consumer + 1,
-                consumers
-            ),
-            None => write!(f, "SharedScanExec: id={}", self.id),
-        }
-    }
-}
-
-impl ExecutionPlan for SharedScanExec {
-    fn name(&self) -> &str {
-        "SharedScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        self.input.iter().collect()
-    }
-
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        vec![false; self.input.iter().count()]
-    }
-
-    fn maintains_input_order(&self) -> Vec<bool> {
-        vec![true; self.input.iter().count()]
-    }
-
-    crate::nodes::without_expressions!();
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        match (children.into_iter().next(), &self.binding) {
-            (Some(input), None) => Ok(Arc::new(SharedScanExec {
-                id: self.id,
-                properties: Arc::clone(input.properties()),
-                input: Some(input),
-                binding: None,
-            })),
-            // Once bound, the producer owns the sub-plan; the displayed child is not rebuilt.
-            _ => Ok(self),
-        }
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let schema = self.schema();
-        let Some((producer, consumer, _)) = &self.binding else {
-            // Not bound: the only reader of its input.
-            return match &self.input {
-                Some(input) => input.execute(partition, context),
-                None => exec_err!("SharedScanExec {} has no input", self.id),
-            };
-        };
-        let (receiver, task) = producer.stream(*consumer, partition, context)?;
-        let batches =
-            futures::stream::unfold((receiver, task), |(mut receiver, task)| async move {
-                receiver.recv().await.map(|item| (item, (receiver, task)))
-            });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
-    }
-}
-
 /// Binds every group of [`SharedScanExec`]s with the same id in a plan to one producer.
 /// Runs last among the physical rules, once the plan's shape is final.
 #[derive(Debug, Default)]
@@ -542,8 +256,8 @@ impl PhysicalOptimizerRule for BindSharedScans {
         let mut counts: HashMap<usize, usize> = HashMap::new();
         plan.apply(|node| {
             if let Some(shared) = node.downcast_ref::<SharedScanExec>() {
-                if shared.binding.is_none() {
-                    *counts.entry(shared.id).or_default() += 1;
+                if shared.unbound_input().is_some() {
+                    *counts.entry(shared.id()).or_default() += 1;
                 }
             }
             Ok(TreeNodeRecursion::Continue)
@@ -556,22 +270,16 @@ impl PhysicalOptimizerRule for BindSharedScans {
             let Some(shared) = node.downcast_ref::<SharedScanExec>() else {
                 return Ok(Transformed::no(node));
             };
-            let consumers = counts.get(&shared.id).copied().unwrap_or(0);
-            let (Some(input), None, true) = (&shared.input, &shared.binding, consumers > 1) else {
+            let consumers = counts.get(&shared.id()).copied().unwrap_or(0);
+            let (Some(input), true) = (shared.unbound_input(), consumers > 1) else {
                 return Ok(Transformed::no(node));
             };
             let (producer, next) = producers
-                .entry(shared.id)
+                .entry(shared.id())
                 .or_insert_with(|| (Arc::new(Producer::new(Arc::clone(input), consumers)), 0));
             let consumer = *next;
             *next += 1;
-            let bound = SharedScanExec {
-                id: shared.id,
-                // The first consumer shows the sub-plan and its metrics; the rest are leaves.
-                input: (consumer == 0).then(|| Arc::clone(input)),
-                binding: Some((Arc::clone(producer), consumer, consumers)),
-                properties: Arc::clone(&shared.properties),
-            };
+            let bound = shared.bound(producer, consumer, consumers);
             Ok(Transformed::new(
                 Arc::new(bound) as Arc<dyn ExecutionPlan>,
                 true,
