@@ -420,7 +420,7 @@ impl Session {
             .iter()
             .map(|frame| state.optimize(frame.logical_plan()))
             .collect::<datafusion::common::Result<Vec<_>>>()?;
-        let together = rask_planner::shared::compute_all(optimized)?;
+        let together = rask_planner::nodes::compute_all(optimized)?;
         // Already optimized: planned as is, so the shared scans stay identical.
         let physical = state
             .query_planner()

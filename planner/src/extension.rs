@@ -11,13 +11,10 @@ use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
-use crate::aligned_join::PartitionJoin;
-use crate::divisions::Divisions;
+use crate::nodes::{ComputeAll, Divisions, MapPartitions, PartitionJoin, Rebalance, SharedScan};
 use crate::operators::{
     ComputeAllExec, DivisionsExec, MapPartitionsExec, RebalanceExec, SharedScanExec,
 };
-use crate::partitions::{MapPartitions, Rebalance};
-use crate::shared::{ComputeAll, SharedScan};
 
 /// DataFusion's planner, knowing Rask's nodes.
 #[derive(Debug, Default)]

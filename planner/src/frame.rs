@@ -464,9 +464,7 @@ fn merge_with(
     let right = LogicalPlanBuilder::from(right).alias("__right")?.build()?;
     let joined = if per_partition {
         let on = keys.0.into_iter().zip(keys.1).collect();
-        LogicalPlanBuilder::from(crate::aligned_join::partition_join(
-            left, right, on, join_type,
-        )?)
+        LogicalPlanBuilder::from(crate::nodes::partition_join(left, right, on, join_type)?)
     } else {
         LogicalPlanBuilder::from(left).join(right, join_type, keys, None)?
     };

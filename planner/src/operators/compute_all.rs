@@ -12,7 +12,7 @@ use datafusion::physical_plan::{
 
 use super::Operator;
 
-/// The physical [`ComputeAll`](crate::shared::ComputeAll): holds the results' plans; run each
+/// The physical [`ComputeAll`](crate::nodes::ComputeAll): holds the results' plans; run each
 /// child on its own.
 #[derive(Debug)]
 pub struct ComputeAllExec {

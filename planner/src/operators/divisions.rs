@@ -16,7 +16,7 @@ use datafusion::physical_plan::{
 };
 
 use super::Operator;
-use crate::divisions::Divisions;
+use crate::nodes::Divisions;
 
 /// Runs input `i` of a [`Divisions`] as output partition `i`.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use datafusion::physical_plan::{
 use futures::{StreamExt, TryStreamExt};
 
 use super::OneInput;
-use crate::partitions::MapPartitions;
+use crate::nodes::MapPartitions;
 use crate::partitions::PartitionFunction;
 
 /// Runs a [`PartitionFunction`] once per input partition.

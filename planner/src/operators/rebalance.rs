@@ -12,7 +12,7 @@ use datafusion::physical_plan::{
 };
 
 use super::OneInput;
-use crate::partitions::Rebalance;
+use crate::nodes::Rebalance;
 
 /// DataFusion's round-robin repartitioning, kept by the physical optimizer.
 #[derive(Debug)]

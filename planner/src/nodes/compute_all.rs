@@ -1,93 +1,17 @@
-//! Scanning an input once for several consumers, as `dask.compute(a, b, c)` shares the tasks
-//! its results have in common.
-//!
-//! A [`SharedScan`] node marks a sub-plan that appears in several places of one query (or of
-//! several results computed together). Each place is planned as a [`SharedScanExec`]; the
-//! physical rule [`BindSharedScans`] then ties all the places with the same id to one
-//! producer that runs the sub-plan once per partition and hands every batch to each place.
-//!
-//! ```text
-//! compute([mean(value), std(value), count(value > 0)])
-//!
-//! ComputeAll                               ComputeAllExec
-//!   Aggregate: avg(value)                    AggregateExec: avg(value)
-//!     SharedScan: id=1                         SharedScanExec: id=1, consumer 1 of 3
-//!       TableScan: data         ──►              DataSourceExec: data_part_*.csv   (runs once)
-//!   Aggregate: stddev(value)                 AggregateExec: stddev(value)
-//!     SharedScan: id=1                         SharedScanExec: id=1, consumer 2 of 3
-//!       TableScan: data
-//!   Aggregate: count(value > 0)              AggregateExec: count(value > 0)
-//!     SharedScan: id=1                         SharedScanExec: id=1, consumer 3 of 3
-//!       TableScan: data
-//! ```
+//! [`ComputeAll`]: the plans of several results computed together, their common scans
+//! shared.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
-use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, DFSchemaRef, Result};
 use datafusion::logical_expr::{
     Expr, Extension, LogicalPlan, LogicalPlanBuilder, TableScan, UserDefinedLogicalNodeCore,
 };
-use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::ExecutionPlan;
 
-use crate::operators::{Producer, SharedScanExec};
-
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
-
-/// A sub-plan computed once for every place that reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd)]
-pub struct SharedScan {
-    id: usize,
-    input: LogicalPlan,
-}
-
-/// Marks `input` as shared under a fresh id: clones of the returned plan, wherever they are
-/// placed in one query, share one computation of `input`.
-pub fn shared(input: LogicalPlan) -> LogicalPlan {
-    let id = NEXT_ID.fetch_add(1, AtomicOrdering::Relaxed);
-    LogicalPlan::Extension(Extension {
-        node: Arc::new(SharedScan { id, input }),
-    })
-}
-
-impl SharedScan {
-    /// The id every place reading the same sub-plan shares.
-    pub fn id(&self) -> usize {
-        self.id
-    }
-}
-
-impl UserDefinedLogicalNodeCore for SharedScan {
-    fn name(&self) -> &str {
-        "SharedScan"
-    }
-
-    fn inputs(&self) -> Vec<&LogicalPlan> {
-        vec![&self.input]
-    }
-
-    fn schema(&self) -> &DFSchemaRef {
-        self.input.schema()
-    }
-
-    fn expressions(&self) -> Vec<Expr> {
-        vec![]
-    }
-
-    fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "SharedScan: id={}", self.id)
-    }
-
-    fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
-        let input = crate::nodes::single(inputs, "SharedScan")?;
-        Ok(SharedScan { id: self.id, input })
-    }
-}
+use super::shared;
 
 /// Several results planned together, so that their shared scans can be bound to one
 /// producer. Its physical form is never run as a whole: each input is run on its own.
@@ -239,61 +163,5 @@ impl UserDefinedLogicalNodeCore for ComputeAll {
             inputs,
             schema: Arc::clone(&self.schema),
         })
-    }
-}
-
-/// Binds every group of [`SharedScanExec`]s with the same id in a plan to one producer.
-/// Runs last among the physical rules, once the plan's shape is final.
-#[derive(Debug, Default)]
-pub struct BindSharedScans;
-
-impl PhysicalOptimizerRule for BindSharedScans {
-    fn optimize(
-        &self,
-        plan: Arc<dyn ExecutionPlan>,
-        _config: &ConfigOptions,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let mut counts: HashMap<usize, usize> = HashMap::new();
-        plan.apply(|node| {
-            if let Some(shared) = node.downcast_ref::<SharedScanExec>() {
-                if shared.unbound_input().is_some() {
-                    *counts.entry(shared.id()).or_default() += 1;
-                }
-            }
-            Ok(TreeNodeRecursion::Continue)
-        })?;
-        if counts.values().all(|&n| n < 2) {
-            return Ok(plan);
-        }
-        let mut producers: HashMap<usize, (Arc<Producer>, usize)> = HashMap::new();
-        plan.transform_down(|node| {
-            let Some(shared) = node.downcast_ref::<SharedScanExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let consumers = counts.get(&shared.id()).copied().unwrap_or(0);
-            let (Some(input), true) = (shared.unbound_input(), consumers > 1) else {
-                return Ok(Transformed::no(node));
-            };
-            let (producer, next) = producers
-                .entry(shared.id())
-                .or_insert_with(|| (Arc::new(Producer::new(Arc::clone(input), consumers)), 0));
-            let consumer = *next;
-            *next += 1;
-            let bound = shared.bound(producer, consumer, consumers);
-            Ok(Transformed::new(
-                Arc::new(bound) as Arc<dyn ExecutionPlan>,
-                true,
-                TreeNodeRecursion::Jump,
-            ))
-        })
-        .map(|t| t.data)
-    }
-
-    fn name(&self) -> &str {
-        "bind_shared_scans"
-    }
-
-    fn schema_check(&self) -> bool {
-        true
     }
 }
