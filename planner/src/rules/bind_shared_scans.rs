@@ -88,3 +88,112 @@ impl PhysicalOptimizerRule for BindSharedScans {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::displayable;
+    use datafusion::physical_plan::empty::EmptyExec;
+
+    use super::*;
+    use crate::operators::ComputeAllExec;
+
+    fn empty() -> Arc<dyn ExecutionPlan> {
+        let schema = Schema::new(vec![Field::new("x", DataType::Int64, false)]);
+        Arc::new(EmptyExec::new(Arc::new(schema)))
+    }
+
+    /// A place reading the sub-plan shared under `id`, planned on its own.
+    fn place(id: usize) -> Arc<dyn ExecutionPlan> {
+        Arc::new(SharedScanExec::new(id, empty()))
+    }
+
+    fn results(plans: Vec<Arc<dyn ExecutionPlan>>) -> Arc<dyn ExecutionPlan> {
+        Arc::new(ComputeAllExec::new(plans))
+    }
+
+    fn bind(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+        BindSharedScans
+            .optimize(plan, &ConfigOptions::default())
+            .unwrap()
+    }
+
+    fn text(plan: &Arc<dyn ExecutionPlan>) -> String {
+        displayable(plan.as_ref()).indent(true).to_string()
+    }
+
+    #[test]
+    fn places_with_one_id_share_one_producer() {
+        let bound = bind(results(vec![place(1), place(1)]));
+        let expected = "\
+ComputeAllExec: results=2
+  SharedScanExec: id=1, consumer 1 of 2
+    EmptyExec
+  SharedScanExec: id=1, consumer 2 of 2
+";
+        assert_eq!(text(&bound), expected);
+    }
+
+    #[test]
+    fn each_id_is_bound_on_its_own() {
+        let bound = bind(results(vec![
+            place(1),
+            place(2),
+            place(1),
+            place(2),
+            place(2),
+        ]));
+        let expected = "\
+ComputeAllExec: results=5
+  SharedScanExec: id=1, consumer 1 of 2
+    EmptyExec
+  SharedScanExec: id=2, consumer 1 of 3
+    EmptyExec
+  SharedScanExec: id=1, consumer 2 of 2
+  SharedScanExec: id=2, consumer 2 of 3
+  SharedScanExec: id=2, consumer 3 of 3
+";
+        assert_eq!(text(&bound), expected);
+    }
+
+    #[test]
+    fn a_place_alone_with_its_id_stays_unbound() {
+        let bound = bind(results(vec![place(1), place(2), place(2)]));
+        let expected = "\
+ComputeAllExec: results=3
+  SharedScanExec: id=1
+    EmptyExec
+  SharedScanExec: id=2, consumer 1 of 2
+    EmptyExec
+  SharedScanExec: id=2, consumer 2 of 2
+";
+        assert_eq!(text(&bound), expected);
+    }
+
+    #[test]
+    fn a_plan_without_shared_scans_is_returned_as_it_is() {
+        let plan = results(vec![empty(), empty()]);
+        let bound = bind(Arc::clone(&plan));
+        assert!(Arc::ptr_eq(&plan, &bound));
+        let expected = "\
+ComputeAllExec: results=2
+  EmptyExec
+  EmptyExec
+";
+        assert_eq!(text(&bound), expected);
+    }
+
+    #[test]
+    fn bound_places_are_not_bound_again() {
+        let once = bind(results(vec![place(1), place(1)]));
+        let twice = bind(Arc::clone(&once));
+        assert!(Arc::ptr_eq(&once, &twice));
+        let expected = "\
+ComputeAllExec: results=2
+  SharedScanExec: id=1, consumer 1 of 2
+    EmptyExec
+  SharedScanExec: id=1, consumer 2 of 2
+";
+        assert_eq!(text(&twice), expected);
+    }
+}

@@ -240,4 +240,115 @@ mod tests {
         let either = col("i").gt(lit(5i64)).or(col("i").lt(lit(1i64)));
         assert!(index_range(&either, "i").low.is_none());
     }
+
+    /// Partitions `p0`, `p1`, `p2` of `(i, v)` whose index `i` lies in `[0, 9]`, `[10, 19]`
+    /// and `[20, 29]`, under a filter on `predicate`.
+    fn filtered(predicate: Expr) -> LogicalPlan {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        use datafusion::logical_expr::{table_scan, LogicalPlanBuilder};
+
+        let schema = Schema::new(vec![
+            Field::new("i", DataType::Int64, false),
+            Field::new("v", DataType::Int64, false),
+        ]);
+        let scan = |name: &str| table_scan(Some(name), &schema, None)?.build();
+        let parts = vec![
+            scan("p0").unwrap(),
+            scan("p1").unwrap(),
+            scan("p2").unwrap(),
+        ];
+        let ranges = vec![bounds(0, 9), bounds(10, 19), bounds(20, 29)];
+        let divided = crate::nodes::divisions(parts, "i", ranges, false, false).unwrap();
+        LogicalPlanBuilder::from(divided)
+            .filter(predicate)
+            .unwrap()
+            .build()
+            .unwrap()
+    }
+
+    /// The plan after the optimizer ran `PruneDivisions` alone, as `EXPLAIN` indents it.
+    fn optimized(plan: LogicalPlan) -> String {
+        use datafusion::optimizer::{Optimizer, OptimizerContext};
+
+        let optimizer = Optimizer::with_rules(vec![Arc::new(PruneDivisions)]);
+        let context = OptimizerContext::new().with_skip_failing_rules(false);
+        let plan = optimizer.optimize(plan, &context, |_, _| {}).unwrap();
+        format!("{}", plan.display_indent())
+    }
+
+    #[test]
+    fn a_range_on_the_index_keeps_the_partitions_it_meets() {
+        use datafusion::logical_expr::{col, lit};
+
+        let plan = filtered(col("i").gt_eq(lit(10i64)).and(col("i").lt(lit(20i64))));
+        let expected = "\
+Filter: i >= Int64(10) AND i < Int64(20)
+  Divisions: index=i, partitions=1
+    TableScan: p1";
+        assert_eq!(optimized(plan), expected);
+
+        let plan = filtered(col("i").gt(lit(5i64)).and(col("i").lt_eq(lit(12i64))));
+        let expected = "\
+Filter: i > Int64(5) AND i <= Int64(12)
+  Divisions: index=i, partitions=2
+    TableScan: p0
+    TableScan: p1";
+        assert_eq!(optimized(plan), expected);
+    }
+
+    #[test]
+    fn equality_and_between_bound_the_index_from_either_side() {
+        use datafusion::logical_expr::{col, lit};
+
+        let plan = filtered(lit(25i64).eq(col("i")));
+        let expected = "\
+Filter: Int64(25) = i
+  Divisions: index=i, partitions=1
+    TableScan: p2";
+        assert_eq!(optimized(plan), expected);
+
+        let plan = filtered(col("i").between(lit(9i64), lit(10i64)));
+        let expected = "\
+Filter: i BETWEEN Int64(9) AND Int64(10)
+  Divisions: index=i, partitions=2
+    TableScan: p0
+    TableScan: p1";
+        assert_eq!(optimized(plan), expected);
+    }
+
+    #[test]
+    fn a_filter_no_partition_meets_keeps_the_first() {
+        use datafusion::logical_expr::{col, lit};
+
+        let plan = filtered(col("i").gt(lit(100i64)));
+        let expected = "\
+Filter: i > Int64(100)
+  Divisions: index=i, partitions=1
+    TableScan: p0";
+        assert_eq!(optimized(plan), expected);
+    }
+
+    #[test]
+    fn filters_that_do_not_bound_the_index_prune_nothing() {
+        use datafusion::logical_expr::{col, lit};
+
+        let unpruned = |filter: &str| {
+            format!(
+                "\
+Filter: {filter}
+  Divisions: index=i, partitions=3
+    TableScan: p0
+    TableScan: p1
+    TableScan: p2"
+            )
+        };
+        let other_column = filtered(col("v").gt(lit(100i64)));
+        assert_eq!(optimized(other_column), unpruned("v > Int64(100)"));
+        let either = filtered(col("i").lt(lit(5i64)).or(col("i").gt(lit(25i64))));
+        assert_eq!(optimized(either), unpruned("i < Int64(5) OR i > Int64(25)"));
+        let computed = filtered((col("i") + lit(1i64)).gt(lit(100i64)));
+        assert_eq!(optimized(computed), unpruned("i + Int64(1) > Int64(100)"));
+        let everything = filtered(col("i").gt_eq(lit(0i64)));
+        assert_eq!(optimized(everything), unpruned("i >= Int64(0)"));
+    }
 }
