@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::{exec_err, DataFusionError, Result};
+use datafusion::common::{exec_err, plan_datafusion_err, Result};
 
 /// What a partition function does: one partition's rows in, new rows out.
 pub type PartitionFn = dyn Fn(RecordBatch) -> Result<RecordBatch> + Send + Sync;
@@ -66,10 +66,10 @@ impl PartitionFunction {
         self.call(RecordBatch::new_empty(Arc::clone(input)))
             .map(|batch| batch.schema())
             .map_err(|error| {
-                DataFusionError::Plan(format!(
+                plan_datafusion_err!(
                     "map_partitions: cannot infer the output of '{}' by calling it on an empty partition ({error}); pass meta, the output schema",
                     self.name
-                ))
+                )
             })
     }
 }

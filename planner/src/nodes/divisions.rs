@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::common::{plan_err, DFSchema, DFSchemaRef, Result, ScalarValue};
+use datafusion::common::{internal_err, plan_err, DFSchema, DFSchemaRef, Result, ScalarValue};
 use datafusion::logical_expr::{Expr, Extension, LogicalPlan, UserDefinedLogicalNodeCore};
 
 /// The closed range of index values one partition holds.
@@ -194,12 +194,13 @@ impl UserDefinedLogicalNodeCore for Divisions {
     }
 
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
-        let Some(first) = inputs.first() else {
-            return plan_err!("Divisions takes one input per partition");
+        let (Some(first), true) = (inputs.first(), inputs.len() == self.bounds.len()) else {
+            return internal_err!(
+                "Divisions takes one input per partition ({}), not {}",
+                self.bounds.len(),
+                inputs.len()
+            );
         };
-        if inputs.len() != self.bounds.len() {
-            return plan_err!("Divisions takes one input per partition");
-        }
         // Projections pushed into the partitions narrow the node's columns with them.
         let schema = Arc::new(DFSchema::try_from(first.schema().inner().as_ref().clone())?);
         Ok(Divisions {

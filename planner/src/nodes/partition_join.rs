@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::common::{plan_err, Column, DFSchemaRef, JoinType, NullEquality, Result};
+use datafusion::common::{internal_err, Column, DFSchemaRef, JoinType, NullEquality, Result};
 use datafusion::logical_expr::{
     build_join_schema, Expr, Extension, LogicalPlan, UserDefinedLogicalNodeCore,
 };
@@ -75,7 +75,7 @@ impl UserDefinedLogicalNodeCore for PartitionJoin {
 
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {
         let Ok([left, right]) = <[LogicalPlan; 2]>::try_from(inputs) else {
-            return plan_err!("PartitionJoin takes two inputs");
+            return internal_err!("PartitionJoin takes two inputs");
         };
         Ok(PartitionJoin {
             left,

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{internal_err, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{
@@ -71,6 +71,6 @@ impl ExecutionPlan for ComputeAllExec {
     }
 
     fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        exec_err!("ComputeAllExec is not run as a whole: run each of its results")
+        internal_err!("ComputeAllExec is not run as a whole: run each of its results")
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::compute::SortOptions;
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{internal_err, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{
     EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalSortRequirement,
@@ -49,7 +49,7 @@ impl DivisionsExec {
     /// One output partition per input, each sorted by `order` when given.
     fn new(inputs: Vec<Arc<dyn ExecutionPlan>>, order: Option<LexRequirement>) -> Result<Self> {
         let Some(first) = inputs.first() else {
-            return exec_err!("DivisionsExec needs at least one partition");
+            return internal_err!("DivisionsExec needs at least one partition");
         };
         // Each input runs as one partition, so an ordering all inputs share holds within
         // every output partition.
@@ -125,7 +125,7 @@ impl ExecutionPlan for DivisionsExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let Some(input) = self.inputs.get(partition) else {
-            return exec_err!("DivisionsExec has no partition {partition}");
+            return internal_err!("DivisionsExec has no partition {partition}");
         };
         input.execute(0, context)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::{exec_err, DataFusionError, Result};
+use datafusion::common::{exec_datafusion_err, exec_err, DataFusionError, Result};
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
@@ -168,9 +168,8 @@ fn conform(name: &str, batch: RecordBatch, expected: &SchemaRef) -> Result<Recor
             .zip(expected.fields())
             .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
     if same {
-        RecordBatch::try_new(Arc::clone(expected), batch.columns().to_vec()).map_err(|e| {
-            DataFusionError::Execution(format!("map_partitions: '{name}' returned {e}"))
-        })
+        RecordBatch::try_new(Arc::clone(expected), batch.columns().to_vec())
+            .map_err(|e| exec_datafusion_err!("map_partitions: '{name}' returned {e}"))
     } else {
         exec_err!(
             "map_partitions: '{name}' returned [{}] but its meta is [{}]",

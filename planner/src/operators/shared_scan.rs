@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::runtime::SpawnedTask;
-use datafusion::common::{exec_err, DataFusionError, Result};
+use datafusion::common::{
+    exec_err, internal_datafusion_err, internal_err, DataFusionError, Result,
+};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -71,7 +73,7 @@ impl Producer {
         let mut state = self
             .state
             .lock()
-            .map_err(|_| DataFusionError::Execution("shared scan state poisoned".into()))?;
+            .map_err(|_| internal_datafusion_err!("shared scan state poisoned"))?;
         let Some(receiver) = state
             .receivers
             .get_mut(partition)
@@ -89,7 +91,7 @@ impl Producer {
             })));
         }
         let Some(task) = state.tasks[partition].clone() else {
-            return exec_err!("shared scan partition {partition} has no producer");
+            return internal_err!("shared scan partition {partition} has no producer");
         };
         if state.receivers[partition].iter().all(Option::is_none) {
             state.tasks[partition] = None;
@@ -241,7 +243,7 @@ impl ExecutionPlan for SharedScanExec {
             // Not bound: the only reader of its input.
             return match &self.input {
                 Some(input) => input.execute(partition, context),
-                None => exec_err!("SharedScanExec {} has no input", self.id),
+                None => internal_err!("SharedScanExec {} has no input", self.id),
             };
         };
         let (receiver, task) = producer.stream(*consumer, partition, context)?;

@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::stats::Precision;
 use datafusion::common::Statistics;
-use datafusion::common::{plan_datafusion_err, plan_err, project_schema, Result};
+use datafusion::common::{internal_datafusion_err, plan_err, project_schema, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::coop::make_cooperative;
@@ -192,11 +192,10 @@ impl ExecutionPlan for TimeseriesExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let range = self
-            .streams
-            .get(partition)
-            .cloned()
-            .ok_or_else(|| plan_datafusion_err!("TimeseriesExec has no stream {partition}"))?;
+        let range =
+            self.streams.get(partition).cloned().ok_or_else(|| {
+                internal_datafusion_err!("TimeseriesExec has no stream {partition}")
+            })?;
         let divisions = self.params.divisions();
         let batch_size = context.session_config().batch_size();
         let params = self.params.clone();
