@@ -142,17 +142,11 @@ impl UserDefinedLogicalNodeCore for ComputeAll {
         "ComputeAll"
     }
 
-    fn inputs(&self) -> Vec<&LogicalPlan> {
-        self.inputs.iter().collect()
-    }
-
     fn schema(&self) -> &DFSchemaRef {
         &self.schema
     }
 
-    fn expressions(&self) -> Vec<Expr> {
-        vec![]
-    }
+    super::node_inputs!(many inputs);
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "ComputeAll: results={}", self.inputs.len())

@@ -80,7 +80,7 @@ impl UserDefinedLogicalNodeCore for MapPartitions {
         &self.schema
     }
 
-    super::one_input_node!(input);
+    super::node_inputs!(one input);
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "MapPartitions: func={}", self.func.name())

@@ -35,13 +35,14 @@ pub(crate) fn single<T>(items: Vec<T>, node: &str) -> Result<T> {
     }
 }
 
-/// Writes `inputs`, `expressions` and `with_exprs_and_inputs` of `UserDefinedLogicalNodeCore`
-/// for a node without expressions whose one input is its field `$input`: new inputs replace
-/// that field and keep the rest of the node.
-macro_rules! one_input_node {
-    ($input:ident) => {
+/// Writes `inputs` and `expressions` of `UserDefinedLogicalNodeCore` for a node without
+/// expressions whose inputs are its field `$field`: either one plan,
+/// `node_inputs!(one input)`, which writes `with_exprs_and_inputs` too (new inputs replace
+/// the field and keep the rest of the node), or a `Vec` of plans, `node_inputs!(many inputs)`.
+macro_rules! node_inputs {
+    (one $field:ident) => {
         fn inputs(&self) -> Vec<&datafusion::logical_expr::LogicalPlan> {
-            vec![&self.$input]
+            vec![&self.$field]
         }
 
         fn expressions(&self) -> Vec<datafusion::logical_expr::Expr> {
@@ -53,16 +54,25 @@ macro_rules! one_input_node {
             _exprs: Vec<datafusion::logical_expr::Expr>,
             inputs: Vec<datafusion::logical_expr::LogicalPlan>,
         ) -> datafusion::common::Result<Self> {
-            let $input = $crate::nodes::single(
+            let $field = $crate::nodes::single(
                 inputs,
                 datafusion::logical_expr::UserDefinedLogicalNodeCore::name(self),
             )?;
             Ok(Self {
-                $input,
+                $field,
                 ..self.clone()
             })
         }
     };
+    (many $field:ident) => {
+        fn inputs(&self) -> Vec<&datafusion::logical_expr::LogicalPlan> {
+            self.$field.iter().collect()
+        }
+
+        fn expressions(&self) -> Vec<datafusion::logical_expr::Expr> {
+            vec![]
+        }
+    };
 }
 
-use one_input_node;
+use node_inputs;

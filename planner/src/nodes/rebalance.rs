@@ -43,7 +43,7 @@ impl UserDefinedLogicalNodeCore for Rebalance {
         self.input.schema()
     }
 
-    super::one_input_node!(input);
+    super::node_inputs!(one input);
 
     /// Filters may move below: which partition a row lands in does not change its value.
     fn prevent_predicate_push_down_columns(&self) -> std::collections::HashSet<String> {

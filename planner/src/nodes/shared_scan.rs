@@ -64,7 +64,7 @@ impl UserDefinedLogicalNodeCore for SharedScan {
         self.input.schema()
     }
 
-    super::one_input_node!(input);
+    super::node_inputs!(one input);
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "SharedScan: id={}", self.id)
