@@ -2,9 +2,9 @@
 //!
 //! When both sides of a merge on their indexes are [`Divisions`] with the same ranges, a key
 //! can only meet its match in the partition of the same number; so partition `i` of the
-//! result is the join of the two partitions `i`, each planned as a [`PartitionJoin`](crate::nodes::PartitionJoin): a hash
-//! join that builds on the left partition and streams the right one through, with no
-//! repartitioning of either side.
+//! result is the join of the two partitions `i`, each planned as a
+//! [`PartitionJoin`](crate::nodes::PartitionJoin): a hash join that builds on the left
+//! partition and streams the right one through, with no repartitioning of either side.
 //!
 //! ```text
 //! merge(left, right, on=index)

@@ -29,8 +29,9 @@ impl PartialOrd for ComputeAll {
 }
 
 /// The plans of several results, optimized each on its own, with every file or table scan
-/// that more than one of them reads replaced by one [`SharedScan`] reading the union of the
-/// columns they need. Each consumer keeps its own filters and columns above the shared scan.
+/// that more than one of them reads replaced by one [`SharedScan`](super::SharedScan)
+/// reading the union of the columns they need. Each consumer keeps its own filters and
+/// columns above the shared scan.
 pub fn compute_all(plans: Vec<LogicalPlan>) -> Result<LogicalPlan> {
     let mut groups: BTreeMap<String, Vec<TableScan>> = BTreeMap::new();
     for plan in &plans {
