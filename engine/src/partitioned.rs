@@ -12,8 +12,8 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::{col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableType};
 use datafusion::physical_plan::ExecutionPlan;
-use rask_planner::divisions::{self as divisions_ops, find_divisions, Bounds};
 use rask_planner::frame::AggFunc;
+use rask_planner::nodes::{self, find_divisions, Bounds};
 use rask_planner::partitions::{self as partition_ops, PartitionFunction};
 use rask_planner::resample::{self as resample_ops, Window};
 
@@ -228,7 +228,7 @@ impl DataFrame {
     /// `npartitions` partitions of about equal size (batches are dealt round-robin), as
     /// `repartition(npartitions=..)`.
     pub fn repartition(self, npartitions: usize) -> Result<DataFrame> {
-        self.map_plan(|plan| partition_ops::rebalance(plan, npartitions))
+        self.map_plan(|plan| nodes::rebalance(plan, npartitions))
     }
 
     /// Partitions of about `bytes` in memory each, as `repartition(partition_size=..)`:
@@ -279,7 +279,7 @@ impl DataFrame {
         meta: Option<SchemaRef>,
     ) -> Result<DataFrame> {
         let function = PartitionFunction::new(name, partition_function(name, f));
-        self.map_plan(|plan| partition_ops::map_partitions(plan, function, meta))
+        self.map_plan(|plan| nodes::map_partitions(plan, function, meta))
     }
 
     /// [`map_partitions`](Self::map_partitions) with a function registered by
@@ -291,7 +291,7 @@ impl DataFrame {
                 "map_partitions: no partition function is registered as '{name}'"
             )));
         };
-        self.map_plan(|plan| partition_ops::map_partitions(plan, function, meta))
+        self.map_plan(|plan| nodes::map_partitions(plan, function, meta))
     }
 
     /// Adds column `name` computed row by row by `f`, as
@@ -393,7 +393,7 @@ impl DataFrame {
                         .unwrap_or(std::cmp::Ordering::Equal)
                 });
                 let (inputs, bounds): (Vec<_>, Vec<_>) = ordered.into_iter().unzip();
-                let plan = divisions_ops::divisions(inputs, column, bounds, false, false)?;
+                let plan = nodes::divisions(inputs, column, bounds, false, false)?;
                 return Ok(self.with_plan(plan));
             }
         }
@@ -522,7 +522,7 @@ impl DataFrame {
                     .into_iter()
                     .map(|part| table(vec![part]))
                     .collect::<Result<Vec<_>>>()?;
-                divisions_ops::divisions(inputs, &column, bounds, false, half_open)?
+                nodes::divisions(inputs, &column, bounds, false, half_open)?
             }
             _ => table(collected)?,
         };
@@ -692,7 +692,7 @@ fn range_partitions(
     if splits.len() < 2 {
         // No non-NULL value: one partition, its range unknown.
         let unknown = (ScalarValue::Null, ScalarValue::Null);
-        return Ok(divisions_ops::divisions(
+        return Ok(nodes::divisions(
             vec![plan],
             column,
             vec![unknown],
@@ -700,7 +700,7 @@ fn range_partitions(
             true,
         )?);
     }
-    let input = rask_planner::shared::shared(plan);
+    let input = rask_planner::nodes::shared(plan);
     let last = splits.len() - 2;
     let mut inputs = Vec::with_capacity(splits.len() - 1);
     let mut bounds = Vec::with_capacity(splits.len() - 1);
@@ -719,7 +719,5 @@ fn range_partitions(
         );
         bounds.push((range[0].clone(), range[1].clone()));
     }
-    Ok(divisions_ops::divisions(
-        inputs, column, bounds, true, true,
-    )?)
+    Ok(nodes::divisions(inputs, column, bounds, true, true)?)
 }

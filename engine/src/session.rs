@@ -451,7 +451,7 @@ impl Session {
             .iter()
             .map(|frame| state.optimize(frame.logical_plan()))
             .collect::<datafusion::common::Result<Vec<_>>>()?;
-        let together = rask_planner::shared::compute_all(optimized)?;
+        let together = rask_planner::nodes::compute_all(optimized)?;
         // Already optimized: planned as is, so the shared scans stay identical.
         let physical = match state
             .query_planner()
@@ -461,7 +461,7 @@ impl Session {
             Ok(physical) => physical,
             Err(error) => return Err(crate::execution::traced(error, &together).await),
         };
-        let Some(all) = physical.downcast_ref::<rask_planner::shared::ComputeAllExec>() else {
+        let Some(all) = physical.downcast_ref::<rask_planner::operators::ComputeAllExec>() else {
             return Err(Error::execution("compute: unexpected plan"));
         };
         Ok(frames

@@ -11,10 +11,10 @@ use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
-use crate::aligned_join::PartitionJoin;
-use crate::divisions::{Divisions, DivisionsExec};
-use crate::partitions::{MapPartitions, MapPartitionsExec, Rebalance, RebalanceExec};
-use crate::shared::{ComputeAll, ComputeAllExec, SharedScan, SharedScanExec};
+use crate::nodes::{ComputeAll, Divisions, MapPartitions, PartitionJoin, Rebalance, SharedScan};
+use crate::operators::{
+    ComputeAllExec, DivisionsExec, MapPartitionsExec, RebalanceExec, SharedScanExec,
+};
 
 /// DataFusion's planner, knowing Rask's nodes.
 #[derive(Debug, Default)]
@@ -63,7 +63,7 @@ impl ExtensionPlanner for RaskNodes {
             return Ok(Some(node.plan(first(), right)?));
         }
         if let Some(node) = any.downcast_ref::<SharedScan>() {
-            return Ok(Some(Arc::new(SharedScanExec::new(node, first()))));
+            return Ok(Some(Arc::new(SharedScanExec::new(node.id(), first()))));
         }
         if any.is::<ComputeAll>() {
             return Ok(Some(Arc::new(ComputeAllExec::new(

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use datafusion::common::{plan_err, DataFusionError, Result};
+use datafusion::common::{internal_err, plan_err, DataFusionError, Result};
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, last_value, max, min, stddev, stddev_pop, sum,
     var_pop, var_sample,
@@ -464,9 +464,7 @@ fn merge_with(
     let right = LogicalPlanBuilder::from(right).alias("__right")?.build()?;
     let joined = if per_partition {
         let on = keys.0.into_iter().zip(keys.1).collect();
-        LogicalPlanBuilder::from(crate::aligned_join::partition_join(
-            left, right, on, join_type,
-        )?)
+        LogicalPlanBuilder::from(crate::nodes::partition_join(left, right, on, join_type)?)
     } else {
         LogicalPlanBuilder::from(left).join(right, join_type, keys, None)?
     };
@@ -561,7 +559,7 @@ pub fn transpose_describe(
     use std::sync::Arc;
 
     let Some(batch) = row.iter().find(|b| b.num_rows() == 1) else {
-        return plan_err!("describe produced no row");
+        return internal_err!("describe produced no row");
     };
     let mut fields = vec![Field::new("statistic", DataType::Utf8, false)];
     let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from(stats.to_vec()))];

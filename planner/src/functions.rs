@@ -13,7 +13,9 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use datafusion::catalog::TableProvider;
-use datafusion::common::{plan_datafusion_err, plan_err, Result, TableReference};
+use datafusion::common::{
+    internal_datafusion_err, plan_datafusion_err, plan_err, Result, TableReference,
+};
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::planner::{
@@ -374,7 +376,7 @@ impl TableFunctions {
             let table = call.resolve(state).await?;
             self.prepared
                 .lock()
-                .map_err(|_| plan_datafusion_err!("table function registry poisoned"))?
+                .map_err(|_| internal_datafusion_err!("table function registry poisoned"))?
                 .insert(call.key.clone(), table);
         }
         Ok(())
@@ -393,10 +395,12 @@ impl RelationPlanner for TableFunctions {
         let table = self
             .prepared
             .lock()
-            .map_err(|_| plan_datafusion_err!("table function registry poisoned"))?
+            .map_err(|_| internal_datafusion_err!("table function registry poisoned"))?
             .get(&call.key)
             .cloned()
-            .ok_or_else(|| plan_datafusion_err!("{} was not prepared before planning", call.key))?;
+            .ok_or_else(|| {
+                internal_datafusion_err!("{} was not prepared before planning", call.key)
+            })?;
         // The call's text names the scan: DataFusion compares scans by name and schema, so two
         // calls with different arguments must not share a name.
         let plan = LogicalPlanBuilder::scan(

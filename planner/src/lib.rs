@@ -12,10 +12,12 @@
 //! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data;
-//! - [`partitions`]: `map_partitions` over whole partitions, and named partition functions;
-//! - [`divisions`]: known divisions of an index, and pruning partitions by them;
+//! - [`nodes`]: Rask's logical nodes (`map_partitions`, `repartition`, divisions, partition
+//!   joins, shared scans, results computed together) and the functions that build them;
+//! - [`operators`]: their physical operators, and what every Rask operator shares;
+//! - [`rules`]: the optimizer rules, pruning partitions by divisions and binding shared scans;
+//! - [`partitions`]: named partition functions, which `map_partitions` runs;
 //! - [`aligned_join`]: joins of frames with matching divisions, partition by partition;
-//! - [`shared`]: one scan of an input shared by several consumers;
 //! - [`resample`]: time bins and rolling windows over an index;
 //! - [`extension`]: physical planning of Rask's own nodes.
 //!
@@ -26,7 +28,6 @@
 pub mod accessors;
 pub mod aligned_join;
 pub mod diagnose;
-pub mod divisions;
 pub mod extension;
 pub mod files;
 pub mod frame;
@@ -34,12 +35,13 @@ pub mod functions;
 pub mod graph;
 pub mod listing;
 pub mod naming;
-mod nodes;
+pub mod nodes;
+pub mod operators;
 pub mod partitions;
 pub mod resample;
+pub mod rules;
 pub mod sample;
 pub mod scans;
-pub mod shared;
 pub mod timeseries;
 pub mod url_table;
 
@@ -71,8 +73,8 @@ pub fn install(
         .into_state_builder()
         .with_session_id(session_id)
         .with_catalog_list(catalogs)
-        .with_optimizer_rule(Arc::new(divisions::PruneDivisions))
-        .with_physical_optimizer_rule(Arc::new(shared::BindSharedScans));
+        .with_optimizer_rule(Arc::new(rules::PruneDivisions))
+        .with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
     if plan_locally {
         builder = builder.with_query_planner(Arc::new(extension::RaskQueryPlanner));
     }

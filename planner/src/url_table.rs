@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory, UrlTableFactory};
-use datafusion::common::{plan_datafusion_err, plan_err, Result};
+use datafusion::common::{internal_datafusion_err, plan_datafusion_err, plan_err, Result};
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::CreateExternalTable;
@@ -18,7 +18,7 @@ fn session_state(session: &dyn Session) -> Result<&SessionState> {
     session
         .as_any()
         .downcast_ref::<SessionState>()
-        .ok_or_else(|| plan_datafusion_err!("file tables need a DataFusion SessionState"))
+        .ok_or_else(|| internal_datafusion_err!("file tables need a DataFusion SessionState"))
 }
 
 type StateSource = Box<dyn Fn() -> Option<SessionState> + Send + Sync>;
@@ -53,7 +53,7 @@ impl UrlTableFactory for FileTableFactory {
             .session
             .get()
             .and_then(|state| state())
-            .ok_or_else(|| plan_datafusion_err!("the session has been dropped"))?;
+            .ok_or_else(|| internal_datafusion_err!("the session has been dropped"))?;
         let files = FileSet::resolve(name)?;
         Ok(Some(
             file_table(&state, &files, &ReadOptions::default()).await?,

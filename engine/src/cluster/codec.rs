@@ -39,12 +39,11 @@ use datafusion_proto::bytes::{
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use rask_planner::listing::BlockTable;
-use rask_planner::partitions::{
-    map_partitions, registered_partition_function, MapPartitions, MapPartitionsExec,
-    PartitionFunction,
-};
+use rask_planner::nodes::{map_partitions, MapPartitions};
+use rask_planner::operators::{MapPartitionsExec, TimeseriesExec};
+use rask_planner::partitions::{registered_partition_function, PartitionFunction};
 use rask_planner::sample::{row_hash_udf, ROW_HASH};
-use rask_planner::timeseries::{TimeseriesExec, TimeseriesParams, TimeseriesTable};
+use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 use serde_json::{json, Value};
 
 /// Marks a buffer written by [`RaskCodec`] rather than by Ballista's codecs.

@@ -14,15 +14,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{plan_err, DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
+use rask_planner::operators::OneInput;
 
 use super::info::cluster_info;
 
@@ -56,35 +55,18 @@ impl DisplayAs for WatchedExec {
     }
 }
 
+impl OneInput for WatchedExec {
+    fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.inner
+    }
+
+    fn with_input(&self, inner: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        Ok(WatchedExec::new(inner, self.url.clone()))
+    }
+}
+
 impl ExecutionPlan for WatchedExec {
-    fn name(&self) -> &str {
-        "WatchedExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        self.inner.properties()
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.inner]
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        match (children.pop(), children.is_empty()) {
-            (Some(inner), true) => Ok(Arc::new(WatchedExec::new(inner, self.url.clone()))),
-            _ => plan_err!("WatchedExec has exactly one input"),
-        }
-    }
+    rask_planner::operator_methods!();
 
     fn metrics(&self) -> Option<MetricsSet> {
         self.inner.metrics()
