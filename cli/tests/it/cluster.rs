@@ -62,15 +62,22 @@ fn worker(scheduler: &str, extra: &[&str]) -> Server {
     Server(spawn(&args))
 }
 
-/// Runs `query` from `dir`, failing the test after `limit`.
+/// Runs `query` from `dir`, failing the test if it has not ended within `limit`.
 fn query_in(dir: &Path, args: &[&str], limit: Duration) -> Output {
-    Command::cargo_bin("query")
+    let output = Command::cargo_bin("query")
         .unwrap()
         .current_dir(dir)
         .args(args)
         .timeout(limit)
         .output()
-        .unwrap()
+        .unwrap();
+    // A command stopped at the limit was killed by a signal: it has no exit code.
+    assert!(
+        output.status.code().is_some(),
+        "query {args:?} did not end within {limit:?}; it said: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 fn ok_in(dir: &Path, args: &[&str]) -> String {
@@ -353,14 +360,21 @@ fn local_cluster_frames_equal_local_frames() {
     });
 }
 
+/// A query whose only worker is killed while it runs can never complete, so its one defined
+/// outcome is failure with a clear error: the scheduler fails the job once no worker has
+/// re-registered for 10 s (the client's watch, `engine/src/cluster/watch.rs`, would fail it
+/// 30 s after the loss otherwise). With a surviving worker the scheduler may or may not finish
+/// the query, depending on when the task is lost; the other cluster tests cover queries that
+/// complete.
 #[test]
-fn a_killed_worker_never_hangs_a_query() {
+fn a_query_whose_only_worker_is_killed_fails_rather_than_hangs() {
     let (_scheduler, address) = scheduler();
     let mut doomed = worker(&address, &["--slots", "2"]);
-    let _survivor = worker(&address, &["--slots", "2"]);
-    wait_for_workers(&address, 2);
+    wait_for_workers(&address, 1);
     let url = format!("df://{address}");
-    let sql = "SELECT count(*) AS n FROM (SELECT timestamp, count(*) FROM timeseries('2000-01-01', '2000-01-21') GROUP BY timestamp)";
+    // 5,184,000 rows grouped by their distinct timestamps: far longer than the 1.5 s
+    // before the kill on this unoptimised build.
+    let sql = "SELECT count(*) AS n FROM (SELECT timestamp, count(*) FROM timeseries('2000-01-01', '2000-03-01') GROUP BY timestamp)";
     let running = StdCommand::new(cargo_bin("query"))
         .args(["--cluster", &url, "--format", "csv", sql])
         .stdout(Stdio::piped())
@@ -369,27 +383,27 @@ fn a_killed_worker_never_hangs_a_query() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     doomed.0.kill().unwrap();
-    let started = Instant::now();
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = send.send(running.wait_with_output());
     });
     let output = receive
         .recv_timeout(Duration::from_secs(120))
-        .expect("the query hung after a worker was killed")
+        .expect("the query did not end within 120 s after its only worker was killed")
         .unwrap();
     let (out, err) = (stdout(&output), stderr(&output));
-    if output.status.success() {
-        assert_eq!(out, "n\n1728000\n");
-    } else {
-        assert_eq!(
-            err.lines().next().map(|l| l.starts_with("error: ")),
-            Some(true),
-            "{err}"
-        );
-        assert!(!err.contains("panicked"), "{err}");
-    }
-    assert!(started.elapsed() < Duration::from_secs(120));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {out}\nstderr: {err}"
+    );
+    assert_eq!(out, "", "no result without a worker");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: ") && first.contains("all executors were lost"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
@@ -401,8 +415,7 @@ fn an_unreachable_scheduler_is_reported_within_seconds() {
             vec!["cluster-info", "--cluster", url.as_str()],
             vec!["worker", "--scheduler", address],
         ] {
-            let started = Instant::now();
-            let output = query_in(&workspace(), &args, Duration::from_secs(30));
+            let output = query_in(&workspace(), &args, Duration::from_secs(10));
             let err = stderr(&output);
             assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
             assert!(
@@ -410,11 +423,6 @@ fn an_unreachable_scheduler_is_reported_within_seconds() {
                     "error: cannot reach the scheduler at df://{address}"
                 )),
                 "{args:?}: {err}"
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{args:?} took {:?}",
-                started.elapsed()
             );
         }
     }

@@ -22,14 +22,20 @@ async fn sales_session() -> Session {
     session
 }
 
-/// Compares `actual` with the golden file `name`; `RASK_BLESS=1` rewrites the file instead,
-/// to be reviewed before it is committed.
+/// Compares `actual` with the golden file `name`. With `RASK_BLESS=1` the file is written
+/// instead (and nothing compared), to be reviewed before it is committed.
 fn assert_golden(actual: &str, name: &str) {
     let path = testdata(&format!("graphs/{name}"));
     if std::env::var_os("RASK_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
+        return;
     }
-    assert_eq!(actual, std::fs::read_to_string(&path).unwrap(), "{path}");
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; run with RASK_BLESS=1 to write it"));
+    assert_eq!(
+        actual, expected,
+        "{path} differs; if the change is intended, rerun with RASK_BLESS=1 and review the diff"
+    );
 }
 
 #[tokio::test]
