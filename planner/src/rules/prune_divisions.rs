@@ -138,13 +138,31 @@ impl IndexRange {
 }
 
 /// Compares values of possibly different types (a date literal against a timestamp index)
-/// by casting the second to the first's type.
+/// by casting the second to the first's type — only where that cast loses nothing: `0.5`
+/// cast to an integer index would be `0`, and `i < 0.5` would then drop the partition
+/// holding `i = 0`. Numbers that do not cast exactly compare as the second's type (an
+/// integer bound against `0.5` as floats); anything else is not compared, so nothing is
+/// pruned on it.
 fn compare(a: &ScalarValue, b: &ScalarValue) -> Option<Ordering> {
-    let b = b.cast_to(&a.data_type()).ok()?;
     if a.is_null() || b.is_null() {
         return None;
     }
-    a.partial_cmp(&b)
+    if let Some(b) = exact_cast(b, &a.data_type()) {
+        return a.partial_cmp(&b);
+    }
+    if !(a.data_type().is_numeric() && b.data_type().is_numeric()) {
+        return None;
+    }
+    exact_cast(a, &b.data_type())?.partial_cmp(b)
+}
+
+/// `value` as `to`, if casting it back gives `value` again.
+fn exact_cast(
+    value: &ScalarValue,
+    to: &datafusion::arrow::datatypes::DataType,
+) -> Option<ScalarValue> {
+    let cast = value.cast_to(to).ok()?;
+    (cast.cast_to(&value.data_type()).ok()? == *value).then_some(cast)
 }
 
 fn index_range(predicate: &Expr, column: &str) -> IndexRange {
@@ -274,6 +292,31 @@ mod tests {
         let context = OptimizerContext::new().with_skip_failing_rules(false);
         let plan = optimizer.optimize(plan, &context, |_, _| {}).unwrap();
         format!("{}", plan.display_indent())
+    }
+
+    #[test]
+    fn fractions_against_an_integer_index_keep_the_partitions_they_meet() {
+        use datafusion::logical_expr::{col, lit};
+
+        // i = 10 satisfies i < 10.5, so [10, 19] stays beside [0, 9]; only [20, 29] goes.
+        // (Cast to the index's type the bound would be i < 10, which drops [10, 19].)
+        let plan = filtered(col("i").lt(lit(10.5f64)));
+        let expected = "\
+Filter: i < Float64(10.5)
+  Divisions: index=i, partitions=2
+    TableScan: p0
+    TableScan: p1";
+        assert_eq!(optimized(plan), expected);
+
+        // i = 0 satisfies i > -0.5 too: nothing can be dropped.
+        let plan = filtered(col("i").gt(lit(-0.5f64)));
+        let expected = "\
+Filter: i > Float64(-0.5)
+  Divisions: index=i, partitions=3
+    TableScan: p0
+    TableScan: p1
+    TableScan: p2";
+        assert_eq!(optimized(plan), expected);
     }
 
     #[test]
