@@ -15,7 +15,10 @@
 //! - [`nodes`]: Rask's logical nodes (`map_partitions`, `repartition`, divisions, partition
 //!   joins, shared scans, results computed together) and the functions that build them;
 //! - [`operators`]: their physical operators, and what every Rask operator shares;
-//! - [`rules`]: the optimizer rules, pruning partitions by divisions and binding shared scans;
+//! - [`rules`]: the analyzer and optimizer rules (PostgreSQL semantics, pruning partitions by
+//!   divisions, binding shared scans);
+//! - [`checked`]: integer arithmetic that fails instead of wrapping;
+//! - [`decimal`]: decimal division to PostgreSQL's precision;
 //! - [`partitions`]: named partition functions, which `map_partitions` runs;
 //! - [`aligned_join`]: joins of frames with matching divisions, partition by partition;
 //! - [`resample`]: time bins and rolling windows over an index;
@@ -27,6 +30,8 @@
 
 pub mod accessors;
 pub mod aligned_join;
+pub mod checked;
+pub mod decimal;
 pub mod diagnose;
 pub mod extension;
 pub mod files;
@@ -49,10 +54,37 @@ use std::sync::Arc;
 
 use datafusion::catalog::{CatalogProviderList, DynamicFileCatalog, UrlTableFactory};
 use datafusion::common::Result;
+use datafusion::optimizer::{Analyzer, AnalyzerRule};
 use datafusion::prelude::SessionContext;
 
 use crate::functions::TableFunctions;
 use crate::url_table::{FileTableFactory, GlobTableFactory};
+
+/// The scalar functions Rask's rewrites put in plans, which a process receiving a plan must
+/// know by name.
+pub fn plan_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    let mut functions = vec![sample::row_hash_udf()];
+    functions.extend(checked::CheckedOperation::all());
+    functions.push(decimal::decimal_divide_udf());
+    functions
+}
+
+/// Rules that change a type run before type coercion, so that the expressions above them are
+/// coerced to the new type; rules that need the coerced types of operands run after it.
+fn add_analyzer_rules(analyzer: &mut Analyzer) {
+    let coercion = analyzer
+        .rules
+        .iter()
+        .position(|rule| rule.name() == "type_coercion")
+        .unwrap_or(analyzer.rules.len());
+    let before: [Arc<dyn AnalyzerRule + Send + Sync>; 2] = [
+        Arc::new(rules::ExactAggregates),
+        Arc::new(rules::DecimalDivision),
+    ];
+    analyzer.rules.splice(coercion..coercion, before);
+    analyzer.rules.push(Arc::new(rules::CheckedArithmetic));
+    analyzer.rules.push(Arc::new(rules::RoundingCasts));
+}
 
 /// Adds Rask's SQL sources to `ctx`: file paths and globs as table names, the table functions,
 /// and globs in `CREATE EXTERNAL TABLE`; with `plan_locally`, also Rask's planner of its own
@@ -75,6 +107,7 @@ pub fn install(
         .with_catalog_list(catalogs)
         .with_optimizer_rule(Arc::new(rules::PruneDivisions))
         .with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
+    add_analyzer_rules(builder.analyzer().get_or_insert_with(Analyzer::new));
     if plan_locally {
         builder = builder.with_query_planner(Arc::new(extension::RaskQueryPlanner));
     }

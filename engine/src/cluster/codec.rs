@@ -42,7 +42,6 @@ use rask_planner::listing::BlockTable;
 use rask_planner::nodes::{map_partitions, MapPartitions};
 use rask_planner::operators::{MapPartitionsExec, TimeseriesExec};
 use rask_planner::partitions::{registered_partition_function, PartitionFunction};
-use rask_planner::sample::{row_hash_udf, ROW_HASH};
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 use serde_json::{json, Value};
 
@@ -130,7 +129,7 @@ impl Default for RaskCodec {
             nodes: vec![
                 Arc::new(TimeseriesCodec),
                 Arc::new(BlockTableCodec),
-                Arc::new(RowHashCodec),
+                Arc::new(PlanFunctionsCodec),
                 Arc::new(MapPartitionsCodec),
             ],
             logical: BallistaLogicalExtensionCodec::default(),
@@ -613,17 +612,18 @@ impl NodeCodec for BlockTableCodec {
     }
 }
 
-/// `sample()`'s row hash, which plans call by name.
+/// The functions Rask's rewrites put in plans (`sample()`'s row hash, checked arithmetic..),
+/// which the receiver knows by name.
 #[derive(Debug)]
-struct RowHashCodec;
+struct PlanFunctionsCodec;
 
-impl NodeCodec for RowHashCodec {
+impl NodeCodec for PlanFunctionsCodec {
     fn name(&self) -> &'static str {
-        ROW_HASH
+        "rask_functions"
     }
 
     fn functions(&self) -> Vec<ScalarUDF> {
-        vec![row_hash_udf()]
+        rask_planner::plan_functions()
     }
 }
 
