@@ -212,7 +212,7 @@ impl From<DataFusionError> for Error {
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
             ErrorKind::Memory => memory_message(&error.strip_backtrace()),
-            _ => describe(&error).replace("'datafusion.public.", "'"),
+            _ => out_of_range(describe(&error).replace("'datafusion.public.", "'")),
         };
         let mut rask = Error::new(kind, message);
         rask.hint = hint_for(kind, &rask.message);
@@ -220,6 +220,27 @@ impl From<DataFusionError> for Error {
         rask.source = Some(error);
         rask
     }
+}
+
+/// Arrow's two wordings of an integer cast that does not fit ("Can't cast value 1e20 to type
+/// Int32", "value of 9223372036854775808 is out of range Int64") as PostgreSQL words it:
+/// "integer out of range: 1e20".
+fn out_of_range(message: String) -> String {
+    static CAST: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:Cast error: )?(?:Can't cast value (\S+) to type|value of (\S+) is out of range) (U?Int(?:8|16|32|64))\b",
+        )
+        .ok()
+    });
+    let Some(captures) = CAST.as_ref().and_then(|re| re.captures(&message)) else {
+        return message;
+    };
+    let value = captures.get(1).or(captures.get(2)).map_or("", |m| m.as_str());
+    let Ok(data_type) = captures[3].parse::<datafusion::arrow::datatypes::DataType>() else {
+        return message;
+    };
+    let name = rask_planner::checked::sql_integer_name(&data_type);
+    message.replace(&captures[0], &format!("{name} out of range: {value}"))
 }
 
 /// What the operating system said, when `error` came from it, however deeply wrapped (a
@@ -330,6 +351,28 @@ impl From<datafusion::parquet::errors::ParquetError> for Error {
 mod tests {
     use super::*;
     use datafusion::common::plan_datafusion_err;
+
+    #[test]
+    fn integer_casts_out_of_range_are_told_as_postgresql_tells_them() {
+        use datafusion::arrow::error::ArrowError;
+        let told = |text: &str| {
+            Error::from(DataFusionError::from(ArrowError::CastError(text.to_string())))
+                .message()
+                .to_string()
+        };
+        assert_eq!(
+            told("Can't cast value 1e20 to type Int32"),
+            "integer out of range: 1e20"
+        );
+        assert_eq!(
+            told("value of 9223372036854775808 is out of range Int64"),
+            "bigint out of range: 9223372036854775808"
+        );
+        assert_eq!(
+            told("Cannot cast string 'x' to value of Int64 type"),
+            "Cast error: Cannot cast string 'x' to value of Int64 type"
+        );
+    }
 
     #[test]
     fn planning_prefixes_are_dropped_and_lines_folded() {

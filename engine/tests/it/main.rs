@@ -1,6 +1,7 @@
 //! The embedded API: sessions, SQL, file tables, errors and sinks, checked against the
 //! fixtures' known answers (see `testdata/README.md`).
 
+mod arithmetic;
 mod execution;
 mod frame;
 mod partitions;

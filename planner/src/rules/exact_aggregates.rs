@@ -46,8 +46,8 @@ use crate::decimal::decimal_divide_udf;
 /// becomes
 ///
 /// ```text
-/// Projection: t.k, decimal_divide(__rask_sum_0, __rask_count_0) AS avg(t.d), CAST(__rask_sum_1 AS Int64) AS sum(t.i)
-///   Aggregate: groupBy=[[t.k]], aggr=[[sum(t.d) AS __rask_sum_0, count(t.d) AS __rask_count_0, sum(CAST(t.i AS Decimal128(38, 0))) AS __rask_sum_1]]
+/// Projection: t.k, decimal_divide(__rask_sum_0, __rask_count_0) AS avg(t.d), CAST(sum(t.i) AS Int64) AS sum(t.i)
+///   Aggregate: groupBy=[[t.k]], aggr=[[sum(t.d) AS __rask_sum_0, count(t.d) AS __rask_count_0, sum(CAST(t.i AS Decimal128(38, 0))) AS sum(t.i)]]
 ///     TableScan: t
 /// ```
 ///
@@ -110,12 +110,17 @@ fn exactness(func: &AggregateUDF, args: &[Expr], schema: &DFSchema) -> Option<(E
 }
 
 /// The calls that replace one aggregate call: `(function, argument cast to, hidden name)`,
-/// and the final expression over the hidden columns.
+/// and the final expression over the hidden columns. A sum keeps the name of the call it
+/// replaces (`name`), so that plans read as before.
 fn replacement(
     exact: &Exact,
     index: usize,
+    name: &str,
 ) -> (Vec<(Arc<AggregateUDF>, Option<DataType>, String)>, Expr) {
-    let sum = format!("__rask_sum_{index}");
+    let sum = match exact {
+        Exact::Sum(_) => name.to_string(),
+        _ => format!("__rask_sum_{index}"),
+    };
     let count = format!("__rask_count_{index}");
     let hidden = |name: &str| Expr::Column(Column::from_name(name));
     match exact {
@@ -200,7 +205,7 @@ fn exact_aggregate(aggregate: Aggregate) -> Result<Transformed<LogicalPlan>> {
             continue;
         };
         changed = true;
-        let (calls, final_expr) = replacement(&exact, index);
+        let (calls, final_expr) = replacement(&exact, index, &expr.qualified_name().1);
         for (func, data_type, name) in calls {
             let mut params = call.params.clone();
             params.args = vec![argument_as(&argument, &data_type)];
@@ -222,7 +227,7 @@ fn exact_window_sums(window: Window) -> Result<Transformed<LogicalPlan>> {
     let mut changed = false;
     let mut window_expr = Vec::new();
     let mut finals = Vec::new();
-    for (index, expr) in window.window_expr.iter().enumerate() {
+    for expr in &window.window_expr {
         let exact = match unaliased(expr) {
             Expr::WindowFunction(function) => match &function.fun {
                 WindowFunctionDefinition::AggregateUDF(udaf) => {
@@ -238,7 +243,7 @@ fn exact_window_sums(window: Window) -> Result<Transformed<LogicalPlan>> {
             continue;
         };
         changed = true;
-        let name = format!("__rask_sum_{index}");
+        let name = expr.qualified_name().1;
         let mut widened = function.as_ref().clone();
         widened.params.args = vec![cast(argument, WIDE_INTEGER)];
         window_expr.push(Expr::WindowFunction(Box::new(widened)).alias(&name));
@@ -301,8 +306,8 @@ mod tests {
         let after = analyzed(plan.clone());
         assert_eq!(
             format!("{}", after.display_indent()),
-            "Projection: t.k, decimal_divide(__rask_sum_0, __rask_count_0) AS avg(t.d), CAST(__rask_sum_1 AS Int64) AS sum(t.i), avg(t.f)\
-             \n  Aggregate: groupBy=[[t.k]], aggr=[[sum(t.d) AS __rask_sum_0, count(t.d) AS __rask_count_0, sum(CAST(t.i AS Decimal128(38, 0))) AS __rask_sum_1, avg(t.f)]]\
+            "Projection: t.k, decimal_divide(__rask_sum_0, __rask_count_0) AS avg(t.d), CAST(sum(t.i) AS Int64) AS sum(t.i), avg(t.f)\
+             \n  Aggregate: groupBy=[[t.k]], aggr=[[sum(t.d) AS __rask_sum_0, count(t.d) AS __rask_count_0, sum(CAST(t.i AS Decimal128(38, 0))) AS sum(t.i), avg(t.f)]]\
              \n    TableScan: t"
         );
         let mut expected = fields(&plan);
@@ -320,8 +325,8 @@ mod tests {
         let after = analyzed(plan.clone());
         assert_eq!(
             format!("{}", after.display_indent()),
-            "Projection: CAST(__rask_sum_0 AS Int64) AS sum(t.s), CAST(__rask_sum_1 AS Float64) / CAST(__rask_count_1 AS Float64) AS avg(t.i)\
-             \n  Aggregate: groupBy=[[]], aggr=[[sum(CAST(t.s AS Decimal128(38, 0))) AS __rask_sum_0, sum(CAST(t.i AS Decimal128(38, 0))) AS __rask_sum_1, count(t.i) AS __rask_count_1]]\
+            "Projection: CAST(sum(t.s) AS Int64) AS sum(t.s), CAST(__rask_sum_1 AS Float64) / CAST(__rask_count_1 AS Float64) AS avg(t.i)\
+             \n  Aggregate: groupBy=[[]], aggr=[[sum(CAST(t.s AS Decimal128(38, 0))) AS sum(t.s), sum(CAST(t.i AS Decimal128(38, 0))) AS __rask_sum_1, count(t.i) AS __rask_count_1]]\
              \n    TableScan: t"
         );
         assert_eq!(fields(&after), fields(&plan));
@@ -340,8 +345,8 @@ mod tests {
         let after = analyzed(plan.clone());
         assert_eq!(
             format!("{}", after.display_indent()),
-            "Projection: t.k, t.i, t.s, t.d, t.f, CAST(__rask_sum_0 AS Int64) AS sum(t.i) PARTITION BY [t.k] ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING\
-             \n  WindowAggr: windowExpr=[[sum(CAST(t.i AS Decimal128(38, 0))) PARTITION BY [t.k] ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING AS __rask_sum_0]]\
+            "Projection: t.k, t.i, t.s, t.d, t.f, CAST(sum(t.i) PARTITION BY [t.k] ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING AS Int64) AS sum(t.i) PARTITION BY [t.k] ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING\
+             \n  WindowAggr: windowExpr=[[sum(CAST(t.i AS Decimal128(38, 0))) PARTITION BY [t.k] ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING AS sum(t.i) PARTITION BY [t.k] ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING]]\
              \n    TableScan: t"
         );
         assert_eq!(fields(&after), fields(&plan));

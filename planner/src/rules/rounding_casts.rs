@@ -1,5 +1,6 @@
 //! [`RoundingCasts`]: casting a fractional number to an integer rounds to nearest.
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
@@ -39,9 +40,12 @@ impl AnalyzerRule for RoundingCasts {
 }
 
 fn is_fractional(expr: &Expr, schema: &DFSchema) -> bool {
-    expr.get_type(schema).is_ok_and(|t| {
-        t.is_floating()
-            || (t.is_decimal() && !matches!(expr, Expr::ScalarFunction(f) if f.name() == "round"))
+    expr.get_type(schema).is_ok_and(|t| match t {
+        DataType::Decimal32(_, scale)
+        | DataType::Decimal64(_, scale)
+        | DataType::Decimal128(_, scale)
+        | DataType::Decimal256(_, scale) => scale > 0,
+        other => other.is_floating(),
     })
 }
 
@@ -69,7 +73,7 @@ fn rounded(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::datatypes::{Field, Schema};
     use datafusion::logical_expr::{cast, col, table_scan, try_cast};
 
     use super::*;
@@ -87,6 +91,7 @@ mod tests {
             Field::new("f", DataType::Float64, true),
             Field::new("d", DataType::Decimal128(10, 2), true),
             Field::new("i", DataType::Int32, true),
+            Field::new("whole", DataType::Decimal128(38, 0), true),
         ]);
         let plan = table_scan(Some("t"), &schema, None)
             .unwrap()
@@ -95,13 +100,14 @@ mod tests {
                 try_cast(col("d"), DataType::Int64),
                 cast(col("i"), DataType::Int64),
                 cast(col("f"), DataType::Utf8).alias("text"),
+                cast(col("whole"), DataType::Int64),
             ])
             .unwrap()
             .build()
             .unwrap();
         assert_eq!(
             analyzed(plan),
-            "Projection: CAST(round(t.f) AS Int32) AS t.f, TRY_CAST(round(t.d) AS Int64) AS t.d, CAST(t.i AS Int64), CAST(t.f AS Utf8) AS text\
+            "Projection: CAST(round(t.f) AS Int32) AS t.f, TRY_CAST(round(t.d) AS Int64) AS t.d, CAST(t.i AS Int64), CAST(t.f AS Utf8) AS text, CAST(t.whole AS Int64)\
              \n  TableScan: t"
         );
     }

@@ -59,6 +59,9 @@ slt_files!(
     timeseries,
     ddl,
     errors,
+    integer_overflow,
+    casts,
+    decimals,
 );
 
 #[test]
