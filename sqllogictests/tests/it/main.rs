@@ -62,6 +62,7 @@ slt_files!(
     integer_overflow,
     casts,
     decimals,
+    engine_differences,
 );
 
 #[test]
