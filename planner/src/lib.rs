@@ -73,6 +73,7 @@ pub fn install(
         .into_state_builder()
         .with_session_id(session_id)
         .with_catalog_list(catalogs)
+        .with_analyzer_rule(Arc::new(rules::IntersectExceptAll))
         .with_optimizer_rule(Arc::new(rules::PruneDivisions))
         .with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
     if plan_locally {
