@@ -76,6 +76,10 @@ pub fn install(
         .with_analyzer_rule(Arc::new(rules::IntersectExceptAll))
         .with_optimizer_rule(Arc::new(rules::PruneDivisions))
         .with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
+    // First, so that type coercion types the merged columns it adds.
+    if let Some(analyzer) = builder.analyzer() {
+        analyzer.rules.insert(0, Arc::new(rules::MergeUsingColumns));
+    }
     if plan_locally {
         builder = builder.with_query_planner(Arc::new(extension::RaskQueryPlanner));
     }

@@ -59,6 +59,8 @@ slt_files!(
     timeseries,
     ddl,
     errors,
+    set_operations,
+    full_join,
 );
 
 #[test]
