@@ -4,6 +4,7 @@
 mod execution;
 mod frame;
 mod partitions;
+mod semantics;
 mod visual;
 
 use std::path::{Path, PathBuf};
