@@ -6,23 +6,26 @@ use std::sync::Arc;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, DFSchema, JoinConstraint, JoinType, NullEquality, Result};
-use datafusion::functions_window::expr_fn::row_number;
+use datafusion::functions::expr_fn::{coalesce, least};
+use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::functions_nested::expr_fn::range;
 use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, Join, LogicalPlan, Projection, Window,
+    lit, Aggregate, Cast, Expr, Join, LogicalPlan, LogicalPlanBuilder, Projection,
 };
 use datafusion::optimizer::AnalyzerRule;
 
-/// Numbers the copies of each row on both sides of `INTERSECT ALL` and `EXCEPT ALL`, so that
-/// a row found m times on the left and n times on the right is kept min(m, n) times by
-/// `INTERSECT ALL` and max(m − n, 0) times by `EXCEPT ALL`, as PostgreSQL and the SQL standard
-/// define them.
+/// Emits each distinct row of `INTERSECT ALL` min(m, n) times and of `EXCEPT ALL`
+/// max(m − n, 0) times, m and n being its copies on the left and on the right, as PostgreSQL
+/// and the SQL standard define them.
 ///
 /// DataFusion plans `l INTERSECT ALL r` as a semi join and `l EXCEPT ALL r` as an anti join
 /// of `l` with `r` on every column, NULLs equal. That keeps all m copies of a left row that
-/// `r` has, and drops all m when `r` has one. Here each side's copies of a row are numbered
-/// 1, 2, … (`row_number()` partitioned by every column) and the join also matches the
-/// numbers: the i-th copy on the left has a partner exactly when the right has at least i
-/// copies. The numbers are projected away afterwards.
+/// `r` has, and drops all m when `r` has one. Here both sides are grouped by every column and
+/// their rows counted (the left by its own columns, which keep their values and types, the
+/// right by the join's keys); the groups are joined (inner for `INTERSECT`, left for
+/// `EXCEPT`, NULLs equal) and each is unnested into `range(0, copies)`, one row per copy. Grouping
+/// and hash joins need no order, so the plan runs alike on a cluster, whose shuffles do not
+/// keep one (numbering the copies with `row_number()` would need it).
 ///
 /// The joins rewritten are those `LogicalPlanBuilder::intersect` and `except` build: a left
 /// semi or anti join without filter whose keys pair the i-th column of the left with the
@@ -45,19 +48,17 @@ use datafusion::optimizer::AnalyzerRule;
 /// becomes
 ///
 /// ```text
-/// Projection: a.x, a.y
-///   LeftSemi Join: a.x = b.x, a.y = b.y, __left_copy = __right_copy
-///     WindowAggr: windowExpr=[[row_number() PARTITION BY [a.x, a.y] ... AS __left_copy]]
-///       TableScan: a
-///     WindowAggr: windowExpr=[[row_number() PARTITION BY [b.x, b.y] ... AS __right_copy]]
-///       TableScan: b
+/// Projection: __left_0 AS x, __left_1 AS y
+///   Unnest: lists[__copies|depth=1] structs[]
+///     Projection: __left_0, __left_1, range(Int64(0), least(__left_count, __right_count), Int64(1)) AS __copies
+///       Inner Join: __left_0 = __right_0, __left_1 = __right_1
+///         Aggregate: groupBy=[[a.x AS __left_0, a.y AS __left_1]], aggr=[[count(Int64(1)) AS __left_count]]
+///           TableScan: a
+///         Aggregate: groupBy=[[b.x AS __right_0, b.y AS __right_1]], aggr=[[count(Int64(1)) AS __right_count]]
+///           TableScan: b
 /// ```
 #[derive(Debug, Default)]
 pub struct IntersectExceptAll;
-
-/// The names of the copy numbers; distinct so that no schema joining both sides repeats one.
-const LEFT_COPY: &str = "__left_copy";
-const RIGHT_COPY: &str = "__right_copy";
 
 impl AnalyzerRule for IntersectExceptAll {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
@@ -96,42 +97,81 @@ fn is_column_at(key: &Expr, schema: &DFSchema, index: usize) -> bool {
 }
 
 fn count_copies(join: Join) -> Result<LogicalPlan> {
-    let output: Vec<Expr> = join
-        .left
-        .schema()
-        .columns()
+    let output = join.left.schema().columns();
+    let width = output.len();
+    // The left side is grouped by its own columns, so that the rows keep their values and
+    // types; the join compares them cast as its keys cast them.
+    let left = counted(&join.left, output.iter().cloned().map(Expr::Column), "__left")?;
+    let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = join.on.into_iter().unzip();
+    let right = counted(&join.right, right_keys, "__right")?;
+    let column = |name: String| Expr::Column(Column::from_name(name));
+    let on = left_keys
         .into_iter()
-        .map(Expr::Column)
+        .enumerate()
+        .map(|(i, key)| {
+            let left = rebased(key, column(format!("__left_{i}")));
+            (left, column(format!("__right_{i}")))
+        })
         .collect();
-    let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = join.on.iter().cloned().unzip();
-    let left = numbered(join.left, left_keys, LEFT_COPY)?;
-    let right = numbered(join.right, right_keys, RIGHT_COPY)?;
-    let mut on = join.on;
-    on.push((
-        Expr::Column(Column::from_name(LEFT_COPY)),
-        Expr::Column(Column::from_name(RIGHT_COPY)),
-    ));
+    let left_count = column("__left_count".to_string());
+    let right_count = column("__right_count".to_string());
+    let (join_type, copies) = match join.join_type {
+        JoinType::LeftSemi => (JoinType::Inner, least(vec![left_count, right_count])),
+        _ => (
+            JoinType::Left,
+            left_count - coalesce(vec![right_count, lit(0i64)]),
+        ),
+    };
     let joined = Join::try_new(
-        left,
-        right,
+        Arc::new(left),
+        Arc::new(right),
         on,
         None,
-        join.join_type,
+        join_type,
         JoinConstraint::On,
         NullEquality::NullEqualsNull,
-        join.null_aware,
+        false,
     )?;
-    Projection::try_new(output, Arc::new(LogicalPlan::Join(joined))).map(LogicalPlan::Projection)
+    let rows: Vec<Expr> = (0..width).map(|i| column(format!("__left_{i}"))).collect();
+    let copies = range(lit(0i64), copies, lit(1i64)).alias(COPIES);
+    let repeated = LogicalPlanBuilder::from(LogicalPlan::Join(joined))
+        .project(rows.iter().cloned().chain([copies]))?
+        .unnest_column(COPIES)?
+        .build()?;
+    let named = rows
+        .into_iter()
+        .zip(output)
+        .map(|(row, column)| row.alias_qualified(column.relation, column.name))
+        .collect();
+    Projection::try_new(named, Arc::new(repeated)).map(LogicalPlan::Projection)
 }
 
-/// `input` with a column `name` numbering the copies of each row of `keys` from 1.
-fn numbered(input: Arc<LogicalPlan>, keys: Vec<Expr>, name: &str) -> Result<Arc<LogicalPlan>> {
-    let copy = row_number().partition_by(keys).build()?.alias(name);
-    Ok(Arc::new(LogicalPlan::Window(Window::try_new(
-        vec![copy],
-        input,
-    )?)))
+/// The left key `key` (a column, possibly cast) applied to `column` instead.
+fn rebased(key: Expr, column: Expr) -> Expr {
+    match key {
+        Expr::Cast(cast) => Expr::Cast(Cast::new_from_field(Box::new(column), cast.field)),
+        _ => column,
+    }
 }
+
+/// The distinct rows of `keys` over `input`, named `{prefix}_0`, `{prefix}_1`, …, and how
+/// many times each occurs, as `{prefix}_count`.
+fn counted(
+    input: &Arc<LogicalPlan>,
+    keys: impl IntoIterator<Item = Expr>,
+    prefix: &str,
+) -> Result<LogicalPlan> {
+    let groups = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| key.alias(format!("{prefix}_{i}")))
+        .collect();
+    let count = count(lit(1i64)).alias(format!("{prefix}_count"));
+    Aggregate::try_new(Arc::clone(input), groups, vec![count]).map(LogicalPlan::Aggregate)
+}
+
+/// The list of copies each distinct row is unnested from.
+const COPIES: &str = "__copies";
 
 #[cfg(test)]
 mod tests {
@@ -159,82 +199,77 @@ mod tests {
             .unwrap()
     }
 
-    /// The plan after type coercion and `IntersectExceptAll`, as `EXPLAIN` indents it.
-    fn analyzed(plan: LogicalPlan) -> String {
+    /// The plan after type coercion and `IntersectExceptAll`.
+    fn analyzed_plan(plan: LogicalPlan) -> LogicalPlan {
         let analyzer = Analyzer::with_rules(vec![
             Arc::new(TypeCoercion::new()),
             Arc::new(IntersectExceptAll),
         ]);
-        let plan = analyzer
+        analyzer
             .execute_and_check(plan, &ConfigOptions::default(), |_, _| {})
-            .unwrap();
-        format!("{}", plan.display_indent())
+            .unwrap()
     }
 
-    /// `WindowAggr` numbering the copies of rows of `keys` as `name`.
-    fn numbering(keys: &str, name: &str) -> String {
-        format!(
-            "WindowAggr: windowExpr=[[row_number() PARTITION BY [{keys}] \
-             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING AS {name}]]"
-        )
+    /// That plan as `EXPLAIN` indents it.
+    fn analyzed(plan: LogicalPlan) -> String {
+        format!("{}", analyzed_plan(plan).display_indent())
     }
 
     #[test]
-    fn intersect_all_matches_the_copies_by_their_number() {
+    fn intersect_all_repeats_each_row_as_often_as_the_side_with_fewer_copies() {
         let plan = LogicalPlanBuilder::intersect(scan("a", false), scan("b", false), true).unwrap();
-        let expected = format!(
-            "\
-Projection: a.x, a.y
-  LeftSemi Join: a.x = b.x, a.y = b.y, __left_copy = __right_copy
-    {}
-      TableScan: a
-    {}
-      TableScan: b",
-            numbering("a.x, a.y", "__left_copy"),
-            numbering("b.x, b.y", "__right_copy"),
-        );
-        assert_eq!(analyzed(plan), expected);
+        let expected = "\
+Projection: __left_0 AS x, __left_1 AS y
+  Unnest: lists[__copies|depth=1] structs[]
+    Projection: __left_0, __left_1, range(Int64(0), least(__left_count, __right_count), Int64(1)) AS __copies
+      Inner Join: __left_0 = __right_0, __left_1 = __right_1
+        Aggregate: groupBy=[[a.x AS __left_0, a.y AS __left_1]], aggr=[[count(Int64(1)) AS __left_count]]
+          TableScan: a
+        Aggregate: groupBy=[[b.x AS __right_0, b.y AS __right_1]], aggr=[[count(Int64(1)) AS __right_count]]
+          TableScan: b";
+        assert_eq!(analyzed(plan.clone()), expected);
+        // The output keeps the names and qualifiers of the left side.
+        assert_eq!(analyzed_plan(plan.clone()).schema().columns(), plan.schema().columns());
     }
 
     #[test]
-    fn except_all_counts_copies_of_the_values_compared_after_casts() {
+    fn except_all_compares_the_rows_cast_as_the_join_keys_cast_them() {
         let plan = LogicalPlanBuilder::except(scan("a", true), scan("b", false), true).unwrap();
-        let expected = format!(
-            "\
-Projection: a.x, a.y
-  LeftAnti Join: CAST(a.x AS Int64) = b.x, a.y = b.y, __left_copy = __right_copy
-    {}
-      TableScan: a
-    {}
-      TableScan: b",
-            numbering("CAST(a.x AS Int64), a.y", "__left_copy"),
-            numbering("b.x, b.y", "__right_copy"),
-        );
-        assert_eq!(analyzed(plan), expected);
+        let expected = "\
+Projection: __left_0 AS x, __left_1 AS y
+  Unnest: lists[__copies|depth=1] structs[]
+    Projection: __left_0, __left_1, range(Int64(0), __left_count - coalesce(__right_count, Int64(0)), Int64(1)) AS __copies
+      Left Join: CAST(__left_0 AS Int64) = __right_0, __left_1 = __right_1
+        Aggregate: groupBy=[[a.x AS __left_0, a.y AS __left_1]], aggr=[[count(Int64(1)) AS __left_count]]
+          TableScan: a
+        Aggregate: groupBy=[[b.x AS __right_0, b.y AS __right_1]], aggr=[[count(Int64(1)) AS __right_count]]
+          TableScan: b";
+        assert_eq!(analyzed(plan.clone()), expected);
+        // The left side's rows keep their type.
+        let rewritten = analyzed_plan(plan);
+        assert_eq!(rewritten.schema().field(0).data_type(), &DataType::Int32);
     }
 
     #[test]
     fn nested_set_operations_are_each_rewritten() {
         let inner = LogicalPlanBuilder::intersect(scan("a", false), scan("b", false), true).unwrap();
         let plan = LogicalPlanBuilder::except(inner, scan("c", false), true).unwrap();
-        let expected = format!(
-            "\
-Projection: a.x, a.y
-  LeftAnti Join: a.x = c.x, a.y = c.y, __left_copy = __right_copy
-    {}
-      Projection: a.x, a.y
-        LeftSemi Join: a.x = b.x, a.y = b.y, __left_copy = __right_copy
-          {}
-            TableScan: a
-          {}
-            TableScan: b
-    {}
-      TableScan: c",
-            numbering("a.x, a.y", "__left_copy"),
-            numbering("a.x, a.y", "__left_copy"),
-            numbering("b.x, b.y", "__right_copy"),
-            numbering("c.x, c.y", "__right_copy"),
-        );
+        let expected = "\
+Projection: __left_0 AS x, __left_1 AS y
+  Unnest: lists[__copies|depth=1] structs[]
+    Projection: __left_0, __left_1, range(Int64(0), __left_count - coalesce(__right_count, Int64(0)), Int64(1)) AS __copies
+      Left Join: __left_0 = __right_0, __left_1 = __right_1
+        Aggregate: groupBy=[[a.x AS __left_0, a.y AS __left_1]], aggr=[[count(Int64(1)) AS __left_count]]
+          Projection: __left_0 AS x, __left_1 AS y
+            Unnest: lists[__copies|depth=1] structs[]
+              Projection: __left_0, __left_1, range(Int64(0), least(__left_count, __right_count), Int64(1)) AS __copies
+                Inner Join: __left_0 = __right_0, __left_1 = __right_1
+                  Aggregate: groupBy=[[a.x AS __left_0, a.y AS __left_1]], aggr=[[count(Int64(1)) AS __left_count]]
+                    TableScan: a
+                  Aggregate: groupBy=[[b.x AS __right_0, b.y AS __right_1]], aggr=[[count(Int64(1)) AS __right_count]]
+                    TableScan: b
+        Aggregate: groupBy=[[c.x AS __right_0, c.y AS __right_1]], aggr=[[count(Int64(1)) AS __right_count]]
+          TableScan: c";
         assert_eq!(analyzed(plan), expected);
     }
 
@@ -248,20 +283,18 @@ Projection: a.x, a.y
             .unwrap()
             .build()
             .unwrap();
-        let expected = format!(
-            "\
+        let expected = "\
 Filter: EXISTS (<subquery>)
   Subquery:
-    Projection: b.x, b.y
-      LeftAnti Join: b.x = c.x, b.y = c.y, __left_copy = __right_copy
-        {}
-          TableScan: b
-        {}
-          TableScan: c
-  TableScan: a",
-            numbering("b.x, b.y", "__left_copy"),
-            numbering("c.x, c.y", "__right_copy"),
-        );
+    Projection: __left_0 AS x, __left_1 AS y
+      Unnest: lists[__copies|depth=1] structs[]
+        Projection: __left_0, __left_1, range(Int64(0), __left_count - coalesce(__right_count, Int64(0)), Int64(1)) AS __copies
+          Left Join: __left_0 = __right_0, __left_1 = __right_1
+            Aggregate: groupBy=[[b.x AS __left_0, b.y AS __left_1]], aggr=[[count(Int64(1)) AS __left_count]]
+              TableScan: b
+            Aggregate: groupBy=[[c.x AS __right_0, c.y AS __right_1]], aggr=[[count(Int64(1)) AS __right_count]]
+              TableScan: c
+  TableScan: a";
         assert_eq!(analyzed(plan), expected);
     }
 

@@ -28,8 +28,9 @@ use datafusion::optimizer::AnalyzerRule;
 /// Two rewrites:
 /// - above a `RIGHT` or `FULL` join with `USING`, a projection replaces `l.k` by `r.k`
 ///   (right) or `coalesce(l.k, r.k)` (full) under the name `l.k`, so that everything reading
-///   `k` — the select list, `WHERE`, `GROUP BY`, `ORDER BY`, an enclosing join's `USING (k)` —
-///   reads the merged column;
+///   `k` — the select list, `GROUP BY`, `ORDER BY`, an enclosing query, an enclosing join's
+///   `USING (k)` — reads the merged column (DataFusion's SQL planner refuses an unqualified
+///   `k` in the `WHERE` of the joining query itself as ambiguous, before any rule runs);
 /// - a select list containing DataFusion's expansion of `*` over such joins lists those
 ///   columns in PostgreSQL's order instead, the merged column first (`r.k` shown by `*` is
 ///   shown as the merged `l.k`).
