@@ -70,7 +70,16 @@ async fn intersect_and_except_count_copies_of_rows() {
     assert_eq!(nothing.len().await.unwrap(), 0);
 
     let none = regions.clone().filter(lit(false)).unwrap();
-    assert_eq!(regions.clone().intersect(none.clone()).unwrap().len().await.unwrap(), 0);
+    assert_eq!(
+        regions
+            .clone()
+            .intersect(none.clone())
+            .unwrap()
+            .len()
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(regions.except(none).unwrap().len().await.unwrap(), 10);
 }
 
@@ -118,7 +127,10 @@ async fn frames_of_sql_intersect_as_sql_does() {
         sorted(left.clone().intersect(right.clone()).unwrap(), "x").await,
         expected
     );
-    assert_eq!(sorted(left.except(right).unwrap(), "x").await, some(&["1", "2"]));
+    assert_eq!(
+        sorted(left.except(right).unwrap(), "x").await,
+        some(&["1", "2"])
+    );
 }
 
 #[tokio::test]
@@ -155,7 +167,13 @@ async fn an_outer_merge_fills_its_key_from_either_side() {
         .unwrap();
     let outer = fruit
         .clone()
-        .merge(north.clone(), How::Outer, &["product"], (&[], &[]), ("_x", "_y"))
+        .merge(
+            north.clone(),
+            How::Outer,
+            &["product"],
+            (&[], &[]),
+            ("_x", "_y"),
+        )
         .unwrap();
     assert_eq!(outer.columns(), ["product", "category", "origin", "size"]);
     let outer = outer.sort_values(&["product"], true).unwrap();

@@ -85,9 +85,11 @@ fn is_intersect_or_except_all(join: &Join) -> bool {
         && !matches!(join.left.as_ref(), LogicalPlan::Distinct(_))
         && join.on.len() == left.fields().len()
         && join.on.len() == right.fields().len()
-        && join.on.iter().enumerate().all(|(i, (l, r))| {
-            is_column_at(l, left, i) && is_column_at(r, right, i)
-        })
+        && join
+            .on
+            .iter()
+            .enumerate()
+            .all(|(i, (l, r))| is_column_at(l, left, i) && is_column_at(r, right, i))
 }
 
 /// Whether `key` is the `index`-th column of `schema`, possibly cast to the common type.
@@ -101,7 +103,11 @@ fn count_copies(join: Join) -> Result<LogicalPlan> {
     let width = output.len();
     // The left side is grouped by its own columns, so that the rows keep their values and
     // types; the join compares them cast as its keys cast them.
-    let left = counted(&join.left, output.iter().cloned().map(Expr::Column), "__left")?;
+    let left = counted(
+        &join.left,
+        output.iter().cloned().map(Expr::Column),
+        "__left",
+    )?;
     let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = join.on.into_iter().unzip();
     let right = counted(&join.right, right_keys, "__right")?;
     let column = |name: String| Expr::Column(Column::from_name(name));
@@ -229,7 +235,10 @@ Projection: __left_0 AS x, __left_1 AS y
           TableScan: b";
         assert_eq!(analyzed(plan.clone()), expected);
         // The output keeps the names and qualifiers of the left side.
-        assert_eq!(analyzed_plan(plan.clone()).schema().columns(), plan.schema().columns());
+        assert_eq!(
+            analyzed_plan(plan.clone()).schema().columns(),
+            plan.schema().columns()
+        );
     }
 
     #[test]
@@ -252,7 +261,8 @@ Projection: __left_0 AS x, __left_1 AS y
 
     #[test]
     fn nested_set_operations_are_each_rewritten() {
-        let inner = LogicalPlanBuilder::intersect(scan("a", false), scan("b", false), true).unwrap();
+        let inner =
+            LogicalPlanBuilder::intersect(scan("a", false), scan("b", false), true).unwrap();
         let plan = LogicalPlanBuilder::except(inner, scan("c", false), true).unwrap();
         let expected = "\
 Projection: __left_0 AS x, __left_1 AS y
@@ -300,7 +310,8 @@ Filter: EXISTS (<subquery>)
 
     #[test]
     fn intersect_and_except_without_all_are_left_alone() {
-        let plan = LogicalPlanBuilder::intersect(scan("a", false), scan("b", false), false).unwrap();
+        let plan =
+            LogicalPlanBuilder::intersect(scan("a", false), scan("b", false), false).unwrap();
         let expected = "\
 LeftSemi Join: a.x = b.x, a.y = b.y
   Distinct:

@@ -90,7 +90,8 @@ impl AnalyzerRule for MergeUsingColumns {
                     {
                         Transformed::yes(merged(join)?)
                     }
-                    LogicalPlan::Projection(projection) => match stars.borrow_mut().pop().flatten() {
+                    LogicalPlan::Projection(projection) => match stars.borrow_mut().pop().flatten()
+                    {
                         Some(star) => in_postgres_order(projection, star)?,
                         None => Transformed::no(LogicalPlan::Projection(projection)),
                     },
@@ -138,17 +139,22 @@ fn merged(join: Join) -> Result<LogicalPlan> {
         .schema
         .columns()
         .into_iter()
-        .map(|column| match pairs.iter().find(|(left, _)| *left == column) {
-            Some((left, right)) => {
-                let value = if full {
-                    coalesce(vec![Expr::Column(left.clone()), Expr::Column(right.clone())])
-                } else {
-                    Expr::Column(right.clone())
-                };
-                value.alias_qualified(left.relation.clone(), left.name.clone())
-            }
-            None => Expr::Column(column),
-        })
+        .map(
+            |column| match pairs.iter().find(|(left, _)| *left == column) {
+                Some((left, right)) => {
+                    let value = if full {
+                        coalesce(vec![
+                            Expr::Column(left.clone()),
+                            Expr::Column(right.clone()),
+                        ])
+                    } else {
+                        Expr::Column(right.clone())
+                    };
+                    value.alias_qualified(left.relation.clone(), left.name.clone())
+                }
+                None => Expr::Column(column),
+            },
+        )
         .collect();
     Projection::try_new(output, Arc::new(LogicalPlan::Join(join))).map(LogicalPlan::Projection)
 }
@@ -168,7 +174,10 @@ fn star_in(projection: &Projection) -> Result<Option<Range<usize>>> {
 }
 
 /// `projection` with the columns of `*` at `star` in PostgreSQL's order.
-fn in_postgres_order(projection: Projection, star: Range<usize>) -> Result<Transformed<LogicalPlan>> {
+fn in_postgres_order(
+    projection: Projection,
+    star: Range<usize>,
+) -> Result<Transformed<LogicalPlan>> {
     let input = projection.input.as_ref();
     let mut merged_into = HashMap::new();
     let ordered = postgres_star(input, &mut merged_into);
