@@ -214,7 +214,7 @@ fn in_postgres_order(
             Expr::Column(column.clone()).alias_qualified(kept.relation.clone(), kept.name.clone())
         }
     });
-    let mut expr = projection.expr.clone();
+    let mut expr = projection.expr;
     expr.splice(star, run);
     Projection::try_new(expr, projection.input)
         .map(|projection| Transformed::yes(LogicalPlan::Projection(projection)))
