@@ -6,8 +6,8 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::Column;
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::{col, Expr};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use rask_planner::accessors::DaskExpr;
 use rask_planner::frame::{self as frame_ops, AggFunc, AggSpec, DropHow, How, MergeSpec};
@@ -323,6 +323,23 @@ impl DataFrame {
     pub fn concat(self, others: Vec<DataFrame>) -> Result<DataFrame> {
         let rest: Vec<LogicalPlan> = others.into_iter().map(|f| f.inner.into_parts().1).collect();
         self.map_plan(|first| frame_ops::concat(std::iter::once(first).chain(rest).collect()))
+    }
+
+    /// The rows of this frame that `other` has too, as SQL's `INTERSECT ALL`: a row found m
+    /// times here and n times in `other` appears min(m, n) times. Rows are compared column by
+    /// column in order, NULLs equal to NULLs, so both frames need as many columns; the result
+    /// has this frame's names.
+    pub fn intersect(self, other: DataFrame) -> Result<DataFrame> {
+        let right = other.inner.into_parts().1;
+        self.map_plan(|left| LogicalPlanBuilder::intersect(left, right, true))
+    }
+
+    /// The rows of this frame that `other` does not take away, as SQL's `EXCEPT ALL`: a row
+    /// found m times here and n times in `other` appears max(m − n, 0) times. Rows are
+    /// compared as [`intersect`](Self::intersect) compares them.
+    pub fn except(self, other: DataFrame) -> Result<DataFrame> {
+        let right = other.inner.into_parts().1;
+        self.map_plan(|left| LogicalPlanBuilder::except(left, right, true))
     }
 
     /// About `frac` of the rows, chosen by a hash of each row seeded with `seed`: the same

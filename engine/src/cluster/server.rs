@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ballista_core::config::TaskSchedulingPolicy;
+use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
+use datafusion::execution::SessionStateBuilder;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use tokio::net::TcpListener;
 
@@ -156,6 +158,11 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
         memory_pool_size: options.memory_limit,
         override_logical_codec: Some(codec.clone()),
         override_physical_codec: Some(codec),
+        // Ballista's own registry lacks DataFusion's array functions (`range`, `make_array`,
+        // …), which a plan may use: a worker knows every function a session knows.
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(
+            &SessionStateBuilder::new().with_default_features().build(),
+        ))),
         ..ExecutorProcessConfig::default()
     };
     let serving = start_executor_process(Arc::new(config));

@@ -5,6 +5,7 @@ mod arithmetic;
 mod execution;
 mod frame;
 mod partitions;
+mod semantics;
 mod visual;
 
 use std::path::{Path, PathBuf};

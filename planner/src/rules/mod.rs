@@ -3,17 +3,21 @@
 //! | rule | kind | rewrite |
 //! |---|---|---|
 //! | [`PruneDivisions`] (`prune_divisions`) | logical | drops the partitions of known divisions a filter on the index excludes |
+//! | [`MergeUsingColumns`] (`merge_using_columns`) | analyzer, before type coercion | the `USING` column of a right or full join is the merged `coalesce(l.k, r.k)`; `SELECT *` over `USING` joins shows those columns first |
+//! | [`IntersectExceptAll`] (`intersect_except_all`) | analyzer, after type coercion | counts the copies of each row on both sides of `INTERSECT ALL` / `EXCEPT ALL` and emits min(m, n) / max(m − n, 0) of them |
 //! | [`BindSharedScans`] (`bind_shared_scans`) | physical, runs last | ties the places reading one shared sub-plan to one producer |
-//! | [`CheckedArithmetic`] (`checked_arithmetic`) | analyzer | integer `+ - *` and unary minus raise `bigint out of range` instead of wrapping |
-//! | [`ExactAggregates`] (`exact_aggregates`) | analyzer | `sum` of integers as `DECIMAL(38, 0)`; `avg` of integers and decimals from exact sums |
-//! | [`DecimalDivision`] (`decimal_division`) | analyzer | decimal quotients to at least 16 places, rounded half away from zero |
-//! | [`RoundingCasts`] (`rounding_casts`) | analyzer | float and decimal casts to integers round half away from zero |
+//! | [`CheckedArithmetic`] (`checked_arithmetic`) | analyzer, after type coercion | integer `+ - *` and unary minus raise `bigint out of range` instead of wrapping |
+//! | [`ExactAggregates`] (`exact_aggregates`) | analyzer, before type coercion | `sum` of integers in 128 bits (an error past the result type, never a wrapped number); `avg` of integers and decimals from exact sums |
+//! | [`DecimalDivision`] (`decimal_division`) | analyzer, before type coercion | decimal quotients to at least 16 places, rounded half away from zero |
+//! | [`RoundingCasts`] (`rounding_casts`) | analyzer, after type coercion | float and decimal casts to integers round half away from zero |
 
 mod bind_shared_scans;
 mod checked_arithmetic;
 mod decimal_division;
 mod exact_aggregates;
 mod expressions;
+mod intersect_except_all;
+mod merge_using_columns;
 mod prune_divisions;
 mod rounding_casts;
 
@@ -21,5 +25,7 @@ pub use bind_shared_scans::BindSharedScans;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use decimal_division::DecimalDivision;
 pub use exact_aggregates::ExactAggregates;
+pub use intersect_except_all::IntersectExceptAll;
+pub use merge_using_columns::MergeUsingColumns;
 pub use prune_divisions::PruneDivisions;
 pub use rounding_casts::RoundingCasts;

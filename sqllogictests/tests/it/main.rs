@@ -63,6 +63,8 @@ slt_files!(
     casts,
     decimals,
     engine_differences,
+    set_operations,
+    full_join,
 );
 
 #[test]
