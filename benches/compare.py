@@ -2,7 +2,7 @@
 """Time the tutorial workloads through `query`, a minimal DataFusion program and the peers.
 
 Usage:
-    compare.py DATADIR [--query BIN] [--baseline BIN] [--python PEER_VENV_PYTHON]
+    compare.py DATADIR [--query BIN | --rask NAME=BIN ...] [--baseline BIN] [--python PEER_VENV_PYTHON]
                [--engines rask,df-baseline,duckdb,...] [--queries q1,q2,...]
                [--runs N] [--warmup W] [--out results.tsv]
 
@@ -12,7 +12,8 @@ W times uncounted, then N times counted, one at a time, the engines of a workloa
 turns; reported are the median wall time and the median peak RSS of the process (from wait4). The SQL is the same as ../shared/bench/peers.py
 runs (imported from there), with the table name replaced by the files.
 
-Engines: rask (the release `query` binary), df-baseline (benches/src/main.rs, release),
+Engines: rask (the release `query` binary, or each `--rask NAME=BIN` given, to compare two
+builds of `query` in one run, e.g. `--rask before=/tmp/query-old --rask after=target/release/query`), df-baseline (benches/src/main.rs, release),
 and the peers of ../shared/bench/peers.py (duckdb, polars, datafusion, dask, pandas), which
 need the virtualenv of ../shared/bench/setup_peers.sh.
 """
@@ -45,10 +46,10 @@ def q5_copy(source_sql, outdir):
 
 def command(engine, query, datadir, args, outdir):
     src = os.path.join(datadir, SOURCE[query])
-    if engine == "rask":
+    if engine in args.builds:
         table = f"'{src}'"
         sql = q5_copy(table, outdir) if query == "q5" else SQL[query].replace("from t", f"from {table}")
-        return [args.query, "-q", "--format", "csv", sql]
+        return [args.builds[engine], "-q", "--format", "csv", sql]
     if engine == "df-baseline":
         kind = "--parquet" if src.endswith(".parquet") else "--csv"
         sql = q5_copy("t", outdir) if query == "q5" else SQL[query]
@@ -93,6 +94,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("datadir")
     ap.add_argument("--query", default=os.path.join(TARGET, "release", "query"))
+    ap.add_argument("--rask", action="append", default=[], metavar="NAME=BIN")
     ap.add_argument("--baseline", default=os.path.join(TARGET, "release", "df-baseline"))
     ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), "peerbench/venv/bin/python"))
     ap.add_argument("--engines", default="rask,df-baseline," + ",".join(PEERS))
@@ -101,7 +103,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    engines = args.engines.split(",")
+    args.builds = dict(spec.split("=", 1) for spec in args.rask) or {"rask": args.query}
+    engines = []
+    for engine in args.engines.split(","):
+        engines += list(args.builds) if engine == "rask" else [engine]
     queries = args.queries.split(",")
     results = {}
     outdir = tempfile.mkdtemp(prefix="rask_bench_")
@@ -117,14 +122,15 @@ def main():
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
 
-    header = "| workload | " + " | ".join(engines) + " | rask / df-baseline (time, peak) |"
+    first = next(iter(args.builds))
+    header = "| workload | " + " | ".join(engines) + f" | {first} / df-baseline (time, peak) |"
     print(header)
     print("|" + "---|" * (len(engines) + 2))
     for query in queries:
         cells = [f"{results[(e, query)][0]:.2f} s / {results[(e, query)][3]:.0f} MiB" for e in engines]
         ratio = ""
-        if ("rask", query) in results and ("df-baseline", query) in results:
-            r, b = results[("rask", query)], results[("df-baseline", query)]
+        if (first, query) in results and ("df-baseline", query) in results:
+            r, b = results[(first, query)], results[("df-baseline", query)]
             ratio = f"{r[0] / b[0]:.2f}x, {r[3] / b[3]:.2f}x"
         print(f"| {query} | " + " | ".join(cells) + f" | {ratio} |")
     if args.out:
