@@ -62,6 +62,9 @@ impl OutputFormat {
 pub struct BatchWriter<W: Write + Send> {
     inner: Inner<Recorded<W>>,
     failure: Arc<Mutex<Option<std::io::ErrorKind>>>,
+    /// The schema, until the first batch is written: Arrow's CSV writer writes the header
+    /// with the first batch, and a result without rows still has one.
+    unwritten: Option<SchemaRef>,
 }
 
 enum Inner<W: Write + Send> {
@@ -127,7 +130,11 @@ impl<W: Write + Send> BatchWriter<W> {
             }
             OutputFormat::Arrow => Inner::Arrow(IpcWriter::try_new(out, schema)?),
         };
-        Ok(BatchWriter { inner, failure })
+        Ok(BatchWriter {
+            inner,
+            failure,
+            unwritten: Some(schema.clone()),
+        })
     }
 
     /// Appends one batch.
@@ -139,11 +146,17 @@ impl<W: Write + Send> BatchWriter<W> {
             Inner::Parquet(w) => w.write(batch).map_err(Error::from),
             Inner::Arrow(w) => w.write(batch).map_err(Error::from),
         };
-        written.map_err(|error| Self::recorded_kind(&self.failure, error))
+        written.map_err(|error| Self::recorded_kind(&self.failure, error))?;
+        self.unwritten = None;
+        Ok(())
     }
 
-    /// Completes the output (footers, closing brackets) and flushes it.
-    pub fn finish(self) -> Result<()> {
+    /// Completes the output (the header of a result without rows, footers, closing
+    /// brackets) and flushes it.
+    pub fn finish(mut self) -> Result<()> {
+        if let (Some(schema), Inner::Csv(_)) = (self.unwritten.take(), &self.inner) {
+            self.write(&RecordBatch::new_empty(schema))?;
+        }
         let failure = Arc::clone(&self.failure);
         Self::complete(self.inner).map_err(|error| Self::recorded_kind(&failure, error))
     }
@@ -298,4 +311,69 @@ pub(crate) async fn write_partition_files(
         file.publish()?;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn written(format: OutputFormat, schema: &SchemaRef) -> Vec<u8> {
+        let mut out = Vec::new();
+        BatchWriter::new(format, &mut out, schema)
+            .unwrap()
+            .finish()
+            .unwrap();
+        out
+    }
+
+    /// What `to_csv`, `to_json` and `-o` write when a result has no batch at all.
+    #[test]
+    fn no_batch_still_writes_the_columns() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("id", DataType::Utf8, true),
+        ]));
+        assert_eq!(written(OutputFormat::Csv, &schema), b"id,id\n");
+        assert_eq!(written(OutputFormat::Tsv, &schema), b"id\tid\n");
+        assert_eq!(written(OutputFormat::Json, &schema), b"[]");
+        assert_eq!(written(OutputFormat::NdJson, &schema), b"");
+        let arrow = written(OutputFormat::Arrow, &schema);
+        let reader =
+            datafusion::arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(arrow), None)
+                .unwrap();
+        assert_eq!(reader.schema(), schema);
+        assert_eq!(reader.count(), 0);
+        let mut parquet = tempfile::tempfile().unwrap();
+        parquet
+            .write_all(&written(OutputFormat::Parquet, &schema))
+            .unwrap();
+        let reader =
+            datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                parquet,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            datafusion::arrow::array::RecordBatchReader::schema(&reader).fields(),
+            schema.fields()
+        );
+        assert_eq!(reader.count(), 0);
+    }
+
+    /// The header is written once, with the first batch, not again at the end.
+    #[test]
+    fn a_header_is_written_once() {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(datafusion::arrow::array::Int64Array::from(vec![1, 2])) as _,
+        )])
+        .unwrap();
+        let mut out = Vec::new();
+        let mut writer = BatchWriter::new(OutputFormat::Csv, &mut out, &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(out, b"n\n1\n2\n");
+    }
 }

@@ -157,3 +157,46 @@ fn maxrows_shows_a_footer() {
     assert_eq!(table_cells(&long).len(), 41);
     assert!(long.contains("100 rows in total, 60 not shown"), "{long}");
 }
+
+/// No row matches `id < 0`.
+const EMPTY_QUERY: &str = "SELECT id, region FROM 'testdata/sales/part_*.csv' WHERE id < 0";
+
+/// A result without rows is still a table of its columns: the CSV and TSV header, an empty
+/// JSON array, no NDJSON line, and the table formats' header with a `0 rows` footer.
+#[test]
+fn an_empty_result_still_shows_its_columns() {
+    let border = "+----+--------+\n";
+    let table = format!("{border}| id | region |\n{border}{border}0 rows\n");
+    for (format, expected) in [
+        ("csv", "id,region\n"),
+        ("tsv", "id\tregion\n"),
+        ("json", "[]"),
+        ("ndjson", ""),
+        ("table", table.as_str()),
+        ("markdown", "| id | region |\n|----|--------|\n0 rows\n"),
+    ] {
+        assert_eq!(ok(&["--format", format, EMPTY_QUERY]), expected, "{format}");
+    }
+}
+
+/// Scripts run through the same printing: an empty result between two others keeps its
+/// header, and a blank line separates tables as usual.
+#[test]
+fn an_empty_result_in_a_script_keeps_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("three.sql");
+    std::fs::write(
+        &script,
+        format!("SELECT 1 AS one;\n{EMPTY_QUERY};\nSELECT 2 AS two;\n"),
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    assert_eq!(
+        ok(&["--format", "csv", "-f", script]),
+        "one\n1\nid,region\ntwo\n2\n"
+    );
+    assert_eq!(
+        ok(&["--format", "markdown", "-f", script]),
+        "| one |\n|-----|\n|   1 |\n\n| id | region |\n|----|--------|\n0 rows\n\n| two |\n|-----|\n|   2 |\n"
+    );
+}
