@@ -225,7 +225,10 @@ impl Session {
         let sql = statement.to_string();
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;
-        let plan = state.statement_to_plan(statement).await?;
+        let plan = match state.statement_to_plan(statement.clone()).await {
+            Ok(plan) => plan,
+            Err(error) => return Err(unplannable(&state, &statement, error).await),
+        };
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
@@ -476,6 +479,19 @@ impl Session {
                 )
             })
             .collect())
+    }
+}
+
+/// Why `statement` cannot be planned: DataFusion's `error`, or in clearer words what Rask
+/// finds wrong with it (a function given an argument of a type it does not accept).
+async fn unplannable(
+    state: &datafusion::execution::SessionState,
+    statement: &Statement,
+    error: datafusion::common::DataFusionError,
+) -> Error {
+    match rask_planner::argument_types::argument_type_error(state, statement).await {
+        Some(refused) => Error::plan(refused.message).with_hint(refused.hint),
+        None => Error::from(error),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
 //! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
 //! - [`naming`]: readable result column names;
+//! - [`argument_types`]: function calls given arguments of types they do not accept, told by name;
 //! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data;
@@ -27,6 +28,7 @@
 
 pub mod accessors;
 pub mod aligned_join;
+pub mod argument_types;
 pub mod diagnose;
 pub mod extension;
 pub mod files;

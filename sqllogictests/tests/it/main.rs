@@ -59,6 +59,7 @@ slt_files!(
     timeseries,
     ddl,
     errors,
+    type_errors,
 );
 
 #[test]
