@@ -200,3 +200,52 @@ fn an_empty_result_in_a_script_keeps_its_header() {
         "| one |\n|-----|\n|   1 |\n\n| id | region |\n|----|--------|\n0 rows\n\n| two |\n|-----|\n|   2 |\n"
     );
 }
+
+/// Two ids of part 0 under one name, three times over.
+const REPEATED_QUERY: &str = "SELECT id, id * 10 AS id, region AS id FROM 'testdata/sales/part_0.csv' WHERE id <= 2 ORDER BY 1";
+
+/// A result may repeat a column name, as PostgreSQL's may: every format prints the name
+/// as often as the result has it.
+#[test]
+fn repeated_column_names_are_printed_as_they_are() {
+    let border = "+----+----+-------+\n";
+    let table = format!(
+        "{border}| id | id | id    |\n{border}|  1 | 10 | north |\n|  2 | 20 | south |\n{border}"
+    );
+    for (format, expected) in [
+        ("csv", "id,id,id\n1,10,north\n2,20,south\n"),
+        ("tsv", "id\tid\tid\n1\t10\tnorth\n2\t20\tsouth\n"),
+        (
+            "json",
+            r#"[{"id":1,"id":10,"id":"north"},{"id":2,"id":20,"id":"south"}]"#,
+        ),
+        (
+            "ndjson",
+            "{\"id\":1,\"id\":10,\"id\":\"north\"}\n{\"id\":2,\"id\":20,\"id\":\"south\"}\n",
+        ),
+        ("table", table.as_str()),
+        (
+            "markdown",
+            "| id | id | id    |\n|----|----|-------|\n|  1 | 10 | north |\n|  2 | 20 | south |\n",
+        ),
+    ] {
+        assert_eq!(
+            ok(&["--format", format, REPEATED_QUERY]),
+            expected,
+            "{format}"
+        );
+    }
+    // Without a row, and after a join whose sides share a column name.
+    assert_eq!(
+        ok(&["--format", "csv", "SELECT 1, 1 WHERE false"]),
+        "Int64(1),Int64(1)\n"
+    );
+    assert_eq!(
+        ok(&[
+            "--format",
+            "csv",
+            "SELECT * FROM 'testdata/products.csv' a JOIN 'testdata/products.csv' b ON a.product = b.product WHERE a.product = 'apple'",
+        ]),
+        "product,category,origin,product,category,origin\napple,fruit,Spain,apple,fruit,Spain\n"
+    );
+}

@@ -209,3 +209,42 @@ fn copy_of_an_empty_result_writes_its_header() {
     ok(&["-q", &copy]);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "id,region\n");
 }
+
+/// Files written with `-o` keep a result's repeated column names: the CSV header, and the
+/// Parquet and Arrow schemas.
+#[test]
+fn repeated_column_names_are_written_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let repeated = "SELECT id, id * 10 AS id FROM 'testdata/sales/part_0.csv' ORDER BY 1";
+    let csv = dir.path().join("repeated.csv");
+    ok(&["-q", "-o", csv.to_str().unwrap(), repeated]);
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "id,id\n1,10\n2,20\n3,30\n4,40\n"
+    );
+    let names = |schema: &rask::arrow::datatypes::Schema| -> Vec<String> {
+        schema.fields().iter().map(|f| f.name().clone()).collect()
+    };
+    let parquet = dir.path().join("repeated.parquet");
+    ok(&["-q", "-o", parquet.to_str().unwrap(), repeated]);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&parquet).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(names(&reader.schema()), ["id", "id"]);
+    let tens: Vec<i64> = reader
+        .flat_map(|batch| {
+            let batch = batch.unwrap();
+            batch
+                .column(1)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(tens, [10, 20, 30, 40]);
+    let arrow = dir.path().join("repeated.arrow");
+    ok(&["-q", "-o", arrow.to_str().unwrap(), repeated]);
+    let reader = FileReader::try_new(File::open(&arrow).unwrap(), None).unwrap();
+    assert_eq!(names(&reader.schema()), ["id", "id"]);
+}

@@ -60,6 +60,7 @@ slt_files!(
     ddl,
     errors,
     type_errors,
+    output_names,
 );
 
 #[test]
