@@ -418,6 +418,18 @@ impl DataFrame {
     /// complete), optionally in hive-style folders per `partition_on` value. Returns the
     /// number of rows written.
     pub async fn to_parquet(self, dir: impl AsRef<Path>, options: &ParquetSink) -> Result<u64> {
+        // Written by DataFusion, whose plans cannot repeat a name: refused as SQL's COPY is.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(repeated) = self
+            .shown
+            .iter()
+            .flat_map(|names| names.iter())
+            .find(|name| !seen.insert(*name))
+        {
+            return Err(Error::plan(format!(
+                "to_parquet: column \"{repeated}\" specified more than once"
+            )));
+        }
         for column in &options.partition_on {
             self.check_column(column, "to_parquet partition_on")?;
         }

@@ -608,11 +608,22 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("out.csv");
-        assert_eq!(frame.to_csv(&csv).await.unwrap(), 3);
+        assert_eq!(frame.clone().to_csv(&csv).await.unwrap(), 3);
         assert_eq!(
             std::fs::read_to_string(&csv).unwrap(),
             "id,id\n1,10\n2,20\n3,30\n"
         );
+
+        // Parquet directories are written by DataFusion, whose plans cannot repeat a name.
+        let error = frame
+            .to_parquet(dir.path().join("parquet"), &Default::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.message(),
+            "to_parquet: column \"id\" specified more than once"
+        );
+        assert!(!dir.path().join("parquet").exists());
     }
 
     /// Statements that make repeated names into columns are refused as PostgreSQL refuses

@@ -268,6 +268,7 @@ pub(crate) async fn write_parquet_dir(
     use datafusion::logical_expr::LogicalPlanBuilder;
 
     let staged = StagedDir::new(dir)?;
+    let schema = Arc::clone(frame.schema().inner());
     let mut parquet = TableParquetOptions::default();
     parquet.global.compression = Some(options.compression.clone());
     let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(parquet)));
@@ -288,6 +289,12 @@ pub(crate) async fn write_parquet_dir(
         .single_value::<UInt64Type>()
         .await?
         .unwrap_or(0);
+    if rows == 0 && options.partition_on.is_empty() {
+        // DataFusion writes no file for no rows; one without rows keeps the columns, so the
+        // directory reads back as the frame written.
+        let empty = std::fs::File::create(staged.path().join("part-0.parquet"))?;
+        BatchWriter::new(OutputFormat::Parquet, empty, &schema)?.finish()?;
+    }
     staged.commit()?;
     Ok(rows)
 }
@@ -360,6 +367,38 @@ mod tests {
             schema.fields()
         );
         assert_eq!(reader.count(), 0);
+    }
+
+    /// `to_parquet` of a frame without rows leaves a directory that reads back as the frame,
+    /// and `to_csv` per partition writes every partition's header.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn frames_without_rows_are_written_with_their_columns() {
+        let session = crate::Session::new().unwrap();
+        let empty = session
+            .sql("SELECT 1 AS n, 'x' AS s WHERE false")
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let parquet = dir.path().join("parquet");
+        let written = empty
+            .clone()
+            .to_parquet(&parquet, &ParquetSink::default())
+            .await
+            .unwrap();
+        assert_eq!(written, 0);
+        let back = session
+            .read_parquet(parquet.to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(back.columns(), ["n", "s"]);
+        assert_eq!(back.dtypes()[0].1, DataType::Int64);
+        assert_eq!(back.len().await.unwrap(), 0);
+
+        let pattern = dir.path().join("part-*.csv");
+        let written = empty.to_csv(&pattern).await.unwrap();
+        assert_eq!(written, 0);
+        let first = std::fs::read_to_string(dir.path().join("part-0.csv")).unwrap();
+        assert_eq!(first, "n,s\n");
     }
 
     /// The header is written once, with the first batch, not again at the end.
