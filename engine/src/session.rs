@@ -500,10 +500,10 @@ async fn replanned(
     statement: &Statement,
     error: datafusion::common::DataFusionError,
 ) -> Result<(LogicalPlan, Option<RepeatedNames>)> {
-    if let Some(replanned) = plan_with_repeated_names(state, statement).await? {
+    if let Some(replanned) = plan_with_repeated_names(state, statement, &error).await? {
         return Ok((replanned.plan, replanned.names));
     }
-    Err(match argument_type_error(state, statement).await {
+    Err(match argument_type_error(state, statement, &error).await {
         Some(refused) => Error::plan(refused.message).with_hint(refused.hint),
         None => Error::from(error),
     })

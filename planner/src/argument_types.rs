@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion, TreeNodeVisitor};
-use datafusion::common::{exec_err, Column, DFSchema, Result};
+use datafusion::common::{exec_err, Column, DFSchema, DataFusionError, Result};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction, WindowFunctionDefinition};
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -37,13 +37,21 @@ pub struct ArgumentTypeError {
     pub hint: String,
 }
 
-/// Why `statement` cannot be planned, when the reason is a function call with an argument
-/// of a type the function does not accept; `None` when it is something else (or the
-/// statement plans after all).
+/// What DataFusion says of a call that none of its function's signatures fits.
+const NO_MATCHING_SIGNATURE: &str = "No function matches the given name and argument types";
+
+/// Why `statement` cannot be planned, DataFusion having refused it with `refusal`, when the
+/// reason is a function call with an argument of a type the function does not accept;
+/// `None` when it is something else (or the statement plans after all).
 pub async fn argument_type_error(
     state: &SessionState,
     statement: &Statement,
+    refusal: &DataFusionError,
 ) -> Option<ArgumentTypeError> {
+    // Planning again resolves the statement's file tables again: only for calls refused.
+    if !refusal.to_string().contains(NO_MATCHING_SIGNATURE) {
+        return None;
+    }
     let plan = accepting_any_arguments(state)
         .ok()?
         .statement_to_plan(statement.clone())

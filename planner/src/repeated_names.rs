@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::Schema;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::common::{plan_err, DFSchema, Result};
+use datafusion::common::{plan_err, DFSchema, DataFusionError, Result, SchemaError};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{DescribeTable, Expr, LogicalPlan};
 use datafusion::sql::parser::{CopyToSource, Statement};
@@ -92,13 +92,18 @@ pub struct Replanned {
     pub names: Option<RepeatedNames>,
 }
 
-/// Plans `statement`, which DataFusion refused, with its top-level select items named
-/// apart. `Ok(None)` when that is not why it was refused; an error when the statement makes
-/// repeated names into columns, or orders by an ambiguous name.
+/// Plans `statement`, which DataFusion refused with `refusal`, with its top-level select
+/// items named apart. `Ok(None)` when that is not why it was refused; an error when the
+/// statement makes repeated names into columns, or orders by an ambiguous name.
 pub async fn plan_with_repeated_names(
     state: &SessionState,
     statement: &Statement,
+    refusal: &DataFusionError,
 ) -> Result<Option<Replanned>> {
+    // Each planning resolves the statement's file tables again: only names are worth it.
+    if !refuses_repeated_names(refusal) {
+        return Ok(None);
+    }
     let normalizer =
         IdentNormalizer::new(state.config_options().sql_parser.enable_ident_normalization);
     let mut original = statement.clone();
@@ -151,6 +156,22 @@ pub async fn plan_with_repeated_names(
         },
         (_, plan) => Replanned { plan, names: None },
     }))
+}
+
+/// Whether `error` is DataFusion refusing a plan whose columns would share a name.
+fn refuses_repeated_names(error: &DataFusionError) -> bool {
+    match error.find_root() {
+        DataFusionError::SchemaError(error, _) => matches!(
+            error.as_ref(),
+            SchemaError::DuplicateQualifiedField { .. }
+                | SchemaError::DuplicateUnqualifiedField { .. }
+                | SchemaError::AmbiguousReference { .. }
+        ),
+        DataFusionError::Plan(message) => {
+            message.starts_with("Projections require unique expression names")
+        }
+        _ => false,
+    }
 }
 
 /// How a statement uses the names of its query's columns.
