@@ -4,11 +4,11 @@
 //! DataFusion refuses such a call while it builds the plan, before any rule could look at
 //! it, in words written for its own developers: the signatures it tried and, for functions
 //! with several signatures (`avg`, `sum`, `median`, `round`, `md5`, …), a request to report
-//! a bug in DataFusion. So when a statement cannot be planned, it is planned once more with
-//! every scalar and aggregate function accepting arguments of any type (a call the function
-//! refuses yields NULL); in that plan each call has its arguments as typed expressions, and
-//! the first one its function refuses (the innermost first) is checked against what the
-//! function accepts.
+//! a bug in DataFusion. So when DataFusion finds no signature for a call, the statement is
+//! planned once more with every scalar and aggregate function accepting arguments of any
+//! type (a call the function refuses yields NULL); in that plan each call has its arguments
+//! as typed expressions, and the first one its function refuses (the innermost first) is
+//! checked against what the function accepts.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -67,13 +67,13 @@ fn accepting_any_arguments(state: &SessionState) -> Result<SessionState> {
     // Each function is listed under its name and again under every alias.
     for (name, udf) in state.scalar_functions() {
         if name == udf.name() {
-            let wrapped = AnyArguments::new(Arc::clone(udf), udf.signature());
+            let wrapped = AnyArguments::new(Arc::clone(udf));
             lenient.register_udf(Arc::new(ScalarUDF::new_from_impl(wrapped)))?;
         }
     }
     for (name, udaf) in state.aggregate_functions() {
         if name == udaf.name() {
-            let wrapped = AnyArguments::new(Arc::clone(udaf), udaf.signature());
+            let wrapped = AnyArguments::new(Arc::clone(udaf));
             lenient.register_udaf(Arc::new(AggregateUDF::new_from_impl(wrapped)))?;
         }
     }
@@ -89,9 +89,9 @@ struct AnyArguments<F> {
 }
 
 impl<F: UDFCoercionExt> AnyArguments<F> {
-    fn new(inner: Arc<F>, signature: &Signature) -> Self {
-        let mut any = Signature::user_defined(signature.volatility);
-        any.parameter_names = signature.parameter_names.clone();
+    fn new(inner: Arc<F>) -> Self {
+        let mut any = Signature::user_defined(inner.signature().volatility);
+        any.parameter_names = inner.signature().parameter_names.clone();
         AnyArguments {
             inner,
             signature: any,
@@ -228,7 +228,7 @@ fn accepts_with<F: UDFCoercionExt>(
     position: usize,
     at: &DataType,
 ) -> bool {
-    let mut options: Vec<Vec<DataType>> = arg_types
+    let options: Vec<Vec<DataType>> = arg_types
         .iter()
         .enumerate()
         .map(|(i, own)| {
@@ -244,25 +244,24 @@ fn accepts_with<F: UDFCoercionExt>(
         })
         .collect();
     let mut call: Vec<DataType> = options.iter().map(|o| o[0].clone()).collect();
-    any_combination(function, &mut options, &mut call, 0)
+    any_combination(function, &options, &mut call, 0)
 }
 
+/// Whether `function` accepts `call` with its arguments from `position` on replaced by any
+/// of their `options`.
 fn any_combination<F: UDFCoercionExt>(
     function: &F,
-    options: &mut [Vec<DataType>],
+    options: &[Vec<DataType>],
     call: &mut Vec<DataType>,
     position: usize,
 ) -> bool {
     if position == call.len() {
         return accepted(function, call).is_some();
     }
-    for option in options[position].clone() {
-        call[position] = option;
-        if any_combination(function, options, call, position + 1) {
-            return true;
-        }
-    }
-    false
+    options[position].iter().any(|option| {
+        call[position] = option.clone();
+        any_combination(function, options, call, position + 1)
+    })
 }
 
 /// The first argument `function` refuses whatever the others are, with the kind it expects
