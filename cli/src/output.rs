@@ -66,7 +66,8 @@ pub fn write_report(query: &Query, path: &Path, quiet: bool) -> Result<()> {
 }
 
 /// Prints every batch of `stream` to `out`; table formats show at most `maxrows` rows and
-/// say how many were left out.
+/// say how many were left out, or that there were none (as DuckDB's shell does, the row count
+/// is told only when the table alone does not show all rows).
 pub async fn print(
     mut stream: BatchStream,
     format: Format,
@@ -106,7 +107,9 @@ pub async fn print(
     }
     drop(bar);
     writeln!(out, "{}", render(&schema, &shown, format)?)?;
-    if total > kept as u64 {
+    if total == 0 {
+        writeln!(out, "0 rows")?;
+    } else if total > kept as u64 {
         writeln!(
             out,
             "{total} rows in total, {} not shown (use --maxrows N or --maxrows inf to see more)",

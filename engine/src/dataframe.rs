@@ -51,6 +51,10 @@ pub struct DataFrame {
     inner: datafusion::dataframe::DataFrame,
     /// The statement it was planned from, shown by the dashboard and reports.
     sql: Option<String>,
+    /// The names its columns are shown under, where they differ from the plan's: SQL's
+    /// results may repeat a name, a plan's columns may not (see
+    /// [`rask_planner::repeated_names`]).
+    shown: Option<Arc<[String]>>,
 }
 
 /// `frame.groupby(keys)`, waiting for its aggregation.
@@ -132,11 +136,30 @@ impl DataFrame {
         self,
         lower: impl FnOnce(LogicalPlan) -> datafusion::common::Result<LogicalPlan>,
     ) -> Result<DataFrame> {
-        let (state, plan) = self.inner.into_parts();
-        let plan = lower(plan)?;
-        Ok(DataFrame::new(datafusion::dataframe::DataFrame::new(
-            state, plan,
-        )))
+        self.derive(|inner| {
+            let (state, plan) = inner.into_parts();
+            Ok(datafusion::dataframe::DataFrame::new(state, lower(plan)?))
+        })
+    }
+
+    /// The frame `operation` makes of this one's query. It keeps the names the columns are
+    /// shown under as long as it keeps the plan's columns (a filter, a sort).
+    fn derive(
+        self,
+        operation: impl FnOnce(
+            datafusion::dataframe::DataFrame,
+        ) -> datafusion::common::Result<datafusion::dataframe::DataFrame>,
+    ) -> Result<DataFrame> {
+        let columns = self.inner.schema().field_names();
+        let inner = operation(self.inner)?;
+        let shown = self
+            .shown
+            .filter(|_| inner.schema().field_names() == columns);
+        Ok(DataFrame {
+            inner,
+            sql: None,
+            shown,
+        })
     }
 
     /// Column names, in order.
@@ -159,12 +182,12 @@ impl DataFrame {
 
     /// Keeps the rows where `predicate` is true (a boolean mask, as `df[df.x > 0]`).
     pub fn filter(self, predicate: Expr) -> Result<DataFrame> {
-        Ok(DataFrame::new(self.inner.filter(predicate)?))
+        self.derive(|inner| inner.filter(predicate))
     }
 
     /// Adds (or replaces) column `name` computed by `value`, as `df.assign(name=value)`.
     pub fn assign(self, name: &str, value: Expr) -> Result<DataFrame> {
-        Ok(DataFrame::new(self.inner.with_column(name, value)?))
+        self.derive(|inner| inner.with_column(name, value))
     }
 
     /// Keeps the listed columns, in that order.
@@ -206,7 +229,7 @@ impl DataFrame {
             .iter()
             .map(|c| col(Column::from_name(*c)).sort(ascending, false))
             .collect();
-        Ok(DataFrame::new(self.inner.sort(order)?))
+        self.derive(|inner| inner.sort(order))
     }
 
     /// Groups rows by the key columns; aggregate with [`GroupBy::agg`] or [`GroupBy::size`].
@@ -412,6 +435,18 @@ impl DataFrame {
     /// complete), optionally in hive-style folders per `partition_on` value. Returns the
     /// number of rows written.
     pub async fn to_parquet(self, dir: impl AsRef<Path>, options: &ParquetSink) -> Result<u64> {
+        // Written by DataFusion, whose plans cannot repeat a name: refused as SQL's COPY is.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(repeated) = self
+            .shown
+            .iter()
+            .flat_map(|names| names.iter())
+            .find(|name| !seen.insert(*name))
+        {
+            return Err(Error::plan(format!(
+                "to_parquet: column \"{repeated}\" specified more than once"
+            )));
+        }
         for column in &options.partition_on {
             self.check_column(column, "to_parquet partition_on")?;
         }
@@ -545,7 +580,22 @@ impl DataFrame {
     }
 
     pub(crate) fn new(inner: datafusion::dataframe::DataFrame) -> Self {
-        DataFrame { inner, sql: None }
+        DataFrame {
+            inner,
+            sql: None,
+            shown: None,
+        }
+    }
+
+    /// The same frame, its columns shown as `names`.
+    pub(crate) fn showing(mut self, names: Vec<String>) -> Self {
+        self.shown = Some(names.into());
+        self
+    }
+
+    /// The names the columns are shown under, where they differ from the plan's.
+    pub(crate) fn shown_names(&self) -> Option<Arc<[String]>> {
+        self.shown.clone()
     }
 
     /// How the query log names this frame's query: its SQL, or its operators.
@@ -560,9 +610,13 @@ impl DataFrame {
         self
     }
 
-    /// Column names and types.
+    /// Column names and types. A name may repeat, as in SQL's `SELECT id, id`.
     pub fn schema(&self) -> SchemaRef {
-        self.inner.schema().inner().clone()
+        let schema = self.inner.schema().inner();
+        match &self.shown {
+            Some(names) => crate::execution::shown_schema(schema, names),
+            None => Arc::clone(schema),
+        }
     }
 
     /// The logical plan this frame computes.
@@ -583,7 +637,7 @@ impl DataFrame {
     /// The frame's query, planned: the one way every computation of it starts.
     pub(crate) async fn planned(self) -> Result<Planned> {
         let label = self.label();
-        Planned::frame(self.inner, label).await
+        Ok(Planned::frame(self.inner, label).await?.showing(self.shown))
     }
 
     /// Starts computing the frame; batches arrive as partitions produce them. The query

@@ -69,10 +69,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = one_line(&message.into());
+        let internal = internal_message(kind, &message);
         Error {
             kind,
-            message: one_line(&message.into()),
-            hint: None,
+            hint: internal.as_ref().map(|_| INTERNAL_HINT.to_string()),
+            message: internal.unwrap_or(message),
             source: None,
             io: None,
         }
@@ -157,6 +159,37 @@ fn strip_noise(mut text: &str) -> &str {
     }
 }
 
+/// The request ending DataFusion's internal errors. It does not reach a user: what broke is
+/// told as an internal error of the stage it broke in (see [`internal_message`]).
+const BUG_REPORT_REQUEST: &str = "This issue was likely caused by a bug in DataFusion's code. Please help us to resolve this by filing a bug report in our issue tracker: https://github.com/apache/datafusion/issues";
+
+/// What a user can do about an internal error.
+const INTERNAL_HINT: &str =
+    "if the statement looks right, please report this as a bug, with the statement";
+
+/// `internal error in <stage>: <what DataFusion said>` for a message holding DataFusion's
+/// [`BUG_REPORT_REQUEST`], which is dropped, as are the category prefixes of the errors it
+/// collected.
+fn internal_message(kind: ErrorKind, message: &str) -> Option<String> {
+    let (before, after) = message.split_once(BUG_REPORT_REQUEST)?;
+    let mut said = [before, after]
+        .iter()
+        .map(|part| part.trim_matches(|c: char| c.is_whitespace() || c == '.' || c == ';'))
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    for prefix in NOISE {
+        said = said.replace(prefix, "");
+    }
+    let stage = match kind {
+        ErrorKind::Syntax | ErrorKind::Plan | ErrorKind::Usage => "planning",
+        ErrorKind::Input => "reading the input",
+        ErrorKind::Output => "writing the result",
+        ErrorKind::Memory | ErrorKind::Cancelled | ErrorKind::Execution => "execution",
+    };
+    Some(format!("internal error in {stage}: {said}"))
+}
+
 fn kind_of(error: &DataFusionError) -> ErrorKind {
     match error {
         DataFusionError::SQL(..) => ErrorKind::Syntax,
@@ -215,7 +248,7 @@ impl From<DataFusionError> for Error {
             _ => out_of_range(describe(&error).replace("'datafusion.public.", "'")),
         };
         let mut rask = Error::new(kind, message);
-        rask.hint = hint_for(kind, &rask.message);
+        rask.hint = hint_for(kind, &rask.message).or(rask.hint);
         rask.io = io_kind_of(&error);
         rask.source = Some(error);
         rask
@@ -414,6 +447,38 @@ mod tests {
             Some(std::io::ErrorKind::BrokenPipe)
         );
         assert_eq!(Error::plan("Broken pipe").io_kind(), None);
+    }
+
+    /// The text DataFusion 55 gives for `SELECT substr(s, 'a')`, where its planner tried
+    /// each signature of `substr` in turn.
+    #[test]
+    fn internal_errors_do_not_ask_to_report_a_bug_in_datafusion() {
+        let internal = DataFusionError::Internal(
+            "Function 'substr' failed to match any signature, errors: Error during planning: Function 'substr' requires Int64, but received String (DataType: Utf8).".into(),
+        );
+        let err = Error::from(DataFusionError::Plan(format!(
+            "{}. No function matches the given name and argument types 'substr(Utf8, Utf8)'.",
+            internal.strip_backtrace()
+        )));
+        assert_eq!(err.kind(), ErrorKind::Plan);
+        assert_eq!(
+            err.message(),
+            "internal error in planning: Function 'substr' failed to match any signature, errors: Function 'substr' requires Int64, but received String (DataType: Utf8); No function matches the given name and argument types 'substr(Utf8, Utf8)'"
+        );
+        assert_eq!(err.hint(), Some(INTERNAL_HINT));
+        let alone = Error::from(DataFusionError::Internal("no partition 3".into()));
+        assert_eq!(alone.kind(), ErrorKind::Execution);
+        assert_eq!(
+            alone.message(),
+            "internal error in execution: no partition 3"
+        );
+        // However a message is made, the request does not get through.
+        let retold = Error::execution(format!("while writing: {}", alone.source.unwrap()));
+        assert_eq!(
+            retold.message(),
+            "internal error in execution: while writing: no partition 3"
+        );
+        assert_eq!(retold.hint(), Some(INTERNAL_HINT));
     }
 
     #[test]

@@ -8,9 +8,11 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParser, Statement};
+use rask_planner::argument_types::argument_type_error;
 use rask_planner::files::FileFormatKind;
 use rask_planner::functions::TableFunctions;
 use rask_planner::listing::ReadOptions;
+use rask_planner::repeated_names::{plan_with_repeated_names, RepeatedNames};
 use rask_planner::scans::file_scans;
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 
@@ -225,7 +227,10 @@ impl Session {
         let sql = statement.to_string();
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;
-        let plan = state.statement_to_plan(statement).await?;
+        let (plan, repeated) = match state.statement_to_plan(statement.clone()).await {
+            Ok(plan) => (plan, None),
+            Err(error) => replanned(&state, &statement, error).await?,
+        };
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;
@@ -235,7 +240,12 @@ impl Session {
                 .with_sql(sql));
         }
         let plan = rask_planner::naming::tidy_output_names(plan)?;
-        Ok(DataFrame::new(self.inner.ctx.execute_logical_plan(plan).await?).with_sql(sql))
+        let shown = repeated.map(|names| names.shown(plan.schema()));
+        let frame = DataFrame::new(self.inner.ctx.execute_logical_plan(plan).await?).with_sql(sql);
+        Ok(match shown {
+            Some(names) => frame.showing(names),
+            None => frame,
+        })
     }
 
     /// Runs every statement of `sql` in order and returns the last one's frame; the others
@@ -405,8 +415,9 @@ impl Session {
         }
         let planned = self.plan_together(frames).await?;
         futures::future::try_join_all(planned.into_iter().map(|planned| async move {
-            let schema = planned.plan().schema();
-            let batches = planned.stream().await?.collect().await?;
+            let stream = planned.stream().await?;
+            let schema = stream.schema();
+            let batches = stream.collect().await?;
             Ok::<_, Error>(crate::Table { schema, batches })
         }))
         .await
@@ -474,9 +485,28 @@ impl Session {
                     Arc::clone(physical),
                     frame.label(),
                 )
+                .showing(frame.shown_names())
             })
             .collect())
     }
+}
+
+/// The plan of `statement`, which DataFusion refused with `error`, where Rask can plan it:
+/// a result repeating a column name, with the names to show. Otherwise why it cannot be
+/// planned: in clearer words where Rask knows (a function given an argument of a type it
+/// does not accept), or DataFusion's `error`.
+async fn replanned(
+    state: &datafusion::execution::SessionState,
+    statement: &Statement,
+    error: datafusion::common::DataFusionError,
+) -> Result<(LogicalPlan, Option<RepeatedNames>)> {
+    if let Some(replanned) = plan_with_repeated_names(state, statement, &error).await? {
+        return Ok((replanned.plan, replanned.names));
+    }
+    Err(match argument_type_error(state, statement, &error).await {
+        Some(refused) => Error::plan(refused.message).with_hint(refused.hint),
+        None => Error::from(error),
+    })
 }
 
 /// EXPLAIN rows listing the files each file table of `plan` resolved to.
@@ -515,4 +545,98 @@ fn shown_path(path: &std::path::Path) -> String {
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
         .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{AsArray, Int64Array};
+    use datafusion::arrow::datatypes::Int64Type;
+    use datafusion::prelude::{col, lit};
+
+    use super::*;
+
+    fn names(schema: &Schema) -> Vec<&str> {
+        schema.fields().iter().map(|f| f.name().as_str()).collect()
+    }
+
+    fn column(batches: &[RecordBatch], index: usize) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(index)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    }
+
+    /// `SELECT id, id * 10 AS id` over ids 3, 1, 2: every way a frame's result leaves the
+    /// engine shows both columns named id.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn repeated_output_names_reach_every_way_out() {
+        let session = Session::new().unwrap();
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![3, 1, 2]));
+        let table = session.from_columns(vec![("id", ids)], 2).unwrap();
+        session.register_frame("t", &table).unwrap();
+        let frame = session
+            .sql("SELECT id, id * 10 AS id FROM t ORDER BY 1")
+            .await
+            .unwrap();
+        assert_eq!(frame.columns(), ["id", "id"]);
+
+        let batches = frame.clone().collect().await.unwrap();
+        assert!(batches.iter().all(|b| names(&b.schema()) == ["id", "id"]));
+        assert_eq!(column(&batches, 0), [1, 2, 3]);
+        assert_eq!(column(&batches, 1), [10, 20, 30]);
+
+        // A filter keeps the columns, so it keeps their names.
+        let filtered = frame.clone().filter(col("id").gt(lit(1))).unwrap();
+        assert_eq!(filtered.columns(), ["id", "id"]);
+        let batches = filtered.collect().await.unwrap();
+        assert_eq!(column(&batches, 1), [20, 30]);
+
+        let head = frame.clone().head(1).await.unwrap();
+        assert_eq!(names(&head[0].schema()), ["id", "id"]);
+
+        let computed = session.compute(vec![frame.clone()]).await.unwrap();
+        assert_eq!(names(&computed[0].schema), ["id", "id"]);
+        assert_eq!(
+            frame.clone().compute().await.unwrap().to_string(),
+            "+----+----+\n| id | id |\n+----+----+\n| 1  | 10 |\n| 2  | 20 |\n| 3  | 30 |\n+----+----+"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("out.csv");
+        assert_eq!(frame.clone().to_csv(&csv).await.unwrap(), 3);
+        assert_eq!(
+            std::fs::read_to_string(&csv).unwrap(),
+            "id,id\n1,10\n2,20\n3,30\n"
+        );
+
+        // Parquet directories are written by DataFusion, whose plans cannot repeat a name.
+        let error = frame
+            .to_parquet(dir.path().join("parquet"), &Default::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.message(),
+            "to_parquet: column \"id\" specified more than once"
+        );
+        assert!(!dir.path().join("parquet").exists());
+    }
+
+    /// Statements that make repeated names into columns are refused as PostgreSQL refuses
+    /// them, and the session is left as it was.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn views_cannot_repeat_a_column_name() {
+        let session = Session::new().unwrap();
+        let error = session
+            .sql("CREATE VIEW twice AS SELECT 1 AS a, 2 AS a")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Plan);
+        assert_eq!(error.message(), "column \"a\" specified more than once");
+        assert!(session.sql("SELECT * FROM twice").await.is_err());
+    }
 }

@@ -62,6 +62,9 @@ impl OutputFormat {
 pub struct BatchWriter<W: Write + Send> {
     inner: Inner<Recorded<W>>,
     failure: Arc<Mutex<Option<std::io::ErrorKind>>>,
+    /// The schema, until the first batch is written: Arrow's CSV writer writes the header
+    /// with the first batch, and a result without rows still has one.
+    unwritten: Option<SchemaRef>,
 }
 
 enum Inner<W: Write + Send> {
@@ -127,7 +130,11 @@ impl<W: Write + Send> BatchWriter<W> {
             }
             OutputFormat::Arrow => Inner::Arrow(IpcWriter::try_new(out, schema)?),
         };
-        Ok(BatchWriter { inner, failure })
+        Ok(BatchWriter {
+            inner,
+            failure,
+            unwritten: Some(schema.clone()),
+        })
     }
 
     /// Appends one batch.
@@ -139,11 +146,17 @@ impl<W: Write + Send> BatchWriter<W> {
             Inner::Parquet(w) => w.write(batch).map_err(Error::from),
             Inner::Arrow(w) => w.write(batch).map_err(Error::from),
         };
-        written.map_err(|error| Self::recorded_kind(&self.failure, error))
+        written.map_err(|error| Self::recorded_kind(&self.failure, error))?;
+        self.unwritten = None;
+        Ok(())
     }
 
-    /// Completes the output (footers, closing brackets) and flushes it.
-    pub fn finish(self) -> Result<()> {
+    /// Completes the output (the header of a result without rows, footers, closing
+    /// brackets) and flushes it.
+    pub fn finish(mut self) -> Result<()> {
+        if let (Some(schema), Inner::Csv(_)) = (self.unwritten.take(), &self.inner) {
+            self.write(&RecordBatch::new_empty(schema))?;
+        }
         let failure = Arc::clone(&self.failure);
         Self::complete(self.inner).map_err(|error| Self::recorded_kind(&failure, error))
     }
@@ -255,6 +268,7 @@ pub(crate) async fn write_parquet_dir(
     use datafusion::logical_expr::LogicalPlanBuilder;
 
     let staged = StagedDir::new(dir)?;
+    let schema = Arc::clone(frame.schema().inner());
     let mut parquet = TableParquetOptions::default();
     parquet.global.compression = Some(options.compression.clone());
     let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(parquet)));
@@ -275,6 +289,12 @@ pub(crate) async fn write_parquet_dir(
         .single_value::<UInt64Type>()
         .await?
         .unwrap_or(0);
+    if rows == 0 && options.partition_on.is_empty() {
+        // DataFusion writes no file for no rows; one without rows keeps the columns, so the
+        // directory reads back as the frame written.
+        let empty = std::fs::File::create(staged.path().join("part-0.parquet"))?;
+        BatchWriter::new(OutputFormat::Parquet, empty, &schema)?.finish()?;
+    }
     staged.commit()?;
     Ok(rows)
 }
@@ -298,4 +318,101 @@ pub(crate) async fn write_partition_files(
         file.publish()?;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn written(format: OutputFormat, schema: &SchemaRef) -> Vec<u8> {
+        let mut out = Vec::new();
+        BatchWriter::new(format, &mut out, schema)
+            .unwrap()
+            .finish()
+            .unwrap();
+        out
+    }
+
+    /// What `to_csv`, `to_json` and `-o` write when a result has no batch at all.
+    #[test]
+    fn no_batch_still_writes_the_columns() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("id", DataType::Utf8, true),
+        ]));
+        assert_eq!(written(OutputFormat::Csv, &schema), b"id,id\n");
+        assert_eq!(written(OutputFormat::Tsv, &schema), b"id\tid\n");
+        assert_eq!(written(OutputFormat::Json, &schema), b"[]");
+        assert_eq!(written(OutputFormat::NdJson, &schema), b"");
+        let arrow = written(OutputFormat::Arrow, &schema);
+        let reader =
+            datafusion::arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(arrow), None)
+                .unwrap();
+        assert_eq!(reader.schema(), schema);
+        assert_eq!(reader.count(), 0);
+        let mut parquet = tempfile::tempfile().unwrap();
+        parquet
+            .write_all(&written(OutputFormat::Parquet, &schema))
+            .unwrap();
+        let reader =
+            datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                parquet,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            datafusion::arrow::array::RecordBatchReader::schema(&reader).fields(),
+            schema.fields()
+        );
+        assert_eq!(reader.count(), 0);
+    }
+
+    /// `to_parquet` of a frame without rows leaves a directory that reads back as the frame,
+    /// and `to_csv` per partition writes every partition's header.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn frames_without_rows_are_written_with_their_columns() {
+        let session = crate::Session::new().unwrap();
+        let empty = session
+            .sql("SELECT 1 AS n, 'x' AS s WHERE false")
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let parquet = dir.path().join("parquet");
+        let written = empty
+            .clone()
+            .to_parquet(&parquet, &ParquetSink::default())
+            .await
+            .unwrap();
+        assert_eq!(written, 0);
+        let back = session
+            .read_parquet(parquet.to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(back.columns(), ["n", "s"]);
+        assert_eq!(back.dtypes()[0].1, DataType::Int64);
+        assert_eq!(back.len().await.unwrap(), 0);
+
+        let pattern = dir.path().join("part-*.csv");
+        let written = empty.to_csv(&pattern).await.unwrap();
+        assert_eq!(written, 0);
+        let first = std::fs::read_to_string(dir.path().join("part-0.csv")).unwrap();
+        assert_eq!(first, "n,s\n");
+    }
+
+    /// The header is written once, with the first batch, not again at the end.
+    #[test]
+    fn a_header_is_written_once() {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(datafusion::arrow::array::Int64Array::from(vec![1, 2])) as _,
+        )])
+        .unwrap();
+        let mut out = Vec::new();
+        let mut writer = BatchWriter::new(OutputFormat::Csv, &mut out, &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(out, b"n\n1\n2\n");
+    }
 }

@@ -9,6 +9,8 @@
 //! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
 //! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
 //! - [`naming`]: readable result column names;
+//! - [`repeated_names`]: results that repeat a column name, planned under unique names;
+//! - [`argument_types`]: function calls given arguments of types they do not accept, told by name;
 //! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data;
@@ -30,6 +32,7 @@
 
 pub mod accessors;
 pub mod aligned_join;
+pub mod argument_types;
 pub mod checked;
 pub mod decimal;
 pub mod diagnose;
@@ -43,6 +46,7 @@ pub mod naming;
 pub mod nodes;
 pub mod operators;
 pub mod partitions;
+pub mod repeated_names;
 pub mod resample;
 pub mod rules;
 pub mod sample;

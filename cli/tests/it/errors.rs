@@ -154,3 +154,45 @@ fn memory_that_cannot_fit_says_which_operator_and_which_flag() {
         "{err}"
     );
 }
+
+/// A function given an argument of a type it does not accept: one `error:` line naming the
+/// call, the argument's type and what the function expects, one `hint:` line with a cast,
+/// exit code 1 and nothing on stdout.
+#[test]
+fn arguments_of_the_wrong_type_are_named_with_a_cast_that_would_do() {
+    let output = query(&["SELECT avg(region) FROM 'testdata/sales/part_*.csv'"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: avg(region): argument of type VARCHAR is not numeric\n\
+         hint: cast it, e.g. avg(CAST(region AS DOUBLE))\n"
+    );
+    assert!(output.stdout.is_empty());
+    let output = query(&[
+        "--format",
+        "csv",
+        "SELECT region, sum(sold_at > '2024-01-02') FROM 'testdata/sales/part_*.csv' GROUP BY region",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: sum(sold_at > '2024-01-02'): argument of type BOOLEAN is not numeric\n\
+         hint: cast it, e.g. sum(CAST((sold_at > '2024-01-02') AS DOUBLE))\n"
+    );
+}
+
+/// What DataFusion reports as a bug of its own reaches the user as an internal error on one
+/// line, without DataFusion's request to file a bug report with it.
+#[test]
+fn internal_errors_are_one_line_without_datafusions_bug_report_request() {
+    let err = fails(
+        &["SELECT substr(note, 'x') FROM 'testdata/sales/part_0.csv'"],
+        1,
+        &["internal error in planning: Function 'substr'"],
+    );
+    assert!(!err.contains("likely caused by a bug"), "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>()[1..],
+        ["hint: if the statement looks right, please report this as a bug, with the statement"]
+    );
+}

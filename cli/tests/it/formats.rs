@@ -157,3 +157,95 @@ fn maxrows_shows_a_footer() {
     assert_eq!(table_cells(&long).len(), 41);
     assert!(long.contains("100 rows in total, 60 not shown"), "{long}");
 }
+
+/// No row matches `id < 0`.
+const EMPTY_QUERY: &str = "SELECT id, region FROM 'testdata/sales/part_*.csv' WHERE id < 0";
+
+/// A result without rows is still a table of its columns: the CSV and TSV header, an empty
+/// JSON array, no NDJSON line, and the table formats' header with a `0 rows` footer.
+#[test]
+fn an_empty_result_still_shows_its_columns() {
+    let border = "+----+--------+\n";
+    let table = format!("{border}| id | region |\n{border}{border}0 rows\n");
+    for (format, expected) in [
+        ("csv", "id,region\n"),
+        ("tsv", "id\tregion\n"),
+        ("json", "[]"),
+        ("ndjson", ""),
+        ("table", table.as_str()),
+        ("markdown", "| id | region |\n|----|--------|\n0 rows\n"),
+    ] {
+        assert_eq!(ok(&["--format", format, EMPTY_QUERY]), expected, "{format}");
+    }
+}
+
+/// Scripts run through the same printing: an empty result between two others keeps its
+/// header, and a blank line separates tables as usual.
+#[test]
+fn an_empty_result_in_a_script_keeps_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("three.sql");
+    std::fs::write(
+        &script,
+        format!("SELECT 1 AS one;\n{EMPTY_QUERY};\nSELECT 2 AS two;\n"),
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    assert_eq!(
+        ok(&["--format", "csv", "-f", script]),
+        "one\n1\nid,region\ntwo\n2\n"
+    );
+    assert_eq!(
+        ok(&["--format", "markdown", "-f", script]),
+        "| one |\n|-----|\n|   1 |\n\n| id | region |\n|----|--------|\n0 rows\n\n| two |\n|-----|\n|   2 |\n"
+    );
+}
+
+/// Two ids of part 0 under one name, three times over.
+const REPEATED_QUERY: &str = "SELECT id, id * 10 AS id, region AS id FROM 'testdata/sales/part_0.csv' WHERE id <= 2 ORDER BY 1";
+
+/// A result may repeat a column name, as PostgreSQL's may: every format prints the name
+/// as often as the result has it.
+#[test]
+fn repeated_column_names_are_printed_as_they_are() {
+    let border = "+----+----+-------+\n";
+    let table = format!(
+        "{border}| id | id | id    |\n{border}|  1 | 10 | north |\n|  2 | 20 | south |\n{border}"
+    );
+    for (format, expected) in [
+        ("csv", "id,id,id\n1,10,north\n2,20,south\n"),
+        ("tsv", "id\tid\tid\n1\t10\tnorth\n2\t20\tsouth\n"),
+        (
+            "json",
+            r#"[{"id":1,"id":10,"id":"north"},{"id":2,"id":20,"id":"south"}]"#,
+        ),
+        (
+            "ndjson",
+            "{\"id\":1,\"id\":10,\"id\":\"north\"}\n{\"id\":2,\"id\":20,\"id\":\"south\"}\n",
+        ),
+        ("table", table.as_str()),
+        (
+            "markdown",
+            "| id | id | id    |\n|----|----|-------|\n|  1 | 10 | north |\n|  2 | 20 | south |\n",
+        ),
+    ] {
+        assert_eq!(
+            ok(&["--format", format, REPEATED_QUERY]),
+            expected,
+            "{format}"
+        );
+    }
+    // Without a row, and after a join whose sides share a column name.
+    assert_eq!(
+        ok(&["--format", "csv", "SELECT 1, 1 WHERE false"]),
+        "Int64(1),Int64(1)\n"
+    );
+    assert_eq!(
+        ok(&[
+            "--format",
+            "csv",
+            "SELECT * FROM 'testdata/products.csv' a JOIN 'testdata/products.csv' b ON a.product = b.product WHERE a.product = 'apple'",
+        ]),
+        "product,category,origin,product,category,origin\napple,fruit,Spain,apple,fruit,Spain\n"
+    );
+}

@@ -3,7 +3,7 @@
 use std::fs::File;
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use rask::arrow::array::{Array, AsArray, RecordBatch};
+use rask::arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
 use rask::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use rask::arrow::ipc::reader::FileReader;
 
@@ -146,4 +146,105 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         assert!(output.status.success(), "{format}: {:?}", output.status);
         assert_eq!(stderr(&output), "", "{format}");
     }
+}
+
+/// `-o` with a result without rows writes a file that still has the result's columns: the
+/// header of CSV and TSV, `[]`, an empty NDJSON file, and Parquet and Arrow files whose
+/// schema names and types the columns.
+#[test]
+fn empty_results_write_files_with_their_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = "SELECT id, region FROM 'testdata/sales/part_*.csv' WHERE id < 0";
+    for (extension, expected) in [
+        ("csv", "id,region\n"),
+        ("tsv", "id\tregion\n"),
+        ("json", "[]"),
+        ("ndjson", ""),
+    ] {
+        let path = dir.path().join(format!("empty.{extension}"));
+        let output = query(&["-o", path.to_str().unwrap(), empty]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stderr(&output).contains("wrote 0 row(s)"), "{extension}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            expected,
+            "{extension}"
+        );
+    }
+    let columns = |schema: &rask::arrow::datatypes::Schema| -> Vec<(String, DataType)> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    };
+    let expected = vec![
+        ("id".to_string(), DataType::Int64),
+        ("region".to_string(), DataType::Utf8),
+    ];
+    let parquet = dir.path().join("empty.parquet");
+    ok(&["-q", "-o", parquet.to_str().unwrap(), empty]);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&parquet).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(columns(&reader.schema()), expected);
+    assert_eq!(reader.map(|b| b.unwrap().num_rows()).sum::<usize>(), 0);
+    let arrow = dir.path().join("empty.arrow");
+    ok(&["-q", "-o", arrow.to_str().unwrap(), empty]);
+    let reader = FileReader::try_new(File::open(&arrow).unwrap(), None).unwrap();
+    assert_eq!(columns(&reader.schema()), expected);
+    assert_eq!(reader.map(|b| b.unwrap().num_rows()).sum::<usize>(), 0);
+}
+
+/// `COPY … TO` a file writes the header of a result without rows too.
+#[test]
+fn copy_of_an_empty_result_writes_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copied.csv");
+    let copy = format!(
+        "COPY (SELECT id, region FROM 'testdata/sales/part_*.csv' WHERE id < 0) TO '{}'",
+        path.display()
+    );
+    ok(&["-q", &copy]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "id,region\n");
+}
+
+/// Files written with `-o` keep a result's repeated column names: the CSV header, and the
+/// Parquet and Arrow schemas.
+#[test]
+fn repeated_column_names_are_written_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let repeated = "SELECT id, id * 10 AS id FROM 'testdata/sales/part_0.csv' ORDER BY 1";
+    let csv = dir.path().join("repeated.csv");
+    ok(&["-q", "-o", csv.to_str().unwrap(), repeated]);
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "id,id\n1,10\n2,20\n3,30\n4,40\n"
+    );
+    let names = |schema: &rask::arrow::datatypes::Schema| -> Vec<String> {
+        schema.fields().iter().map(|f| f.name().clone()).collect()
+    };
+    let parquet = dir.path().join("repeated.parquet");
+    ok(&["-q", "-o", parquet.to_str().unwrap(), repeated]);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&parquet).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(names(&reader.schema()), ["id", "id"]);
+    let tens: Vec<i64> = reader
+        .flat_map(|batch| {
+            let batch = batch.unwrap();
+            batch
+                .column(1)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(tens, [10, 20, 30, 40]);
+    let arrow = dir.path().join("repeated.arrow");
+    ok(&["-q", "-o", arrow.to_str().unwrap(), repeated]);
+    let reader = FileReader::try_new(File::open(&arrow).unwrap(), None).unwrap();
+    assert_eq!(names(&reader.schema()), ["id", "id"]);
 }

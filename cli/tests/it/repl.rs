@@ -79,6 +79,11 @@ fn a_query_prints_its_result_and_errors_keep_the_shell() {
     shell.exp_string("unknown command '.bogus'").unwrap();
     type_line(&mut shell, "SELECT 6 * 7 AS answer;");
     shell.exp_regex(r"\|\s+42 \|").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, "SELECT 6 * 7 AS answer WHERE false;");
+    shell
+        .exp_string("+--------+\r\n| answer |\r\n+--------+\r\n+--------+\r\n0 rows\r\n")
+        .unwrap();
     leave(shell);
 }
 
@@ -103,6 +108,10 @@ fn dot_commands() {
         "SELECT product FROM products ORDER BY product LIMIT 2;",
     );
     shell.exp_string("product\r\napple\r\nbanana").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, "SELECT product FROM products WHERE false;");
+    shell.exp_string("product\r\n").unwrap();
+    shell.exp_string(PROMPT).unwrap();
     type_line(&mut shell, ".quit");
     shell.exp_eof().unwrap();
 }

@@ -19,6 +19,7 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 
+pub(crate) use stream::shown_schema;
 pub use stream::BatchStream;
 pub(crate) use trace::traced;
 
@@ -27,12 +28,14 @@ use crate::monitor::{QueryLog, QueryPool};
 use stream::Run;
 
 /// A query planned and ready to start: its logical plan (kept to trace errors to their
-/// files), its physical plan, the context it runs in and how the query log names it.
+/// files), its physical plan, the context it runs in, how the query log names it and the
+/// names its columns are shown under, where they differ from the plan's.
 pub(crate) struct Planned {
     label: String,
     logical: LogicalPlan,
     physical: Arc<dyn ExecutionPlan>,
     task: TaskContext,
+    shown: Option<Arc<[String]>>,
 }
 
 impl Planned {
@@ -61,7 +64,15 @@ impl Planned {
             logical,
             physical,
             task,
+            shown: None,
         }
+    }
+
+    /// The same query, its columns shown as `names` (which may repeat a name) instead of
+    /// the plan's names.
+    pub(crate) fn showing(mut self, names: Option<Arc<[String]>>) -> Planned {
+        self.shown = names;
+        self
     }
 
     /// The physical plan that will run.
@@ -71,10 +82,11 @@ impl Planned {
 
     /// Starts the query; the batches of all its partitions arrive in one stream.
     pub(crate) async fn stream(self) -> Result<BatchStream> {
+        let shown = self.shown.clone();
         let (run, context) = self.start(1)?;
         let physical = Arc::clone(run.query().plan());
         match datafusion::physical_plan::execute_stream(physical, context) {
-            Ok(inner) => Ok(BatchStream::new(inner, run)),
+            Ok(inner) => Ok(BatchStream::new(inner, run, shown.as_deref())),
             Err(error) => Err(run.fail(error).await),
         }
     }
@@ -84,11 +96,14 @@ impl Planned {
     pub(crate) async fn partitions(self) -> Result<Partitions> {
         let count = self.physical.output_partitioning().partition_count();
         let physical = Arc::clone(&self.physical);
+        let shown = self.shown.clone();
         let (run, context) = self.start(count)?;
         let mut streams = Vec::with_capacity(count);
         for partition in 0..count {
             match physical.execute(partition, Arc::clone(&context)) {
-                Ok(inner) => streams.push(BatchStream::new(inner, Arc::clone(&run))),
+                Ok(inner) => {
+                    streams.push(BatchStream::new(inner, Arc::clone(&run), shown.as_deref()))
+                }
                 Err(error) => return Err(run.fail(error).await),
             }
         }

@@ -4,9 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::ArrowPrimitiveType;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::{AsArray, RecordBatch, RecordBatchOptions};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, Field, Schema, SchemaRef};
 use datafusion::common::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
@@ -15,6 +14,22 @@ use futures::StreamExt;
 use super::trace::traced;
 use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
+
+/// `schema` with its fields named `names`, which may repeat a name: a query's plan needs
+/// unique names where SQL allows repeated ones (see
+/// [`rask_planner::repeated_names`]). Unchanged when the number of names differs.
+pub(crate) fn shown_schema(schema: &SchemaRef, names: &[String]) -> SchemaRef {
+    if names.len() != schema.fields().len() {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(names)
+        .map(|(field, name)| field.as_ref().clone().with_name(name))
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
 
 /// One started query, shared by all of its streams.
 pub(crate) struct Run {
@@ -71,12 +86,22 @@ pub struct BatchStream {
     inner: SendableRecordBatchStream,
     run: Arc<Run>,
     ended: bool,
+    /// Whether the batches' columns are renamed to the names of `schema`.
+    renamed: bool,
 }
 
 impl BatchStream {
-    pub(super) fn new(inner: SendableRecordBatchStream, run: Arc<Run>) -> BatchStream {
+    /// The batches of `inner`, their columns named `shown` when given (see
+    /// [`shown_schema`]).
+    pub(super) fn new(
+        inner: SendableRecordBatchStream,
+        run: Arc<Run>,
+        shown: Option<&[String]>,
+    ) -> BatchStream {
+        let schema = inner.schema();
         BatchStream {
-            schema: inner.schema(),
+            schema: shown.map_or_else(|| Arc::clone(&schema), |names| shown_schema(&schema, names)),
+            renamed: shown.is_some(),
             inner,
             run,
             ended: false,
@@ -98,6 +123,7 @@ impl BatchStream {
                 self.close_stream();
                 None
             }
+            Some(Ok(batch)) if self.renamed => Some(self.shown(batch)),
             Some(Ok(batch)) => Some(Ok(batch)),
             Some(Err(error)) => {
                 // Marked ended only once recorded: dropped while tracing, it is cancelled.
@@ -106,6 +132,17 @@ impl BatchStream {
                 Some(Err(error))
             }
         }
+    }
+
+    /// `batch` with its columns named as the stream's schema names them.
+    fn shown(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        let columns = batch.columns().to_vec();
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            columns,
+            &options,
+        )?)
     }
 
     /// Every remaining batch.

@@ -65,6 +65,8 @@ slt_files!(
     engine_differences,
     set_operations,
     full_join,
+    type_errors,
+    output_names,
 );
 
 #[test]
