@@ -73,9 +73,11 @@ pub fn plan_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
     functions
 }
 
-/// Rules that change a type run before type coercion, so that the expressions above them are
-/// coerced to the new type; rules that need the coerced types of operands run after it.
+/// Rules that add expressions or change a type run before type coercion, so that the
+/// expressions above them are coerced to what they produce; rules that need the coerced types
+/// of operands run after it.
 fn add_analyzer_rules(analyzer: &mut Analyzer) {
+    analyzer.rules.insert(0, Arc::new(rules::MergeUsingColumns));
     let coercion = analyzer
         .rules
         .iter()
@@ -86,6 +88,7 @@ fn add_analyzer_rules(analyzer: &mut Analyzer) {
         Arc::new(rules::DecimalDivision),
     ];
     analyzer.rules.splice(coercion..coercion, before);
+    analyzer.rules.push(Arc::new(rules::IntersectExceptAll));
     analyzer.rules.push(Arc::new(rules::CheckedArithmetic));
     analyzer.rules.push(Arc::new(rules::RoundingCasts));
 }
