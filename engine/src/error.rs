@@ -245,7 +245,9 @@ impl From<DataFusionError> for Error {
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
             ErrorKind::Memory => memory_message(&error.strip_backtrace()),
-            _ => out_of_range(describe(&error).replace("'datafusion.public.", "'")),
+            _ => out_of_range(division_by_zero(
+                describe(&error).replace("'datafusion.public.", "'"),
+            )),
         };
         let mut rask = Error::new(kind, message);
         rask.hint = hint_for(kind, &rask.message).or(rask.hint);
@@ -253,6 +255,14 @@ impl From<DataFusionError> for Error {
         rask.source = Some(error);
         rask
     }
+}
+
+/// Arrow's "Divide by zero error", which a cluster's worker reports as `DivideByZero`, as
+/// PostgreSQL words it: "division by zero".
+fn division_by_zero(message: String) -> String {
+    ["Divide by zero error", "ArrowError(DivideByZero)"]
+        .iter()
+        .fold(message, |message, arrow| message.replace(arrow, "division by zero"))
 }
 
 /// Arrow's two wordings of an integer cast that does not fit ("Can't cast value 1e20 to type
@@ -401,6 +411,8 @@ mod tests {
             told("value of 9223372036854775808 is out of range Int64"),
             "bigint out of range: 9223372036854775808"
         );
+        let divided = Error::from(DataFusionError::from(ArrowError::DivideByZero));
+        assert_eq!(divided.message(), "division by zero");
         assert_eq!(
             told("Cannot cast string 'x' to value of Int64 type"),
             "Cast error: Cannot cast string 'x' to value of Int64 type"
