@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, DECIMAL128_MAX_PRECISION};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::Transformed;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, Result, TableReference};
 use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::functions_aggregate::sum::sum_udaf;
@@ -189,32 +189,66 @@ fn project_finals(
 
 fn exact_aggregate(aggregate: Aggregate) -> Result<Transformed<LogicalPlan>> {
     let input_schema = Arc::clone(aggregate.input.schema());
-    let mut changed = false;
-    let mut aggr_expr = Vec::new();
-    let mut finals = Vec::new();
-    for (index, expr) in aggregate.aggr_expr.iter().enumerate() {
-        let exact = match unaliased(expr) {
+    let exacts: Vec<_> = aggregate
+        .aggr_expr
+        .iter()
+        .map(|expr| match unaliased(expr) {
             Expr::AggregateFunction(call) => {
                 exactness(&call.func, &call.params.args, &input_schema).map(|e| (call, e))
             }
             _ => None,
-        };
+        })
+        .collect();
+    if exacts.iter().all(Option::is_none) {
+        return Ok(Transformed::no(LogicalPlan::Aggregate(aggregate)));
+    }
+    // Calls the aggregate computes anyway, by output column: an average's sum reuses them
+    // (TPC-H Q1 asks for `sum(l_quantity)` and `avg(l_quantity)`).
+    let mut computed: Vec<(Expr, Column)> = aggregate
+        .aggr_expr
+        .iter()
+        .zip(&exacts)
+        .filter(|(_, exact)| exact.is_none())
+        .map(|(expr, _)| {
+            let (relation, name) = expr.qualified_name();
+            (unaliased(expr).clone(), Column::new(relation, name))
+        })
+        .collect();
+    let mut aggr_expr = Vec::new();
+    let mut finals = Vec::new();
+    for (index, (expr, exact)) in aggregate.aggr_expr.iter().zip(exacts).enumerate() {
         let Some((call, (exact, argument))) = exact else {
             aggr_expr.push(expr.clone());
             finals.push(None);
             continue;
         };
-        changed = true;
-        let (calls, final_expr) = replacement(&exact, index, &expr.qualified_name().1);
+        let (calls, mut final_expr) = replacement(&exact, index, &expr.qualified_name().1);
         for (func, data_type, name) in calls {
             let mut params = call.params.clone();
             params.args = vec![argument_as(&argument, &data_type)];
-            aggr_expr.push(Expr::AggregateFunction(AggregateFunction { func, params }).alias(name));
+            let hidden = Expr::AggregateFunction(AggregateFunction { func, params });
+            let reused = computed
+                .iter()
+                .find(|(computed, _)| *computed == hidden)
+                .map(|(_, column)| column.clone());
+            match reused {
+                Some(column) => {
+                    final_expr = final_expr
+                        .transform(|e| match e {
+                            Expr::Column(c) if c.name == name => {
+                                Ok(Transformed::yes(Expr::Column(column.clone())))
+                            }
+                            other => Ok(Transformed::no(other)),
+                        })?
+                        .data;
+                }
+                None => {
+                    computed.push((hidden.clone(), Column::from_name(&name)));
+                    aggr_expr.push(hidden.alias(name));
+                }
+            }
         }
         finals.push(Some(final_expr));
-    }
-    if !changed {
-        return Ok(Transformed::no(LogicalPlan::Aggregate(aggregate)));
     }
     let exact = Aggregate::try_new(aggregate.input, aggregate.group_expr, aggr_expr)?;
     let projected = project_finals(&aggregate.schema, finals, LogicalPlan::Aggregate(exact))?;
@@ -350,6 +384,24 @@ mod tests {
              \n    TableScan: t"
         );
         assert_eq!(fields(&after), fields(&plan));
+    }
+
+    #[test]
+    fn an_average_reuses_a_sum_the_aggregate_computes_anyway() {
+        let plan = scan()
+            .aggregate(
+                Vec::<Expr>::new(),
+                vec![sum(col("d")), avg(col("d")), avg(col("d")).alias("again")],
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            format!("{}", analyzed(plan).display_indent()),
+            "Projection: sum(t.d), decimal_divide(sum(t.d), __rask_count_1) AS avg(t.d), decimal_divide(sum(t.d), __rask_count_1) AS again\
+             \n  Aggregate: groupBy=[[]], aggr=[[sum(t.d), count(t.d) AS __rask_count_1]]\
+             \n    TableScan: t"
+        );
     }
 
     #[test]
