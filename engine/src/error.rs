@@ -262,7 +262,9 @@ impl From<DataFusionError> for Error {
 fn division_by_zero(message: String) -> String {
     ["Divide by zero error", "ArrowError(DivideByZero)"]
         .iter()
-        .fold(message, |message, arrow| message.replace(arrow, "division by zero"))
+        .fold(message, |message, arrow| {
+            message.replace(arrow, "division by zero")
+        })
 }
 
 /// Arrow's two wordings of an integer cast that does not fit ("Can't cast value 1e20 to type
@@ -278,7 +280,10 @@ fn out_of_range(message: String) -> String {
     let Some(captures) = CAST.as_ref().and_then(|re| re.captures(&message)) else {
         return message;
     };
-    let value = captures.get(1).or(captures.get(2)).map_or("", |m| m.as_str());
+    let value = captures
+        .get(1)
+        .or(captures.get(2))
+        .map_or("", |m| m.as_str());
     let Ok(data_type) = captures[3].parse::<datafusion::arrow::datatypes::DataType>() else {
         return message;
     };
@@ -399,9 +404,11 @@ mod tests {
     fn integer_casts_out_of_range_are_told_as_postgresql_tells_them() {
         use datafusion::arrow::error::ArrowError;
         let told = |text: &str| {
-            Error::from(DataFusionError::from(ArrowError::CastError(text.to_string())))
-                .message()
-                .to_string()
+            Error::from(DataFusionError::from(ArrowError::CastError(
+                text.to_string(),
+            )))
+            .message()
+            .to_string()
         };
         assert_eq!(
             told("Can't cast value 1e20 to type Int32"),

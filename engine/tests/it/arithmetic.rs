@@ -57,7 +57,11 @@ async fn groupby_sums_are_exact_and_means_divide_exact_sums() {
         .agg(&[("big", &["sum", "mean"]), ("small", &["sum"])])
         .unwrap();
     let schema = grouped.schema();
-    assert_eq!(schema.field(1).data_type(), &DataType::Int64, "sums stay int64");
+    assert_eq!(
+        schema.field(1).data_type(),
+        &DataType::Int64,
+        "sums stay int64"
+    );
     let batches = grouped.collect().await.unwrap();
     let batch = &batches[0];
     let sums = batch.column(1).as_primitive::<Int64Type>();

@@ -109,14 +109,14 @@ fn exactness(func: &AggregateUDF, args: &[Expr], schema: &DFSchema) -> Option<(E
     Some((exact, argument.clone()))
 }
 
-/// The calls that replace one aggregate call: `(function, argument cast to, hidden name)`,
-/// and the final expression over the hidden columns. A sum keeps the name of the call it
-/// replaces (`name`), so that plans read as before.
-fn replacement(
-    exact: &Exact,
-    index: usize,
-    name: &str,
-) -> (Vec<(Arc<AggregateUDF>, Option<DataType>, String)>, Expr) {
+/// One of the calls that replace an aggregate call: `func` of the argument (cast to
+/// `cast_to` when given), under the hidden column `name`.
+type HiddenCall = (Arc<AggregateUDF>, Option<DataType>, String);
+
+/// The calls that replace one aggregate call, and the final expression over their hidden
+/// columns. A sum keeps the name of the call it replaces (`name`), so that plans read as
+/// before.
+fn replacement(exact: &Exact, index: usize, name: &str) -> (Vec<HiddenCall>, Expr) {
     let sum = match exact {
         Exact::Sum(_) => name.to_string(),
         _ => format!("__rask_sum_{index}"),
