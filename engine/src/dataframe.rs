@@ -611,26 +611,12 @@ impl DataFrame {
     }
 
     /// Column names and types. A name may repeat, as in SQL's `SELECT id, id`.
-    ///
-    /// The types are those of the analyzed plan, which is what computing returns: Rask's
-    /// analyzer rules change some (the exact `avg` of a decimal keeps 16 places).
     pub fn schema(&self) -> SchemaRef {
-        let schema = self.analyzed_schema();
+        let schema = self.inner.schema().inner();
         match &self.shown {
-            Some(names) => crate::execution::shown_schema(&schema, names),
-            None => schema,
+            Some(names) => crate::execution::shown_schema(schema, names),
+            None => Arc::clone(schema),
         }
-    }
-
-    /// The schema after the session's analyzer rules; a plan they refuse shows the schema it
-    /// was built with, and its error comes when it is computed.
-    fn analyzed_schema(&self) -> SchemaRef {
-        let (state, plan) = self.inner.clone().into_parts();
-        state
-            .analyzer()
-            .execute_and_check(plan, state.config_options(), |_, _| {})
-            .map(|plan| Arc::clone(plan.schema().inner()))
-            .unwrap_or_else(|_| Arc::clone(self.inner.schema().inner()))
     }
 
     /// The logical plan this frame computes.
