@@ -29,11 +29,12 @@ pub fn fail(error: &Error) -> ExitCode {
     ExitCode::from(exit_code(error.kind()))
 }
 
-/// 2 for usage errors, 130 (as a shell reports SIGINT) for Ctrl-C, 1 for anything else.
+/// 2 for usage errors, 130 or 143 (as a shell reports SIGINT or SIGTERM) for a cancel, 1 for
+/// anything else.
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Usage => 2,
-        ErrorKind::Cancelled => 130,
+        ErrorKind::Cancelled => crate::interrupt::cancelled_exit_code(),
         _ => 1,
     }
 }

@@ -4,6 +4,7 @@ mod args;
 mod cluster;
 mod command;
 mod exit;
+mod interrupt;
 mod output;
 mod progress;
 mod repl;
@@ -23,7 +24,6 @@ use crate::exit::usage;
 use crate::runner::{LastStatement, Runner, Script, Settings};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,13 +31,16 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return exit::fail(&Error::execution(format!("cannot start: {e}"))),
     };
+    let args = Args::parse();
     let outcome = match &args.command {
         // Servers handle Ctrl-C and SIGTERM themselves, to shut down cleanly.
         Some(command) => runtime.block_on(cluster::run(command)),
         None => run(&runtime, &args),
     };
-    // Queries still winding down after a cancel must not hold the exit.
+    // Queries still winding down after a cancel must not hold the exit, nor keep their
+    // spill and temporary files.
     runtime.shutdown_background();
+    rask::scratch::remove_all();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => exit::fail(&error),
@@ -48,10 +51,14 @@ fn main() -> ExitCode {
 fn run(runtime: &tokio::runtime::Runtime, args: &Args) -> Result<()> {
     let interactive = args.interactive
         || (args.sql.is_none() && args.files.is_empty() && std::io::stdin().is_terminal());
+    runtime.block_on(async { interrupt::listen(interactive) })?;
+    rask::panics::report_panics_as_errors();
+    let since = interrupt::mark();
     let (runner, scripts, dashboard) = runtime.block_on(async {
         tokio::select! {
+            biased;
+            cancelled = interrupt::after(since) => Err(cancelled),
             prepared = prepare(args, interactive) => prepared,
-            _ = tokio::signal::ctrl_c() => Err(Error::cancelled("cancelled")),
         }
     })?;
     if !scripts.is_empty() {

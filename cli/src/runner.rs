@@ -13,6 +13,7 @@ use rask::{Error, Query, Result, Session, Statement};
 
 use crate::args::Format;
 use crate::exit::usage;
+use crate::interrupt;
 use crate::output;
 
 /// SQL text to run, with the name its syntax errors are reported under.
@@ -134,8 +135,9 @@ impl Runner {
     }
 
     /// Runs `statements` in order, printing each result (a blank line between the tables of
-    /// one run), and stops at the first failure. Ctrl-C cancels the statement running and
-    /// ends the run with [`rask::ErrorKind::Cancelled`].
+    /// one run), and stops at the first failure. A signal (Ctrl-C, SIGTERM) cancels the
+    /// statement running and ends the run with [`rask::ErrorKind::Cancelled`]; a panic ends
+    /// the statement with an internal error.
     pub async fn run(&self, statements: Vec<Statement>, last: &LastStatement) -> Result<()> {
         let destination: Box<dyn Write + Send> = match &self.settings.output {
             Some(file) => Box::new(file.try_clone()?),
@@ -144,6 +146,7 @@ impl Runner {
         let mut out = BufWriter::new(destination);
         let mut printed_before = false;
         let final_index = statements.len().saturating_sub(1);
+        let since = interrupt::mark();
         for (index, statement) in statements.into_iter().enumerate() {
             let after = if index == final_index {
                 last
@@ -151,9 +154,18 @@ impl Runner {
                 &LastStatement::PRINT_ONLY
             };
             let started = Instant::now();
+            let ran = rask::panics::contain_async(self.run_one(
+                statement,
+                after,
+                &mut out,
+                &mut printed_before,
+            ));
             tokio::select! {
-                ran = self.run_one(statement, after, &mut out, &mut printed_before) => ran?,
-                _ = tokio::signal::ctrl_c() => return Err(Error::cancelled("query cancelled")),
+                // A cancel seen together with the end of a write wins: the write is dropped
+                // before its rename.
+                biased;
+                cancelled = interrupt::after(since) => return Err(cancelled),
+                ran = ran => ran?,
             }
             if self.settings.timer {
                 eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());

@@ -12,6 +12,7 @@ use datafusion::prelude::SessionConfig;
 
 use crate::error::{Error, Result};
 use crate::monitor::QueryLog;
+use crate::scratch::{self, ScratchDir};
 
 /// Builds a [`Session`]. Defaults suit a laptop: every core, no memory limit, spill files in
 /// the system temporary directory.
@@ -64,8 +65,26 @@ impl SessionBuilder {
         self.memory_limit
     }
 
-    /// The DataFusion configuration and runtime these settings describe.
-    pub(crate) fn settings(&self) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
+    /// A new scratch directory for this process's spill files inside the spill directory
+    /// (the system's temporary directory by default), so that a query that is cancelled or
+    /// fails, or a process that is killed, leaves no spill file behind (see [`scratch`]).
+    pub(crate) fn spill_scratch(&self) -> Result<ScratchDir> {
+        let parent = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        if !parent.is_dir() {
+            return Err(Error::plan(format!(
+                "spill directory '{}' does not exist",
+                parent.display()
+            )));
+        }
+        ScratchDir::create(&parent, "spill")
+    }
+
+    /// The DataFusion configuration and runtime these settings describe, spilling into
+    /// `spill` when queries run here.
+    pub(crate) fn settings(
+        &self,
+        spill: Option<&ScratchDir>,
+    ) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
         let partitions = match self.partitions {
             Some(0) => return Err(Error::plan("partitions must be at least 1")),
             Some(n) => n,
@@ -98,16 +117,10 @@ impl SessionBuilder {
                 top_consumers,
             )));
         }
-        if let Some(dir) = &self.spill_dir {
-            if !dir.is_dir() {
-                return Err(Error::plan(format!(
-                    "spill directory '{}' does not exist",
-                    dir.display()
-                )));
-            }
+        if let Some(dir) = spill {
             runtime = runtime.with_disk_manager_builder(
                 DiskManagerBuilder::default()
-                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+                    .with_mode(DiskManagerMode::Directories(vec![dir.path().to_path_buf()])),
             );
         }
         Ok((config, runtime.build_arc()?))

@@ -80,6 +80,12 @@ impl Error {
         }
     }
 
+    /// An internal error: Rask or a library it runs broke at `site` (a panic contained, see
+    /// [`crate::panics`]), which the user can only report.
+    pub(crate) fn internal(site: impl std::fmt::Display, message: impl std::fmt::Display) -> Self {
+        Error::execution(format!("internal error in {site}: {message}")).with_hint(INTERNAL_HINT)
+    }
+
     /// Adds a hint: what the user can do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

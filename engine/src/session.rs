@@ -22,13 +22,15 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::execution::Planned;
 use crate::monitor::QueryLog;
+use crate::scratch::ScratchDir;
 
 impl SessionBuilder {
     /// Creates the session.
     pub fn build(self) -> Result<Session> {
-        let (config, runtime) = self.settings()?;
+        let spill = self.spill_scratch()?;
+        let (config, runtime) = self.settings(Some(&spill))?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
-        Session::from_context(ctx, self.memory_limit_bytes(), None)
+        Session::from_context(ctx, self.memory_limit_bytes(), None, Some(spill))
     }
 
     /// Creates a session whose queries run on the Ballista cluster whose scheduler is at
@@ -57,13 +59,13 @@ impl SessionBuilder {
     async fn on_cluster(self, url: &str, local: Option<LocalCluster>) -> Result<Session> {
         let address = cluster::scheduler_address(url)?;
         cluster::cluster_info(url).await?;
-        let (config, runtime) = self.settings()?;
+        let (config, runtime) = self.settings(None)?;
         let ctx = cluster::cluster_state(&address, config, runtime).await?;
         let link = ClusterLink {
             url: format!("df://{address}"),
             local,
         };
-        Session::from_context(ctx, self.memory_limit_bytes(), Some(link))
+        Session::from_context(ctx, self.memory_limit_bytes(), Some(link), None)
     }
 }
 
@@ -93,6 +95,8 @@ struct Inner {
     functions: Arc<TableFunctions>,
     memory_limit: Option<usize>,
     cluster: Option<ClusterLink>,
+    /// Where this session's queries spill, removed with the session.
+    spill: Option<ScratchDir>,
 }
 
 /// The cluster a session runs on.
@@ -146,7 +150,9 @@ impl Session {
         ctx: SessionContext,
         memory_limit: Option<usize>,
         cluster: Option<ClusterLink>,
+        spill: Option<ScratchDir>,
     ) -> Result<Session> {
+        crate::panics::install_hook();
         crate::partitioned::register_builtin_partition_functions();
         let (ctx, functions) = rask_planner::install(ctx, cluster.is_none())?;
         Ok(Session {
@@ -155,8 +161,15 @@ impl Session {
                 functions,
                 memory_limit,
                 cluster,
+                spill,
             }),
         })
+    }
+
+    /// The directory this session's spill files go to, removed with the session; `None` on
+    /// a cluster, whose workers spill.
+    pub fn spill_dir(&self) -> Option<&std::path::Path> {
+        self.inner.spill.as_ref().map(ScratchDir::path)
     }
 
     /// The scheduler queries run on (`df://host:port`), or `None` when they run here.
@@ -218,12 +231,16 @@ impl Session {
     /// Splits SQL text into statements without running them; a syntax error names its
     /// line and column.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        Ok(DFParser::parse_sql(sql)?.into_iter().collect())
+        crate::panics::contain(|| Ok(DFParser::parse_sql(sql)?.into_iter().collect()))
     }
 
     /// Plans one statement. DDL (`CREATE ..`, `DROP ..`) takes effect now; queries and `COPY`
     /// run when the returned frame is computed.
     pub async fn execute(&self, statement: Statement) -> Result<DataFrame> {
+        crate::panics::contain_async(self.plan_statement(statement)).await
+    }
+
+    async fn plan_statement(&self, statement: Statement) -> Result<DataFrame> {
         let sql = statement.to_string();
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;

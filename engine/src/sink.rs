@@ -213,8 +213,16 @@ pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
 pub async fn write_file_as(batches: BatchStream, path: &Path, format: OutputFormat) -> Result<u64> {
     let staged = StagedFile::new(path)?;
     let rows = stream_into(batches, &staged, format).await?;
+    last_chance_to_cancel().await;
     staged.publish()?;
     Ok(rows)
+}
+
+/// Completing a file (a Parquet writer encodes its last row group in `finish`) takes long
+/// enough for a cancel to arrive meanwhile; yielding before the rename lets the caller's
+/// cancellation (a `select!` on Ctrl-C) drop the write, keeping the destination as it was.
+async fn last_chance_to_cancel() {
+    tokio::task::yield_now().await;
 }
 
 async fn stream_into(
@@ -295,6 +303,7 @@ pub(crate) async fn write_parquet_dir(
         let empty = std::fs::File::create(staged.path().join("part-0.parquet"))?;
         BatchWriter::new(OutputFormat::Parquet, empty, &schema)?.finish()?;
     }
+    last_chance_to_cancel().await;
     staged.commit()?;
     Ok(rows)
 }
@@ -314,6 +323,7 @@ pub(crate) async fn write_partition_files(
         rows += stream_into(stream, &file, format).await?;
         staged.push(file);
     }
+    last_chance_to_cancel().await;
     for file in staged {
         file.publish()?;
     }

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::scratch;
 
 pub(crate) fn cannot_write(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::output(format!("cannot write '{}': {why}", path.display()))
@@ -45,6 +46,10 @@ pub(crate) fn check_destination(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What staged files and directories are named with, before the owner's pid (see
+/// [`scratch`]).
+const STAGED: &str = "out";
+
 /// A file being written beside its destination.
 pub(crate) struct StagedFile {
     temp: tempfile::NamedTempFile,
@@ -52,13 +57,17 @@ pub(crate) struct StagedFile {
 }
 
 impl StagedFile {
+    /// Also removes what writes of processes that died left in the destination's directory.
     pub(crate) fn new(destination: &Path) -> Result<StagedFile> {
         check_destination(destination)?;
+        let parent = existing_parent(destination)?;
+        scratch::sweep(parent, ".", STAGED);
         let temp = tempfile::Builder::new()
-            .prefix(".rask-")
+            .prefix(&scratch::prefix(".", STAGED))
             .suffix(".tmp")
-            .tempfile_in(existing_parent(destination)?)
+            .tempfile_in(parent)
             .map_err(|e| cannot_write(destination, e))?;
+        scratch::track(temp.path());
         Ok(StagedFile {
             temp,
             destination: destination.to_path_buf(),
@@ -81,9 +90,11 @@ impl StagedFile {
             std::fs::set_permissions(self.temp.path(), permissions)
                 .map_err(|e| cannot_write(&self.destination, e))?;
         }
+        let temp = self.temp.path().to_path_buf();
         self.temp
             .persist(&self.destination)
             .map_err(|e| cannot_write(&self.destination, e.error))?;
+        scratch::untrack(&temp);
         Ok(())
     }
 }
@@ -121,10 +132,14 @@ impl StagedDir {
         let name = destination
             .file_name()
             .ok_or_else(|| cannot_write(destination, "no directory name"))?;
+        let parent = existing_parent(destination)?;
+        let lead = format!(".{}.", name.to_string_lossy());
+        scratch::sweep(parent, &lead, STAGED);
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".{}.rask-", name.to_string_lossy()))
-            .tempdir_in(existing_parent(destination)?)
+            .prefix(&scratch::prefix(&lead, STAGED))
+            .tempdir_in(parent)
             .map_err(|e| cannot_write(destination, e))?;
+        scratch::track(staging.path());
         Ok(StagedDir {
             staging,
             destination: destination.to_path_buf(),
@@ -147,6 +162,7 @@ impl StagedDir {
         } else {
             std::fs::rename(&staged, &self.destination).map_err(failed)?;
         }
+        scratch::untrack(&staged);
         Ok(())
     }
 }

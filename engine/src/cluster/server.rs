@@ -19,6 +19,7 @@ use super::codec::RaskCodec;
 use super::info::worker_id;
 use super::{scheduler_address, CONNECT_TIMEOUT};
 use crate::error::{Error, Result};
+use crate::scratch::ScratchDir;
 
 /// Seconds without news from a worker after which the scheduler gives its tasks to the
 /// others; Ballista's default (3 minutes) would leave a query waiting that long on a worker
@@ -93,7 +94,8 @@ pub struct WorkerOptions {
     /// Memory all tasks together may hold, in bytes; beyond it they spill (default: a share
     /// of the machine's memory).
     pub memory_limit: Option<u64>,
-    /// Where shuffle and spill files go (default: a temporary directory).
+    /// The directory in which the worker keeps its shuffle and spill files, in a folder of
+    /// its own removed when it stops (default: the system's temporary directory).
     pub work_dir: Option<PathBuf>,
     /// Stop when the process that started this one ends, so that a [`LocalCluster`]'s
     /// workers never outlive it, even when it is killed.
@@ -135,6 +137,12 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
         Some(host.to_string())
     };
     crate::partitioned::register_builtin_partition_functions();
+    // Shuffle and spill files live in a directory of this process, removed when it stops and
+    // swept by the next worker if it was killed.
+    let work_dir = ScratchDir::create(
+        &options.work_dir.unwrap_or_else(std::env::temp_dir),
+        "worker",
+    )?;
     let codec = Arc::new(RaskCodec::default());
     let config = ExecutorProcessConfig {
         executor_id: worker_id(
@@ -151,9 +159,7 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
         scheduler_connect_timeout_seconds: CONNECT_TIMEOUT.as_secs() as u16,
         vcores: options.slots.unwrap_or(0),
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
-        work_dir: options
-            .work_dir
-            .map(|dir| dir.to_string_lossy().into_owned()),
+        work_dir: Some(work_dir.path().to_string_lossy().into_owned()),
         executor_heartbeat_interval_seconds: 2,
         memory_pool_size: options.memory_limit,
         override_logical_codec: Some(codec.clone()),

@@ -46,7 +46,7 @@ impl Planned {
     ) -> Result<Planned> {
         let logical = frame.logical_plan().clone();
         let task = frame.task_ctx();
-        match frame.create_physical_plan().await {
+        match crate::panics::caught(frame.create_physical_plan()).await? {
             Ok(physical) => Ok(Planned::physical(task, logical, physical, label)),
             Err(error) => Err(traced(error, &logical).await),
         }

@@ -9,6 +9,7 @@ use datafusion::arrow::datatypes::{ArrowPrimitiveType, Field, Schema, SchemaRef}
 use datafusion::common::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::EmptyRecordBatchStream;
 use futures::StreamExt;
 
 use super::trace::traced;
@@ -118,7 +119,15 @@ impl BatchStream {
         if self.ended {
             return None;
         }
-        match self.inner.next().await {
+        let next = match crate::panics::caught(self.inner.next()).await {
+            Ok(next) => next,
+            Err(panicked) => {
+                // What the operators held goes with them; the query counts as failed.
+                self.inner = Box::pin(EmptyRecordBatchStream::new(self.inner.schema()));
+                return Some(Err(self.fail_with(panicked)));
+            }
+        };
+        match next {
             None => {
                 self.close_stream();
                 None
@@ -174,6 +183,10 @@ impl BatchStream {
     /// Stops reading because the consumer of the batches failed with `error` (as `persist`
     /// does when they do not fit in memory): the query is recorded as failed.
     pub(crate) fn fail(mut self, error: Error) -> Error {
+        self.fail_with(error)
+    }
+
+    fn fail_with(&mut self, error: Error) -> Error {
         self.ended = true;
         self.run.failed(&error);
         error
