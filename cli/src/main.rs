@@ -17,19 +17,16 @@ use clap::Parser;
 use rask::dashboard::Dashboard;
 use rask::report::{check_graph_path, check_report_path};
 use rask::sink::check_output_path;
-use rask::{Error, Result, Session};
+use rask::{Result, Session};
 
 use crate::args::Args;
 use crate::exit::usage;
 use crate::runner::{LastStatement, Runner, Script, Settings};
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match rask::stack::runtime() {
         Ok(runtime) => runtime,
-        Err(e) => return exit::fail(&Error::execution(format!("cannot start: {e}"))),
+        Err(e) => return exit::fail(&e),
     };
     let args = Args::parse();
     let outcome = match &args.command {

@@ -12,7 +12,7 @@ use datafusion::prelude::SessionConfig;
 
 use crate::error::{Error, Result};
 use crate::monitor::QueryLog;
-use crate::scratch::{self, ScratchDir};
+use crate::scratch::ScratchDir;
 
 /// Builds a [`Session`]. Defaults suit a laptop: every core, no memory limit, spill files in
 /// the system temporary directory.
@@ -67,7 +67,7 @@ impl SessionBuilder {
 
     /// A new scratch directory for this process's spill files inside the spill directory
     /// (the system's temporary directory by default), so that a query that is cancelled or
-    /// fails, or a process that is killed, leaves no spill file behind (see [`scratch`]).
+    /// fails, or a process that is killed, leaves no spill file behind (see [`crate::scratch`]).
     pub(crate) fn spill_scratch(&self) -> Result<ScratchDir> {
         let parent = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
         if !parent.is_dir() {

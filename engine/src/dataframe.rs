@@ -414,11 +414,7 @@ impl DataFrame {
                 "compute_blocking was called inside an async runtime; use .compute().await there",
             ));
         }
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::execution(format!("cannot start a runtime: {e}")))?
-            .block_on(self.compute())
+        crate::stack::runtime()?.block_on(self.compute())
     }
 
     pub(crate) fn check_column(&self, name: &str, operation: &str) -> Result<()> {

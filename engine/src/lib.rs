@@ -33,6 +33,7 @@ pub mod report;
 pub mod scratch;
 mod session;
 pub mod sink;
+pub mod stack;
 mod staged;
 
 pub use catalog::SQL_KEYWORDS;

@@ -145,7 +145,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dead = dir.path().join(format!("rask-spill-{GONE}-abc"));
         let dead_file = dir.path().join(format!(".rask-out-{GONE}-x.tmp"));
-        let mine = dir.path().join(format!("rask-spill-{}-def", std::process::id()));
+        let mine = dir
+            .path()
+            .join(format!("rask-spill-{}-def", std::process::id()));
         let unrelated = dir.path().join("rask-spill-notes");
         for path in [&dead, &mine, &unrelated] {
             std::fs::create_dir(path).unwrap();
@@ -166,7 +168,12 @@ mod tests {
         let dropped = ScratchDir::create(parent.path(), "spill").unwrap();
         let path = dropped.path().to_path_buf();
         std::fs::write(path.join("spill.arrow"), b"x").unwrap();
-        assert!(path.file_name().unwrap().to_str().unwrap().starts_with(&prefix("", "spill")));
+        assert!(path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&prefix("", "spill")));
         drop(dropped);
         assert!(!path.exists());
     }

@@ -4,14 +4,17 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::parser::ParserError;
 use rask_planner::argument_types::argument_type_error;
 use rask_planner::files::FileFormatKind;
 use rask_planner::functions::TableFunctions;
 use rask_planner::listing::ReadOptions;
+use rask_planner::nesting::{check_parsed, check_tokens, too_deep, PARSER_RECURSION_LIMIT};
 use rask_planner::repeated_names::{plan_with_repeated_names, RepeatedNames};
 use rask_planner::scans::file_scans;
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
@@ -230,14 +233,16 @@ impl Session {
 
     /// Splits SQL text into statements without running them; a syntax error names its
     /// line and column.
+    /// Statements nested deeper than
+    /// [`NESTING_LIMIT`](rask_planner::nesting::NESTING_LIMIT) are refused.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        crate::panics::contain(|| Ok(DFParser::parse_sql(sql)?.into_iter().collect()))
+        crate::stack::deep(|| crate::panics::contain(|| parse(sql)))
     }
 
     /// Plans one statement. DDL (`CREATE ..`, `DROP ..`) takes effect now; queries and `COPY`
     /// run when the returned frame is computed.
     pub async fn execute(&self, statement: Statement) -> Result<DataFrame> {
-        crate::panics::contain_async(self.plan_statement(statement)).await
+        crate::panics::contain_async(crate::stack::deep_async(self.plan_statement(statement))).await
     }
 
     async fn plan_statement(&self, statement: Statement) -> Result<DataFrame> {
@@ -404,6 +409,26 @@ impl Session {
         let table = datafusion::datasource::MemTable::try_new(schema, partitions)?;
         Ok(DataFrame::new(self.inner.ctx.read_table(Arc::new(table))?))
     }
+}
+
+/// Parses `sql` into statements under Rask's nesting limit: the text is measured before
+/// the parser runs and each statement's tree after.
+fn parse(sql: &str) -> Result<Vec<Statement>> {
+    check_tokens(sql)?;
+    let statements = DFParserBuilder::new(sql)
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .build()
+        .and_then(|mut parser| parser.parse_statements())
+        .map_err(|error| match error {
+            DataFusionError::SQL(cause, _)
+                if matches!(*cause, ParserError::RecursionLimitExceeded) =>
+            {
+                too_deep(None)
+            }
+            other => other,
+        })?;
+    statements.iter().try_for_each(check_parsed)?;
+    Ok(statements.into_iter().collect())
 }
 
 impl Session {

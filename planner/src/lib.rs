@@ -9,6 +9,7 @@
 //! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
 //! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
 //! - [`naming`]: readable result column names;
+//! - [`nesting`]: how deeply a statement may nest, measured before it is planned;
 //! - [`repeated_names`]: results that repeat a column name, planned under unique names;
 //! - [`argument_types`]: function calls given arguments of types they do not accept, told by name;
 //! - [`sample`]: reproducible row samples;
@@ -43,6 +44,7 @@ pub mod functions;
 pub mod graph;
 pub mod listing;
 pub mod naming;
+pub mod nesting;
 pub mod nodes;
 pub mod operators;
 pub mod partitions;

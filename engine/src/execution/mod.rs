@@ -46,7 +46,8 @@ impl Planned {
     ) -> Result<Planned> {
         let logical = frame.logical_plan().clone();
         let task = frame.task_ctx();
-        match crate::panics::caught(frame.create_physical_plan()).await? {
+        let physical = crate::stack::deep_async(frame.create_physical_plan());
+        match crate::panics::caught(physical).await? {
             Ok(physical) => Ok(Planned::physical(task, logical, physical, label)),
             Err(error) => Err(traced(error, &logical).await),
         }
