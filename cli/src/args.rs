@@ -118,7 +118,7 @@ pub struct Args {
     pub quiet: bool,
 
     /// Partitions (threads) queries run in [default: all cores].
-    #[arg(long, value_name = "N", env = "RASK_PARTITIONS")]
+    #[arg(long, value_name = "N", env = "RASK_PARTITIONS", allow_negative_numbers = true, value_parser = parse_partitions)]
     pub partitions: Option<usize>,
 
     /// Memory that sorts, aggregations and joins may hold, e.g. 512MB, 2GB, 1GiB; beyond it
@@ -131,7 +131,7 @@ pub struct Args {
     pub spill_dir: Option<PathBuf>,
 
     /// Rows per record batch.
-    #[arg(long, value_name = "ROWS", env = "RASK_BATCH_SIZE")]
+    #[arg(long, value_name = "ROWS", env = "RASK_BATCH_SIZE", allow_negative_numbers = true, value_parser = parse_batch_size)]
     pub batch_size: Option<usize>,
 
     /// Run the queries on the Ballista cluster whose scheduler is at df://HOST:PORT (its
@@ -140,13 +140,14 @@ pub struct Args {
         long,
         value_name = "df://HOST:PORT",
         env = "RASK_CLUSTER",
-        conflicts_with = "workers"
+        conflicts_with = "workers",
+        value_parser = parse_scheduler
     )]
     pub cluster: Option<String>,
 
     /// Run the queries on a cluster of N worker processes started on this machine for the
     /// duration of the command; each runs cores / N tasks at once, under --memory-limit.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_workers)]
     pub workers: Option<usize>,
 }
 
@@ -162,10 +163,10 @@ pub enum ClusterCommand {
     /// Run a worker for the scheduler at HOST:PORT until Ctrl-C or SIGTERM.
     Worker {
         /// The scheduler, HOST:PORT or df://HOST:PORT.
-        #[arg(long, value_name = "HOST:PORT")]
+        #[arg(long, value_name = "HOST:PORT", value_parser = parse_scheduler)]
         scheduler: String,
         /// Tasks run at once [default: all cores].
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_partitions)]
         slots: Option<usize>,
         /// Memory all tasks together may hold, e.g. 4GB; beyond it they spill
         /// [default: a share of the machine's memory].
@@ -185,7 +186,7 @@ pub enum ClusterCommand {
     /// List the workers of a cluster: their slots and memory.
     ClusterInfo {
         /// The scheduler.
-        #[arg(long, value_name = "df://HOST:PORT", env = "RASK_CLUSTER")]
+        #[arg(long, value_name = "df://HOST:PORT", env = "RASK_CLUSTER", value_parser = parse_scheduler)]
         cluster: String,
     },
 }
@@ -224,6 +225,35 @@ pub fn parse_maxrows(text: &str) -> Result<usize, String> {
             .parse()
             .map_err(|_| format!("expected a number of rows or 'inf', got '{text}'")),
     }
+}
+
+/// The most worker processes `--workers` starts on one machine.
+const MAX_LOCAL_WORKERS: usize = 64;
+
+fn parse_partitions(text: &str) -> Result<usize, String> {
+    parse_count(text, rask::MAX_PARTITIONS)
+}
+
+fn parse_batch_size(text: &str) -> Result<usize, String> {
+    parse_count(text, rask::MAX_BATCH_SIZE)
+}
+
+fn parse_workers(text: &str) -> Result<usize, String> {
+    parse_count(text, MAX_LOCAL_WORKERS)
+}
+
+/// A whole number from 1 to `max`.
+fn parse_count(text: &str, max: usize) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {max}")),
+    }
+}
+
+fn parse_scheduler(text: &str) -> Result<String, String> {
+    rask::cluster::scheduler_address(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.message().to_string())
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {

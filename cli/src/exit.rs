@@ -29,6 +29,51 @@ pub fn fail(error: &Error) -> ExitCode {
     ExitCode::from(exit_code(error.kind()))
 }
 
+/// Ends the command after clap refused its arguments: one `error:` line and a `hint:`, as
+/// every other error, or the help and version text when those were asked for.
+pub fn refused_arguments(refused: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as Refusal;
+    match refused.kind() {
+        Refusal::DisplayHelp | Refusal::DisplayVersion => {
+            // Printing help into a closed pipe is no failure either.
+            let _ = refused.print();
+            return ExitCode::SUCCESS;
+        }
+        Refusal::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = refused.print();
+            return ExitCode::from(2);
+        }
+        _ => {}
+    }
+    fail(&one_line(refused))
+}
+
+/// A clap error as Rask's: its first paragraph on one line (the value lists and argument
+/// names clap indents below it included), clap's tips as the hint.
+fn one_line(refused: &clap::Error) -> Error {
+    let rendered = refused.render().to_string();
+    let (tips, lines): (Vec<&str>, Vec<&str>) = rendered
+        .trim_start_matches("error: ")
+        .lines()
+        .map(str::trim)
+        .partition(|line| line.starts_with("tip: "));
+    let message = lines
+        .iter()
+        .take_while(|line| !line.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let hint = match tips.is_empty() {
+        true => "'query --help' lists the options, with examples".to_string(),
+        false => tips
+            .iter()
+            .map(|tip| tip.trim_start_matches("tip: "))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    Error::usage(message).with_hint(hint)
+}
+
 /// 2 for usage errors, 130 or 143 (as a shell reports SIGINT or SIGTERM) for a cancel, 1 for
 /// anything else.
 fn exit_code(kind: ErrorKind) -> u8 {
@@ -59,6 +104,32 @@ mod tests {
         ] {
             assert_eq!(exit_code(kind), 1, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn clap_refusals_become_one_line_with_a_hint() {
+        use clap::Parser;
+        let refused =
+            crate::args::Args::try_parse_from(["query", "--partitions", "-1"]).unwrap_err();
+        let error = one_line(&refused);
+        assert_eq!(error.kind(), ErrorKind::Usage);
+        assert_eq!(
+            error.message(),
+            "invalid value '-1' for '--partitions <N>': expected a whole number from 1 to 1024"
+        );
+        assert!(!error.message().contains('\n'));
+        assert_eq!(
+            error.hint(),
+            Some("'query --help' lists the options, with examples")
+        );
+        let unknown = crate::args::Args::try_parse_from(["query", "--nope"]).unwrap_err();
+        let error = one_line(&unknown);
+        assert_eq!(error.message(), "unexpected argument '--nope' found");
+        assert!(
+            error.hint().unwrap().contains("-- --nope"),
+            "{:?}",
+            error.hint()
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return exit::fail(&e),
     };
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(refused) => return exit::refused_arguments(&refused),
+    };
     let outcome = match &args.command {
         // Servers handle Ctrl-C and SIGTERM themselves, to shut down cleanly.
         Some(command) => runtime.block_on(cluster::run(command)),
@@ -138,9 +141,6 @@ async fn build_session(args: &Args) -> Result<Session> {
         return builder.connect(url).await;
     }
     if let Some(workers) = args.workers {
-        if workers == 0 {
-            return Err(usage("--workers must be at least 1"));
-        }
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let threads = (cores / workers).max(1);
         let memory = args.memory_limit.map(|m| m as u64);

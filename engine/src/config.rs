@@ -36,6 +36,8 @@ pub struct SessionBuilder {
 impl SessionBuilder {
     /// How many partitions queries run in, i.e. how many threads work at once
     /// (default: all cores).
+    /// At most [`MAX_PARTITIONS`]: a repartition connects every input partition to every
+    /// output one, so its buffers grow with the square of the count.
     pub fn partitions(mut self, partitions: usize) -> Self {
         self.partitions = Some(partitions);
         self
@@ -54,7 +56,8 @@ impl SessionBuilder {
         self
     }
 
-    /// Rows per record batch (default 8192).
+    /// Rows per record batch (default 8192, at most [`MAX_BATCH_SIZE`]: readers and operators
+    /// allocate a batch's room up front).
     pub fn batch_size(mut self, rows: usize) -> Self {
         self.batch_size = Some(rows);
         self
@@ -86,8 +89,7 @@ impl SessionBuilder {
         spill: Option<&ScratchDir>,
     ) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
         let partitions = match self.partitions {
-            Some(0) => return Err(Error::plan("partitions must be at least 1")),
-            Some(n) => n,
+            Some(n) => within("partitions", n, MAX_PARTITIONS)?,
             None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         };
         let mut config = SessionConfig::new()
@@ -95,10 +97,7 @@ impl SessionBuilder {
             .with_information_schema(true)
             .with_extension(Arc::new(QueryLog::default()));
         if let Some(rows) = self.batch_size {
-            if rows == 0 {
-                return Err(Error::plan("batch size must be at least 1"));
-            }
-            config = config.with_batch_size(rows);
+            config = config.with_batch_size(within("batch size", rows, MAX_BATCH_SIZE)?);
         }
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = self.memory_limit {
@@ -124,6 +123,26 @@ impl SessionBuilder {
             );
         }
         Ok((config, runtime.build_arc()?))
+    }
+}
+
+/// The most partitions a session runs queries in.
+pub const MAX_PARTITIONS: usize = 1024;
+
+/// The most rows a record batch holds.
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
+
+/// The largest size [`parse_size`] accepts: 1 PiB, past any machine's memory or disk.
+const MAX_SIZE: f64 = (1u64 << 50) as f64;
+
+/// `value` when it is from 1 to `max`.
+fn within(setting: &str, value: usize, max: usize) -> Result<usize> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::plan(format!(
+            "{setting} must be from 1 to {max}, not {value}"
+        )))
     }
 }
 
@@ -155,6 +174,9 @@ pub fn parse_size(text: &str) -> Result<usize> {
         _ => f64::NAN,
     };
     match number.parse::<f64>() {
+        Ok(n) if multiplier.is_finite() && n * multiplier > MAX_SIZE => {
+            Err(Error::plan(format!("invalid size '{text}': at most 1PiB")))
+        }
         Ok(n) if multiplier.is_finite() && n * multiplier >= 1.0 => Ok((n * multiplier) as usize),
         _ => Err(Error::plan(format!(
             "invalid size '{text}': use a number with a unit, e.g. 512MB, 2GB or 1GiB"
@@ -172,8 +194,19 @@ mod tests {
         assert_eq!(parse_size("1.5 GB").unwrap(), 1_500_000_000);
         assert_eq!(parse_size("64KiB").unwrap(), 65_536);
         assert_eq!(parse_size("1024").unwrap(), 1024);
-        for bad in ["", "MB", "-1GB", "0", "12XB", "1.2.3MB"] {
+        assert_eq!(parse_size("1024TiB").unwrap(), 1 << 50);
+        for bad in [
+            "",
+            "MB",
+            "-1GB",
+            "0",
+            "12XB",
+            "1.2.3MB",
+            "1.1PiB",
+            "99999999999999999999GB",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
+        assert!(parse_size("2TiB").is_ok());
     }
 }

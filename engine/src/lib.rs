@@ -37,7 +37,7 @@ pub mod stack;
 mod staged;
 
 pub use catalog::SQL_KEYWORDS;
-pub use config::{parse_size, SessionBuilder};
+pub use config::{parse_size, SessionBuilder, MAX_BATCH_SIZE, MAX_PARTITIONS};
 pub use dataframe::{DataFrame, GroupBy, SeriesGroupBy, Table};
 pub use error::{Error, ErrorKind, Result};
 pub use execution::BatchStream;

@@ -103,25 +103,59 @@ fn syntax_errors_give_the_position() {
     );
 }
 
+/// Every refused flag value, whatever part refuses it, is one `error:` line naming the flag
+/// and one `hint:` line, with exit code 2.
 #[test]
-fn usage_errors_exit_2() {
-    for args in [
-        vec!["--no-such-flag", "SELECT 1"],
-        vec!["--format", "xml", "SELECT 1"],
-        vec!["--memory-limit", "lots", "SELECT 1"],
-        vec!["--partitions", "0", "SELECT 1"],
-        vec!["--maxrows", "many", "SELECT 1"],
-        vec!["--table", "noequals", "SELECT 1"],
+fn usage_errors_are_one_line_and_a_hint_with_exit_2() {
+    for (args, names) in [
+        (vec!["--no-such-flag", "SELECT 1"], "'--no-such-flag'"),
+        (
+            vec!["--format", "xml", "SELECT 1"],
+            "[possible values: table, csv",
+        ),
+        (vec!["--memory-limit", "lots", "SELECT 1"], "--memory-limit"),
+        (
+            vec!["--memory-limit", "99999999999999999999GB", "SELECT 1"],
+            "at most 1PiB",
+        ),
+        (vec!["--partitions", "0", "SELECT 1"], "--partitions"),
+        (vec!["--partitions", "-1", "SELECT 1"], "from 1 to 1024"),
+        (
+            vec!["--partitions", "18446744073709551615", "SELECT 1"],
+            "--partitions",
+        ),
+        (vec!["--partitions", "10000", "SELECT 1"], "--partitions"),
+        (
+            vec!["--batch-size", "18446744073709551615", "SELECT 1"],
+            "--batch-size",
+        ),
+        (
+            vec!["--batch-size", "1000000000000", "SELECT 1"],
+            "from 1 to 1048576",
+        ),
+        (vec!["--maxrows", "many", "SELECT 1"], "--maxrows"),
+        (vec!["--table", "noequals", "SELECT 1"], "--table"),
+        (
+            vec!["--cluster", "http://127.0.0.1:50050", "SELECT 1"],
+            "expected df://HOST:PORT",
+        ),
+        (vec!["--workers", "0", "SELECT 1"], "--workers"),
+        (
+            vec!["worker"],
+            "required arguments were not provided: --scheduler",
+        ),
     ] {
         let output = query(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {err}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(names),
+            "{args:?}: {err}"
         );
-        assert!(stderr(&output).contains("error"), "{args:?}");
-        assert!(!stderr(&output).contains("panicked"));
+        assert!(lines[1].starts_with("hint: "), "{args:?}: {err}");
+        assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
 

@@ -124,7 +124,7 @@ fn output_errors_are_caught_before_running() {
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     use std::io::Read;
     use std::process::{Command, Stdio};
-    for format in ["csv", "tsv", "json", "ndjson", "table"] {
+    for format in ["csv", "tsv", "json", "ndjson", "table", "markdown"] {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("query"))
             .current_dir(crate::workspace())
             .args([

@@ -31,9 +31,10 @@ pub fn scheduler_address(url: &str) -> Result<String> {
         .strip_prefix("df://")
         .unwrap_or(url)
         .trim_end_matches('/');
-    let valid = address
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    // Ballista speaks its own protocol: an http:// or grpc:// URL names no scheduler.
+    let valid = address.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok()
+    });
     if !valid {
         return Err(Error::plan(format!(
             "invalid scheduler address '{url}': expected df://HOST:PORT, e.g. df://10.0.0.5:50050"
@@ -50,7 +51,15 @@ mod tests {
     fn scheduler_addresses() {
         assert_eq!(scheduler_address("df://h:50050").unwrap(), "h:50050");
         assert_eq!(scheduler_address("127.0.0.1:1").unwrap(), "127.0.0.1:1");
-        for bad in ["df://h", "df://:1", "h:port", ""] {
+        for bad in [
+            "df://h",
+            "df://:1",
+            "h:port",
+            "",
+            "http://h:50050",
+            "grpc://h:1",
+            "h/x:1",
+        ] {
             assert!(scheduler_address(bad).is_err(), "{bad}");
         }
     }
