@@ -135,6 +135,22 @@ pub const MAX_BATCH_SIZE: usize = 1 << 20;
 /// The largest size [`parse_size`] accepts: 1 PiB, past any machine's memory or disk.
 const MAX_SIZE: f64 = (1u64 << 50) as f64;
 
+/// What a query may hold without a memory limit: half the machine's physical memory, or
+/// 4 GiB where the system does not tell it.
+pub(crate) fn machine_share() -> usize {
+    // SAFETY: sysconf only reads system constants.
+    let (pages, page_size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    match (usize::try_from(pages), usize::try_from(page_size)) {
+        (Ok(pages), Ok(size)) if pages > 0 && size > 0 => pages.saturating_mul(size) / 2,
+        _ => 4 << 30,
+    }
+}
+
 /// `value` when it is from 1 to `max`.
 fn within(setting: &str, value: usize, max: usize) -> Result<usize> {
     if (1..=max).contains(&value) {

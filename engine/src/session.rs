@@ -158,6 +158,10 @@ impl Session {
         crate::panics::install_hook();
         crate::partitioned::register_builtin_partition_functions();
         let (ctx, functions) = rask_planner::install(ctx, cluster.is_none())?;
+        let budget = memory_limit.unwrap_or_else(crate::config::machine_share);
+        for function in rask_planner::sized::sized_functions(budget) {
+            ctx.register_udf(function);
+        }
         Ok(Session {
             inner: Arc::new(Inner {
                 ctx,

@@ -22,6 +22,7 @@
 //!   divisions, binding shared scans);
 //! - [`checked`]: integer arithmetic that fails instead of wrapping;
 //! - [`decimal`]: decimal division to PostgreSQL's precision;
+//! - [`sized`]: `lpad`, `rpad`, `repeat`, `array_repeat` refusing results past a budget;
 //! - [`partitions`]: named partition functions, which `map_partitions` runs;
 //! - [`aligned_join`]: joins of frames with matching divisions, partition by partition;
 //! - [`resample`]: time bins and rolling windows over an index;
@@ -53,6 +54,7 @@ pub mod resample;
 pub mod rules;
 pub mod sample;
 pub mod scans;
+pub mod sized;
 pub mod timeseries;
 pub mod url_table;
 
@@ -93,6 +95,7 @@ fn add_analyzer_rules(analyzer: &mut Analyzer) {
     analyzer.rules.push(Arc::new(rules::IntersectExceptAll));
     analyzer.rules.push(Arc::new(rules::CheckedArithmetic));
     analyzer.rules.push(Arc::new(rules::RoundingCasts));
+    analyzer.rules.push(Arc::new(rules::FrameBounds));
 }
 
 /// Adds Rask's SQL sources to `ctx`: file paths and globs as table names, the table functions,

@@ -53,6 +53,9 @@ impl Default for TimeseriesParams {
     }
 }
 
+/// The most partitions `timeseries()` cuts its span into.
+pub const MAX_PARTITIONS: usize = 100_000;
+
 impl TimeseriesParams {
     /// Validates the arguments of `timeseries(start, end, freq, partition_freq, seed)`;
     /// `None` takes Dask's default.
@@ -78,6 +81,15 @@ impl TimeseriesParams {
         let partition_freq = parse_freq(&partition_freq_text)?;
         if end <= start {
             return plan_err!("timeseries: end must come after start");
+        }
+        // Each partition is a task with its own state; a tiny partition_freq over a long span
+        // would plan billions of them.
+        let span = (end as i128 - start as i128) as u128;
+        let partitions = span.div_ceil(partition_freq as u128);
+        if partitions > MAX_PARTITIONS as u128 {
+            return plan_err!(
+                "timeseries: partition_freq '{partition_freq_text}' cuts the span into {partitions} partitions, more than {MAX_PARTITIONS}; use a longer partition_freq"
+            );
         }
         let seed = match seed {
             Some(seed) if seed < 0 => return plan_err!("timeseries: seed must not be negative"),
@@ -303,5 +315,19 @@ mod tests {
         .unwrap();
         assert_eq!(p.divisions().len(), 4);
         assert_eq!(p.rows(), 60);
+    }
+
+    #[test]
+    fn partitions_past_the_limit_are_refused_before_they_are_planned() {
+        let within = TimeseriesParams::new(None, Some("2000-01-02"), None, Some("1s"), None);
+        // One day of one-second partitions: 86,400, within the limit.
+        assert_eq!(within.unwrap().divisions().len(), 86_401);
+        let refused = TimeseriesParams::new(None, None, None, Some("1ns"), None)
+            .unwrap_err()
+            .strip_backtrace();
+        assert!(
+            refused.contains("partition_freq '1ns' cuts the span into 2592000000000000 partitions, more than 100000"),
+            "{refused}"
+        );
     }
 }

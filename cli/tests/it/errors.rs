@@ -1,6 +1,6 @@
 //! Bad input: one clear `error:` line, a non-zero exit, no panic, no partial output.
 
-use crate::{fails, query, stderr};
+use crate::{fails, ok, query, stderr};
 
 #[test]
 fn missing_inputs() {
@@ -229,4 +229,55 @@ fn internal_errors_are_one_line_without_datafusions_bug_report_request() {
         err.lines().collect::<Vec<_>>()[1..],
         ["hint: if the statement looks right, please report this as a bug, with the statement"]
     );
+}
+
+/// Sizes that arguments ask for are checked before anything is allocated: against the memory
+/// limit, or against what a string column can hold.
+#[test]
+fn results_sized_by_arguments_are_refused_before_they_are_allocated() {
+    let padded = "SELECT rpad(note, 2147483647, 'x') FROM 'testdata/sales/part_*.csv'";
+    fails(
+        &["--memory-limit", "100MB", padded],
+        1,
+        &[
+            "rpad: the result would take",
+            "more than the 95.4 MiB a query may hold",
+        ],
+    );
+    fails(
+        &[
+            "--memory-limit",
+            "100MB",
+            "SELECT repeat(region, 100000000) FROM 'testdata/sales/part_*.csv'",
+        ],
+        1,
+        &["repeat: the result would take"],
+    );
+    fails(&[padded], 1, &["rpad: the result would take"]);
+    // A negative length pads to nothing, as in PostgreSQL, whatever the fill.
+    let empty = ok(&[
+        "--format",
+        "csv",
+        "SELECT rpad('a', -1, note) AS p, lpad(note, -3) AS q FROM 'testdata/sales/part_*.csv' WHERE id < 4",
+    ]);
+    assert_eq!(empty, "p,q\n,\n,\n,\n");
+    fails(
+        &["SELECT count(*) FROM timeseries(partition_freq => '1ns')"],
+        1,
+        &["'1ns' cuts the span into 2592000000000000 partitions, more than 100000"],
+    );
+}
+
+/// A window frame offset past any partition's reach is the partition's end, not an integer
+/// overflow: over ids 1..=10 the frame from the current row holds 11 - id rows.
+#[test]
+fn huge_window_offsets_reach_the_end_of_the_partition() {
+    let counts = ok(&[
+        "--format",
+        "csv",
+        "SELECT id, count(*) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND 18446744073709551615 FOLLOWING) AS n \
+         FROM 'testdata/sales/part_*.csv' ORDER BY id",
+    ]);
+    let expected: String = (1..=10).map(|id| format!("{id},{}\n", 11 - id)).collect();
+    assert_eq!(counts, format!("id,n\n{expected}"));
 }

@@ -10,12 +10,14 @@
 //! | [`ExactAggregates`] (`exact_aggregates`) | analyzer, before type coercion | `sum` of integers in 128 bits (an error past the result type, never a wrapped number); `avg` of integers and decimals from exact sums |
 //! | [`DecimalDivision`] (`decimal_division`) | analyzer, before type coercion | decimal quotients to at least 16 places, rounded half away from zero |
 //! | [`RoundingCasts`] (`rounding_casts`) | analyzer, after type coercion | float and decimal casts to integers round half away from zero |
+//! | [`FrameBounds`] (`frame_bounds`) | analyzer, after type coercion | `ROWS`/`GROUPS` frame offsets past 2^62 are 2^62, the same frame without DataFusion's position arithmetic overflowing |
 
 mod bind_shared_scans;
 mod checked_arithmetic;
 mod decimal_division;
 mod exact_aggregates;
 mod expressions;
+mod frame_bounds;
 mod intersect_except_all;
 mod merge_using_columns;
 mod prune_divisions;
@@ -25,6 +27,7 @@ pub use bind_shared_scans::BindSharedScans;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use decimal_division::DecimalDivision;
 pub use exact_aggregates::ExactAggregates;
+pub use frame_bounds::FrameBounds;
 pub use intersect_except_all::IntersectExceptAll;
 pub use merge_using_columns::MergeUsingColumns;
 pub use prune_divisions::PruneDivisions;
