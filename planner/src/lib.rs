@@ -15,6 +15,7 @@
 //! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data;
+//! - [`quotes`]: finding a quoted CSV field that is never closed;
 //! - [`nodes`]: Rask's logical nodes (`map_partitions`, `repartition`, divisions, partition
 //!   joins, shared scans, results computed together) and the functions that build them;
 //! - [`operators`]: their physical operators, and what every Rask operator shares;
@@ -49,6 +50,7 @@ pub mod nesting;
 pub mod nodes;
 pub mod operators;
 pub mod partitions;
+pub mod quotes;
 pub mod repeated_names;
 pub mod resample;
 pub mod rules;

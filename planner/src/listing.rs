@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::csv::reader::Format as CsvInferFormat;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::TableProvider;
 use datafusion::common::config::CsvOptions;
 use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
@@ -32,6 +33,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
 use crate::files::{FileFormatKind, FileSet};
+use crate::quotes::{unclosed_quote, Dialect};
 
 /// Rows sampled from each file to infer its column types.
 pub const INFER_ROWS_PER_FILE: usize = 1_000;
@@ -257,16 +259,26 @@ fn file_format(
             } else {
                 b','
             };
+            let dialect = Dialect {
+                delimiter: options.delimiter.unwrap_or(default_delimiter),
+                quote: options.quote.unwrap_or(b'"'),
+                escape: options.escape,
+                comment: options.comment,
+            };
+            let quoted = may_quote(files, dialect.quote, compression);
+            if quoted {
+                check_quotes_close(files, dialect, compression)?;
+            }
             let mut format = CsvFormat::default()
                 .with_options(defaults.csv)
                 .with_has_header(options.header.unwrap_or(true))
-                .with_delimiter(options.delimiter.unwrap_or(default_delimiter))
-                .with_quote(options.quote.unwrap_or(b'"'))
-                .with_escape(options.escape)
-                .with_comment(options.comment)
+                .with_delimiter(dialect.delimiter)
+                .with_quote(dialect.quote)
+                .with_escape(dialect.escape)
+                .with_comment(dialect.comment)
                 .with_schema_infer_max_rec(INFER_ROWS_PER_FILE)
                 .with_file_compression_type(compression)
-                .with_newlines_in_values(may_quote(files, options.quote.unwrap_or(b'"')));
+                .with_newlines_in_values(quoted);
             if !options.nulls.is_empty() {
                 format = format.with_null_regex(Some(null_regex(&options.nulls)));
             }
@@ -300,14 +312,49 @@ const QUOTE_SAMPLE_BYTES: u64 = 64 * 1024;
 /// Whether any file quotes values, as far as its first bytes tell. A quoted value may hold a
 /// newline, and then a file cannot be split into byte ranges at newlines for parallel
 /// reading; files without quotes (most numeric exports) keep the faster split read.
-fn may_quote(files: &FileSet, quote: u8) -> bool {
+fn may_quote(files: &FileSet, quote: u8, compression: FileCompressionType) -> bool {
     use std::io::Read;
     files.files.iter().any(|file| {
         let mut sample = Vec::new();
-        std::fs::File::open(file)
-            .and_then(|f| f.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample))
-            .map_or(true, |_| sample.contains(&quote))
+        let read = std::fs::File::open(file)
+            .map_err(DataFusionError::from)
+            .and_then(|f| {
+                let reader = compression.convert_read(f)?;
+                Ok(reader.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample)?)
+            });
+        read.map_or(true, |_| sample.contains(&quote))
     })
+}
+
+/// Fails on the first file with a quoted field that is never closed (see [`crate::quotes`]).
+fn check_quotes_close(
+    files: &FileSet,
+    dialect: Dialect,
+    compression: FileCompressionType,
+) -> Result<()> {
+    for file in &files.files {
+        let unreadable = |e: std::io::Error| {
+            DataFusionError::IoError(std::io::Error::new(
+                e.kind(),
+                format!("cannot read '{}': {e}", file.display()),
+            ))
+        };
+        let reader = compression
+            .convert_read(std::fs::File::open(file).map_err(unreadable)?)
+            .map_err(|e| unreadable(std::io::Error::other(e)))?;
+        if let Some(open) = unclosed_quote(reader, dialect).map_err(unreadable)? {
+            return Err(DataFusionError::ArrowError(
+                Box::new(ArrowError::CsvError(format!(
+                    "{}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
+                    file.display(),
+                    open.line,
+                    open.column
+                ))),
+                None,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A regex matching the empty field and each of `nulls` exactly.

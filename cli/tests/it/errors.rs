@@ -65,6 +65,19 @@ fn malformed_csv_names_file_and_line() {
         1,
         &["testdata/bad/bad_value.csv:10052: value 'abc' in column 'v' is not a valid Int64"],
     );
+    // A quote left open would otherwise fold the rest of the file into one value.
+    let dir = tempfile::tempdir().unwrap();
+    let unclosed = dir.path().join("unclosed.csv");
+    std::fs::write(&unclosed, "a,b\n1,\"x\n2,y\n3,z\n").unwrap();
+    let later = dir.path().join("unclosed_later.csv");
+    std::fs::write(&later, "a,b\n1,\"x\"\n2,5\"\n3,\"z\n").unwrap();
+    for (file, place) in [(&unclosed, ":2:3: "), (&later, ":4:3: ")] {
+        fails(
+            &[&format!("SELECT * FROM '{}'", file.display())],
+            1,
+            &[place, "a quoted field opens here and is never closed"],
+        );
+    }
     fails(
         &["SELECT * FROM 'testdata/disagree/*.csv'"],
         1,
