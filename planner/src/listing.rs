@@ -29,7 +29,7 @@ use datafusion::datasource::{provider_as_source, ViewTable};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
 use crate::files::{FileFormatKind, FileSet};
@@ -375,7 +375,8 @@ async fn infer_schema(
     let schemas: Vec<(PathBuf, SchemaRef)> = futures::stream::iter(files.files.iter().cloned())
         .map(|file| {
             let store = Arc::clone(&store);
-            async move {
+            let named = file.clone();
+            let inferred = async move {
                 let location = object_store::path::Path::from_filesystem_path(&file)
                     .map_err(|e| plan_datafusion_err!("'{}': {e}", file.display()))?;
                 let any: &dyn std::any::Any = format.as_ref();
@@ -390,13 +391,17 @@ async fn infer_schema(
                             .map_err(|e| DataFusionError::External(Box::new(e)))?
                     }
                     None => {
+                        if kind == FileFormatKind::Arrow {
+                            check_arrow_lengths(&file)?;
+                        }
                         let meta = store.head(&location).await?;
                         format.infer_schema(state, &store, &[meta]).await
                     }
                 }
                 .map_err(|e| in_file(&file, e))?;
                 Ok::<_, DataFusionError>((file, schema))
-            }
+            };
+            named_if_it_panics(named, inferred)
         })
         .buffered(8)
         .try_collect()
@@ -437,6 +442,77 @@ fn infer_csv(file: &Path, options: &CsvOptions) -> Result<SchemaRef> {
 }
 
 /// Rewrites an inference failure as one line naming the file (and line, for a malformed row).
+/// Refuses an Arrow IPC file whose footer or first message claims more bytes than the file
+/// has. Arrow's readers allocate what those lengths say before reading, so a truncated file
+/// (its footer length read from the middle of the data) costs gigabytes, then fails.
+fn check_arrow_lengths(file: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    const MAGIC: &[u8] = b"ARROW1";
+    let mut opened = std::fs::File::open(file)?;
+    let size = opened.metadata()?.len();
+    let mut head = [0u8; 8];
+    let head_len = opened.read(&mut head)?;
+    let damaged = |what: &str| {
+        plan_err!(
+            "cannot read '{}': the Arrow file is damaged: {what}",
+            file.display()
+        )
+    };
+    if head_len >= MAGIC.len() && head.starts_with(MAGIC) {
+        // The file format: data, then the footer, its length and the magic again.
+        if size < 2 * MAGIC.len() as u64 + 6 {
+            return damaged("it is too short");
+        }
+        let mut tail = [0u8; 10];
+        opened.seek(SeekFrom::End(-10))?;
+        opened.read_exact(&mut tail)?;
+        if &tail[4..] != MAGIC {
+            return damaged("it ends before its footer (truncated)");
+        }
+        let footer = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+        if footer < 0 || footer as u64 + 10 + 8 > size {
+            return damaged("its footer length exceeds the file");
+        }
+    } else {
+        // The stream format: each message's metadata length after a continuation marker
+        // (or, in files written before the marker, alone).
+        let (length, prefix) = match head {
+            _ if head_len < 8 => return damaged("it is too short"),
+            [0xff, 0xff, 0xff, 0xff, a, b, c, d] => (i32::from_le_bytes([a, b, c, d]), 8),
+            [a, b, c, d, ..] => (i32::from_le_bytes([a, b, c, d]), 4),
+        };
+        if length < 0 || length as u64 + prefix > size {
+            return damaged("its first message's length exceeds the file");
+        }
+    }
+    Ok(())
+}
+
+/// Readers of damaged files still panic now and then (a Parquet footer longer than the
+/// file): that is one more damaged file, which the error must name.
+async fn named_if_it_panics<T>(
+    file: PathBuf,
+    reading: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match std::panic::AssertUnwindSafe(reading).catch_unwind().await {
+        Ok(read) => read,
+        Err(panic) => Err(damaged(&file, panic.as_ref())),
+    }
+}
+
+/// The error for a file whose reader panicked on it.
+fn damaged(file: &Path, panic: &(dyn std::any::Any + Send)) -> DataFusionError {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    DataFusionError::Plan(format!(
+        "cannot read '{}': the file is damaged ({said})",
+        file.display()
+    ))
+}
+
 fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
     let root = err.find_root().to_string();
     let row = regex::Regex::new(r"Expected (\d+) records, found (\d+) records at line (\d+)")
@@ -451,8 +527,15 @@ fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
             &c[2]
         ),
         None => {
-            // Keep only the innermost cause: "Generic read failed error: IO error: X" → "X".
+            // Keep only the innermost cause: "Generic read failed error: IO error: X" → "X",
+            // without DataFusion's request for a bug report where a reader took a damaged
+            // file for a bug.
             let cause = root.rsplit("error: ").next().unwrap_or(&root);
+            let cause = cause
+                .split("This issue was likely caused by a bug")
+                .next()
+                .unwrap_or(cause)
+                .trim_end_matches(|c: char| c.is_whitespace() || c == '.');
             format!("cannot read '{}': {cause}", file.display())
         }
     };

@@ -294,3 +294,54 @@ fn huge_window_offsets_reach_the_end_of_the_partition() {
     let expected: String = (1..=10).map(|id| format!("{id},{}\n", 11 - id)).collect();
     assert_eq!(counts, format!("id,n\n{expected}"));
 }
+
+/// A damaged file is named, whether its reader fails or panics, while the table is created
+/// or while it is read, alone or in a glob with good files.
+#[test]
+fn damaged_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let good = path("good.parquet");
+    let arrow = path("good.arrow");
+    let rows = "SELECT v, 'x' || v AS s FROM generate_series(1, 100000) AS t(v)";
+    ok(&["-o", &good, rows]);
+    ok(&["-o", &arrow, rows]);
+    let bytes = std::fs::read(&good).unwrap();
+    let glob = dir.path().join("glob");
+    std::fs::create_dir(&glob).unwrap();
+    std::fs::write(glob.join("a.parquet"), &bytes).unwrap();
+    // Its data pages overwritten: the footer still reads, the pages no longer decompress.
+    let mut pages = bytes.clone();
+    pages[100..400].fill(0xff);
+    std::fs::write(glob.join("b.parquet"), &pages).unwrap();
+    let b = glob.join("b.parquet");
+    fails(
+        &[&format!(
+            "SELECT sum(v) FROM '{}/*.parquet'",
+            glob.display()
+        )],
+        1,
+        &[&format!("{}: ", b.display())],
+    );
+    // A footer length past the start of the file panics in the footer decoder.
+    std::fs::write(path("footer.parquet"), "PAR1PAR1").unwrap();
+    fails(
+        &[&format!("SELECT * FROM '{}'", path("footer.parquet"))],
+        1,
+        &[&format!("cannot read '{}'", path("footer.parquet"))],
+    );
+    // An Arrow file cut short: its footer length would be read from the middle of the data.
+    let arrow_bytes = std::fs::read(&arrow).unwrap();
+    std::fs::write(path("cut.arrow"), &arrow_bytes[..arrow_bytes.len() / 2]).unwrap();
+    fails(
+        &[&format!("SELECT * FROM '{}'", path("cut.arrow"))],
+        1,
+        &[&format!("cannot read '{}'", path("cut.arrow")), "truncated"],
+    );
+    std::fs::write(path("tiny.arrow"), "ARROW").unwrap();
+    fails(
+        &[&format!("SELECT * FROM '{}'", path("tiny.arrow"))],
+        1,
+        &["tiny.arrow", "the Arrow file is damaged"],
+    );
+}

@@ -42,10 +42,12 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `query` from the workspace root with `args`.
+/// Runs `query` from the workspace root with `args`, without `RUST_BACKTRACE` (with it, a
+/// contained panic is also shown as Rust reports panics, for debugging).
 pub fn query(args: &[&str]) -> Output {
     Command::cargo_bin("query")
         .unwrap()
+        .env_remove("RUST_BACKTRACE")
         .current_dir(workspace())
         .args(args)
         .output()

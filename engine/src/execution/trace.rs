@@ -1,13 +1,22 @@
 //! Errors told with the file and line that caused them.
 
+use std::path::{Path, PathBuf};
+
 use datafusion::common::DataFusionError;
+use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::{FutureExt, StreamExt};
 use rask_planner::diagnose::{is_csv_decode_error, locate_csv_error};
+use rask_planner::files::{detect_format, FileFormatKind};
+use rask_planner::scans::file_scans;
 
 use crate::error::Error;
 
-/// Turns a failure into an [`Error`]; malformed CSV is traced to its file and line by
-/// re-reading the plan's CSV files (a parallel scan's decoder knows neither).
+/// Turns a failure into an [`Error`] naming the file that caused it where the failing
+/// reader did not: malformed CSV is traced to its file and line by re-reading the plan's CSV
+/// files (a parallel scan's decoder knows neither), damaged Parquet, Arrow and JSON to the
+/// first of the plan's files that fails when read on its own.
 pub(crate) async fn traced(error: DataFusionError, plan: &LogicalPlan) -> Error {
     if is_csv_decode_error(&error) {
         let plan = plan.clone();
@@ -17,5 +26,94 @@ pub(crate) async fn traced(error: DataFusionError, plan: &LogicalPlan) -> Error 
             return Error::input(located);
         }
     }
-    Error::from(error)
+    if !from_a_reader(&error) {
+        return Error::from(error);
+    }
+    let error = Error::from(error);
+    match first_damaged_file(plan).await {
+        Some((file, damage)) => Error::input(format!("{}: {}", file.display(), damage.message())),
+        None => error,
+    }
+}
+
+/// Whether `error` may come from reading a damaged file (and not from, say, dividing by
+/// zero): a failure of a reader or the file system, or a panic in a task.
+fn from_a_reader(error: &DataFusionError) -> bool {
+    use datafusion::arrow::error::ArrowError;
+    match error.find_root() {
+        DataFusionError::ParquetError(_)
+        | DataFusionError::IoError(_)
+        | DataFusionError::ObjectStore(_)
+        | DataFusionError::ExecutionJoin(_) => true,
+        DataFusionError::ArrowError(arrow, _) => matches!(
+            **arrow,
+            ArrowError::IpcError(_)
+                | ArrowError::JsonError(_)
+                | ArrowError::IoError(..)
+                | ArrowError::ExternalError(_)
+                | ArrowError::ParquetError(_)
+        ),
+        _ => false,
+    }
+}
+
+/// The first Parquet, Arrow or JSON file of `plan` that fails to read on its own, and how.
+async fn first_damaged_file(plan: &LogicalPlan) -> Option<(PathBuf, Error)> {
+    let files: Vec<PathBuf> = file_scans(plan)
+        .into_iter()
+        .filter(|scan| scan.csv.is_none())
+        .flat_map(|scan| scan.files)
+        .collect();
+    for file in files {
+        if let Err(damage) = read_alone(&file).await {
+            return Some((file, damage));
+        }
+    }
+    None
+}
+
+/// Reads every row of `file` in a context of its own; a reader's panic is a failure too.
+async fn read_alone(file: &Path) -> Result<(), Error> {
+    let Some((kind, compression)) = detect_format(file) else {
+        return Ok(());
+    };
+    let path = file.to_string_lossy();
+    let ctx = SessionContext::new();
+    let reading = async {
+        // The file is named exactly, so any extension will do.
+        let frame = match kind {
+            FileFormatKind::Parquet => {
+                ctx.read_parquet(
+                    path.as_ref(),
+                    ParquetReadOptions::default().file_extension(""),
+                )
+                .await?
+            }
+            FileFormatKind::Arrow => {
+                let options = ArrowReadOptions {
+                    file_extension: "",
+                    ..Default::default()
+                };
+                ctx.read_arrow(path.as_ref(), options).await?
+            }
+            FileFormatKind::Json => {
+                let options = JsonReadOptions::default()
+                    .file_extension("")
+                    .file_compression_type(compression);
+                ctx.read_json(path.as_ref(), options).await?
+            }
+            FileFormatKind::Csv | FileFormatKind::Tsv => return Ok(()),
+        };
+        let mut batches = frame.execute_stream().await?;
+        while let Some(batch) = batches.next().await {
+            batch?;
+        }
+        Ok::<_, DataFusionError>(())
+    };
+    match std::panic::AssertUnwindSafe(reading).catch_unwind().await {
+        Ok(read) => read.map_err(Error::from),
+        Err(_) => Err(Error::input(
+            "the file is damaged (its reader failed on it)",
+        )),
+    }
 }
