@@ -1,6 +1,7 @@
 //! `rask::Error`: DataFusion's errors, told the way a user needs them.
 
 use datafusion::common::DataFusionError;
+use rask_planner::argument_types::signatures_refused;
 
 /// What kind of problem an [`Error`] reports; the CLI chooses exit codes and hints from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +248,22 @@ fn syntax_message(error: &DataFusionError) -> String {
 
 impl From<DataFusionError> for Error {
     fn from(error: DataFusionError) -> Self {
+        // A call no signature fits, found by a rule rather than while planning: DataFusion
+        // calls it internal, yet the user wrote it.
+        if let Some(refused) = signatures_refused(&error.to_string()) {
+            let mut rask = Error::plan(refused.message).with_hint(refused.hint);
+            rask.source = Some(error);
+            return rask;
+        }
+        // A panic in a task DataFusion spawned, joined (or passed on by a repartition).
+        let joined = match error.find_root() {
+            DataFusionError::ExecutionJoin(joined) => Some(joined.to_string()),
+            DataFusionError::External(external) => Some(external.to_string()),
+            _ => None,
+        };
+        if let Some(panicked) = joined.and_then(|said| crate::panics::in_task(&said)) {
+            return panicked;
+        }
         let kind = kind_of(&error);
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
@@ -474,23 +491,36 @@ mod tests {
         assert_eq!(Error::plan("Broken pipe").io_kind(), None);
     }
 
-    /// The text DataFusion 55 gives for `SELECT substr(s, 'a')`, where its planner tried
-    /// each signature of `substr` in turn.
+    /// DataFusion's own bugs reach the user as internal errors of the stage they broke in,
+    /// without DataFusion's request to report them there; a call no signature fits, which
+    /// DataFusion words as such a bug, is the user's plan error.
     #[test]
     fn internal_errors_do_not_ask_to_report_a_bug_in_datafusion() {
         let internal = DataFusionError::Internal(
-            "Function 'substr' failed to match any signature, errors: Error during planning: Function 'substr' requires Int64, but received String (DataType: Utf8).".into(),
+            "Physical input schema should be the same as the one converted from logical input schema".into(),
         );
         let err = Error::from(DataFusionError::Plan(format!(
-            "{}. No function matches the given name and argument types 'substr(Utf8, Utf8)'.",
+            "while planning: {}",
             internal.strip_backtrace()
         )));
         assert_eq!(err.kind(), ErrorKind::Plan);
         assert_eq!(
             err.message(),
-            "internal error in planning: Function 'substr' failed to match any signature, errors: Function 'substr' requires Int64, but received String (DataType: Utf8); No function matches the given name and argument types 'substr(Utf8, Utf8)'"
+            "internal error in planning: while planning: Physical input schema should be the same as the one converted from logical input schema"
         );
         assert_eq!(err.hint(), Some(INTERNAL_HINT));
+        let signature = DataFusionError::Internal(
+            "Function 'substr' failed to match any signature, errors: Error during planning: Function 'substr' requires Int64, but received String (DataType: Utf8).".into(),
+        );
+        let refused = Error::from(DataFusionError::Plan(format!(
+            "{}. No function matches the given name and argument types 'substr(Utf8, Utf8)'.",
+            signature.strip_backtrace()
+        )));
+        assert_eq!(refused.kind(), ErrorKind::Plan);
+        assert_eq!(
+            refused.message(),
+            "substr(Utf8, Utf8): no version of the function takes these argument types"
+        );
         let alone = Error::from(DataFusionError::Internal("no partition 3".into()));
         assert_eq!(alone.kind(), ErrorKind::Execution);
         assert_eq!(

@@ -77,6 +77,17 @@ pub(crate) fn error(payload: Box<dyn Any + Send>) -> Error {
         .map(|text| text.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_string());
+    at_last_site(message)
+}
+
+/// The error a panic in a task that DataFusion spawned and joined becomes, from what tokio
+/// says of it (`task 12 panicked with message "…"`); `None` for any other error.
+pub(crate) fn in_task(said: &str) -> Option<Error> {
+    let (_, message) = said.split_once(" panicked with message ")?;
+    Some(at_last_site(message.trim_matches('"').to_string()))
+}
+
+fn at_last_site(message: String) -> Error {
     let site = LAST_SITE
         .lock()
         .ok()
@@ -111,6 +122,18 @@ fn without_version(package: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_in_a_joined_task_is_an_internal_error_too() {
+        let error = in_task(r#"task 12 panicked with message "buffer not large enough""#).unwrap();
+        assert!(
+            error.message().starts_with("internal error in ")
+                && error.message().ends_with(": buffer not large enough"),
+            "{}",
+            error.message()
+        );
+        assert!(in_task("task 12 was cancelled").is_none());
+    }
 
     #[test]
     fn a_panic_becomes_an_internal_error_naming_its_site() {

@@ -52,15 +52,70 @@ pub async fn argument_type_error(
     if !refusal.to_string().contains(NO_MATCHING_SIGNATURE) {
         return None;
     }
-    let plan = accepting_any_arguments(state)
-        .ok()?
-        .statement_to_plan(statement.clone())
-        .await
-        .ok()?;
-    first_refused_call(&plan)
+    let replanned = match accepting_any_arguments(state) {
+        Ok(state) => state.statement_to_plan(statement.clone()).await.ok(),
+        Err(_) => None,
+    };
+    replanned
+        .and_then(|plan| first_refused_call(&plan))
+        .or_else(|| signatures_refused(&refusal.to_string()))
 }
 
 /// `state` with every scalar and aggregate function replaced by one accepting any arguments.
+/// DataFusion's refusal of arguments whose types do not fit, in one line: a call no
+/// signature fits (the call with its argument types and what the function takes), or
+/// operands that type coercion cannot reconcile. For refusals the replanning cannot pin down
+/// (a call inside an argument of another refused one) and those of the type coercion rule,
+/// which DataFusion words as bugs of its own.
+pub fn signatures_refused(refusal: &str) -> Option<ArgumentTypeError> {
+    let hint =
+        "cast the arguments to the types it takes, e.g. CAST(x AS TEXT) or CAST(x AS BIGINT)";
+    let captured = |pattern: &str| {
+        regex::Regex::new(pattern)
+            .ok()?
+            .captures(refusal)
+            .map(|found| found[1].to_string())
+    };
+    if let Some(operands) = captured(r"(Failed to coerce types [^.;\n]*)") {
+        return Some(ArgumentTypeError {
+            message: operands.replacen("Failed to coerce", "cannot compare or combine", 1),
+            hint: "cast one side to the other's type, e.g. CAST(x AS TEXT)".to_string(),
+        });
+    }
+    let call = captured(&format!("{NO_MATCHING_SIGNATURE} '([^']+)'")).or_else(|| {
+        let name = captured(r"Function '([^']+)' failed to match any signature")?;
+        let reason = captured(r"failed to match any signature, errors: ([^;\n]*)")
+            .map(|reason| {
+                reason
+                    .split(",Function")
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('.')
+                    .to_string()
+            })
+            .unwrap_or_default();
+        Some(format!("{name} ({reason})"))
+    })?;
+    let candidates: Vec<&str> = refusal
+        .split_once("Candidate functions:")
+        .map(|(_, listed)| {
+            listed
+                .split([';', '\n'])
+                .map(str::trim)
+                .filter(|candidate| !candidate.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let takes = match candidates.as_slice() {
+        [] => String::new(),
+        listed => format!("; it takes {}", listed.join(" or ")),
+    };
+    Some(ArgumentTypeError {
+        message: format!("{call}: no version of the function takes these argument types{takes}"),
+        hint: hint.to_string(),
+    })
+}
+
 fn accepting_any_arguments(state: &SessionState) -> Result<SessionState> {
     use datafusion::execution::FunctionRegistry;
     let mut lenient = state.clone();
@@ -549,6 +604,27 @@ fn sql_type_name(data_type: &DataType) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn refusals_replanning_cannot_pin_down_still_read_as_one_line() {
+        let refusal = "Error during planning: Internal error: Function 'substr' failed to match any signature, errors: Function 'substr' expects 2 arguments but received 3. This issue was likely caused by a bug in DataFusion's code.; No function matches the given name and argument types 'substr(Float64, Utf8, UInt64)'. You might need to add explicit type casts.\n\tCandidate functions:\n\tsubstr(str: String, start_pos: Int64)\n\tsubstr(str: String, start_pos: Int64, length: Int64)";
+        let refused = super::signatures_refused(refusal).unwrap();
+        assert_eq!(
+            refused.message,
+            "substr(Float64, Utf8, UInt64): no version of the function takes these argument types; it takes substr(str: String, start_pos: Int64) or substr(str: String, start_pos: Int64, length: Int64)"
+        );
+        let coercion = "type_coercion\ncaused by\nError during planning: Function 'substr' failed to match any signature, errors: Function 'substr' expects 2 arguments but received 3,Function 'substr' requires String, but received Boolean (DataType: Boolean).";
+        assert_eq!(
+            super::signatures_refused(coercion).unwrap().message,
+            "substr (Function 'substr' expects 2 arguments but received 3): no version of the function takes these argument types"
+        );
+        let between =
+            "type_coercion: Failed to coerce types Boolean and Date32 in BETWEEN expression";
+        assert_eq!(
+            super::signatures_refused(between).unwrap().message,
+            "cannot compare or combine types Boolean and Date32 in BETWEEN expression"
+        );
+    }
+
     use super::*;
     use datafusion::functions::math::round;
     use datafusion::functions_aggregate::average::avg_udaf;

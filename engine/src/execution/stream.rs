@@ -12,7 +12,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::EmptyRecordBatchStream;
 use futures::StreamExt;
 
-use super::trace::traced;
+use super::trace::{named_after_damage, traced};
 use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
 
@@ -124,6 +124,7 @@ impl BatchStream {
             Err(panicked) => {
                 // What the operators held goes with them; the query counts as failed.
                 self.inner = Box::pin(EmptyRecordBatchStream::new(self.inner.schema()));
+                let panicked = named_after_damage(panicked, &self.run.logical).await;
                 return Some(Err(self.fail_with(panicked)));
             }
         };

@@ -29,7 +29,13 @@ pub(crate) async fn traced(error: DataFusionError, plan: &LogicalPlan) -> Error 
     if !from_a_reader(&error) {
         return Error::from(error);
     }
-    let error = Error::from(error);
+    named_after_damage(Error::from(error), plan).await
+}
+
+/// `error`, or, when one of the Parquet, Arrow or JSON files of `plan` fails to read on its
+/// own, that failure named after its file. For reader failures and for panics while a plan
+/// ran, which a damaged file may have caused without the reader naming it.
+pub(crate) async fn named_after_damage(error: Error, plan: &LogicalPlan) -> Error {
     match first_damaged_file(plan).await {
         Some((file, damage)) => Error::input(format!("{}: {}", file.display(), damage.message())),
         None => error,
@@ -45,6 +51,8 @@ fn from_a_reader(error: &DataFusionError) -> bool {
         | DataFusionError::IoError(_)
         | DataFusionError::ObjectStore(_)
         | DataFusionError::ExecutionJoin(_) => true,
+        // A task's panic, as a repartition passes it on.
+        DataFusionError::External(joined) => joined.to_string().contains(" panicked"),
         DataFusionError::ArrowError(arrow, _) => matches!(
             **arrow,
             ArrowError::IpcError(_)

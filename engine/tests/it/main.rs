@@ -4,6 +4,7 @@
 mod arithmetic;
 mod execution;
 mod frame;
+mod fuzz;
 mod partitions;
 mod semantics;
 mod visual;
