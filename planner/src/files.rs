@@ -242,6 +242,9 @@ fn glob_files(pattern: &str, expanded: &str) -> Result<Vec<PathBuf>> {
         if path.is_file() {
             files.push(path);
         }
+        if files.len() > MAX_LISTED {
+            return plan_err!("'{pattern}' matches more than {MAX_LISTED} files; narrow the glob");
+        }
     }
     if files.is_empty() {
         let cwd = std::env::current_dir()
@@ -252,22 +255,40 @@ fn glob_files(pattern: &str, expanded: &str) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The most entries (files and directories) a directory table lists, and the most files a
+/// glob matches: past them the walk stops with an error rather than list a whole disk.
+pub const MAX_LISTED: usize = 1_000_000;
+
 fn directory_files(pattern: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+    walk(pattern, dir, MAX_LISTED)
+}
+
+/// Every file below `dir`, hidden ones skipped. Symbolic links to directories are not
+/// followed (a link to an ancestor would never end); more than `limit` entries is an error.
+fn walk(pattern: &str, dir: &Path, limit: usize) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
+    let mut listed = 0usize;
     while let Some(dir) = pending.pop() {
         let entries = fs::read_dir(&dir)
             .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?;
         for entry in entries {
-            let path = entry
-                .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?
-                .path();
+            let entry =
+                entry.map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", dir.display()))?;
+            let path = entry.path();
             if is_hidden(&path) {
                 continue;
             }
-            if path.is_dir() {
+            listed += 1;
+            if listed > limit {
+                return plan_err!(
+                    "directory '{pattern}' holds more than {limit} files and directories; name a smaller directory or a glob such as '{pattern}/*.parquet'"
+                );
+            }
+            let linked_dir = || entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 pending.push(path);
-            } else {
+            } else if !linked_dir() {
                 files.push(path);
             }
         }
@@ -287,6 +308,31 @@ fn check_readable(file: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_stops_at_its_limit_and_does_not_follow_links_to_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        for name in ["a.csv", "b.csv", "sub/c.csv"] {
+            fs::write(dir.path().join(name), "x\n1\n").unwrap();
+        }
+        // A link back to the top: followed, the walk would never end.
+        std::os::unix::fs::symlink(dir.path(), sub.join("loop")).unwrap();
+        let pattern = dir.path().to_str().unwrap();
+        let mut files = walk(pattern, dir.path(), 10).unwrap();
+        files.sort();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.strip_prefix(dir.path()).unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a.csv", "b.csv", "sub/c.csv"]);
+        let refused = walk(pattern, dir.path(), 4).unwrap_err().strip_backtrace();
+        assert!(
+            refused.contains("holds more than 4 files and directories"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn formats_come_from_extensions() {
