@@ -1,6 +1,7 @@
 //! Runs the real `query` binary. Expected values come from the fixtures in `testdata/`,
 //! read off by hand (see `SALES`), never from an earlier run.
 
+mod cancel;
 mod cluster;
 mod dashboard;
 mod errors;
