@@ -406,8 +406,20 @@ async fn infer_schema(
         .buffered(8)
         .try_collect()
         .await?;
-    Ok(Arc::new(merge_schemas(&files.pattern, kind, &schemas)?))
+    let schema = merge_schemas(&files.pattern, kind, &schemas)?;
+    if schema.fields().len() > MAX_COLUMNS {
+        return plan_err!(
+            "'{}' has {} columns, more than the {MAX_COLUMNS} a table may have",
+            files.pattern,
+            schema.fields().len()
+        );
+    }
+    Ok(Arc::new(schema))
 }
+
+/// The most columns a file table may have. Planning costs memory per column (about 140 KB
+/// of it in a debug build): 100,000 columns would take gigabytes before reading a row.
+pub const MAX_COLUMNS: usize = 10_000;
 
 /// Infers one CSV file's schema from its first [`INFER_ROWS_PER_FILE`] records. Columns
 /// without a single value come out as `Null`, so that other files decide their type.

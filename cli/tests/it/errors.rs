@@ -347,3 +347,24 @@ fn damaged_files_are_named() {
         &["tiny.arrow", "the Arrow file is damaged"],
     );
 }
+
+/// Statements and files of great width finish or are refused clearly: ten thousand select
+/// items run; a CSV file of more columns than a table may have is refused before planning.
+#[test]
+fn very_wide_statements_run_and_very_wide_files_are_refused() {
+    let items: Vec<String> = (0..10_000).map(|i| i.to_string()).collect();
+    let printed = ok(&["--format", "csv", &format!("SELECT {}", items.join(", "))]);
+    let values: Vec<&str> = printed.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(values.len(), 10_000);
+    assert_eq!(values[9_999], "9999");
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.csv");
+    let header: Vec<String> = (0..10_001).map(|i| format!("c{i}")).collect();
+    let row: Vec<String> = (0..10_001).map(|i| i.to_string()).collect();
+    std::fs::write(&wide, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
+    fails(
+        &[&format!("SELECT c5 FROM '{}'", wide.display())],
+        1,
+        &["has 10001 columns, more than the 10000 a table may have"],
+    );
+}
