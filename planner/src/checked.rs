@@ -10,11 +10,14 @@
 //!
 //! [`CheckedArithmetic`]: crate::rules::CheckedArithmetic
 
+use std::sync::Arc;
+
 use datafusion::arrow::array::{ArrayRef, Datum};
 use datafusion::arrow::compute::kernels::numeric;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{exec_err, DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{
     ColumnarValue, Expr, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
@@ -64,11 +67,42 @@ impl CheckedOperation {
 
     /// Its function, `checked_add(a, b)` and so on.
     pub fn udf(self) -> ScalarUDF {
+        self.function(None)
+    }
+
+    /// Its function applied to `args`, named once as the operator would name the call.
+    /// DataFusion asks a call for its name at every level of the expression above it, and
+    /// each time the name would be built again from the names below: cubic in the length of
+    /// a chain `1 + 1 + … + 1`, minutes for a thousand terms.
+    pub fn call(self, args: Vec<Expr>) -> Result<Expr> {
+        let shown = self.shown(&args)?;
+        Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+            Arc::new(self.function(Some(shown))),
+            args,
+        )))
+    }
+
+    fn function(self, shown: Option<String>) -> ScalarUDF {
         let arity = if self == Self::Negate { 1 } else { 2 };
         ScalarUDF::from(CheckedFunction {
             operation: self,
             signature: Signature::any(arity, Volatility::Immutable),
+            shown,
         })
+    }
+
+    /// The operator's own spelling of a call, so that a column keeps the name `a + b`.
+    fn shown(self, args: &[Expr]) -> Result<String> {
+        match args {
+            [operand] => Ok(format!("(- {})", operand.schema_name())),
+            [left, right] => Ok(format!(
+                "{} {} {}",
+                left.schema_name(),
+                self.symbol(),
+                right.schema_name()
+            )),
+            _ => exec_err!("{} takes one or two arguments", self.name()),
+        }
     }
 
     /// Every checked function, for registries and codecs.
@@ -81,6 +115,8 @@ impl CheckedOperation {
 struct CheckedFunction {
     operation: CheckedOperation,
     signature: Signature,
+    /// The call's name, when the function was made for one call.
+    shown: Option<String>,
 }
 
 impl ScalarUDFImpl for CheckedFunction {
@@ -105,17 +141,10 @@ impl ScalarUDFImpl for CheckedFunction {
         }
     }
 
-    /// The operator's own spelling, so that a column keeps the name `a + b`.
     fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        match args {
-            [operand] => Ok(format!("(- {})", operand.schema_name())),
-            [left, right] => Ok(format!(
-                "{} {} {}",
-                left.schema_name(),
-                self.operation.symbol(),
-                right.schema_name()
-            )),
-            _ => exec_err!("{} takes one or two arguments", self.operation.name()),
+        match &self.shown {
+            Some(shown) => Ok(shown.clone()),
+            None => self.operation.shown(args),
         }
     }
 

@@ -1,13 +1,10 @@
 //! [`CheckedArithmetic`]: integer `+ - *` and unary minus fail on overflow instead of
 //! wrapping around.
 
-use std::sync::{Arc, LazyLock};
-
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
 
 use super::expressions::rewrite_expressions;
@@ -46,42 +43,24 @@ impl AnalyzerRule for CheckedArithmetic {
     }
 }
 
-static FUNCTIONS: LazyLock<[Arc<ScalarUDF>; 4]> =
-    LazyLock::new(|| CheckedOperation::all().map(Arc::new));
-
-fn function(operation: CheckedOperation) -> Arc<ScalarUDF> {
-    let index = match operation {
-        CheckedOperation::Add => 0,
-        CheckedOperation::Subtract => 1,
-        CheckedOperation::Multiply => 2,
-        CheckedOperation::Negate => 3,
-    };
-    Arc::clone(&FUNCTIONS[index])
-}
-
 fn is_integer(expr: &Expr, schema: &DFSchema) -> bool {
     expr.get_type(schema).is_ok_and(|t| t.is_integer())
 }
 
 fn checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
-    let call = |operation, args| {
-        Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-            function(operation),
-            args,
-        )))
-    };
+    let call = |operation: CheckedOperation, args| operation.call(args).map(Transformed::yes);
     Ok(match expr {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => match CheckedOperation::of(op) {
             Some(operation)
                 if is_integer(&left, schema)
                     && left.get_type(schema).ok() == right.get_type(schema).ok() =>
             {
-                call(operation, vec![*left, *right])
+                call(operation, vec![*left, *right])?
             }
             _ => Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right })),
         },
         Expr::Negative(operand) if is_integer(&operand, schema) => {
-            call(CheckedOperation::Negate, vec![*operand])
+            call(CheckedOperation::Negate, vec![*operand])?
         }
         other => Transformed::no(other),
     })
