@@ -1,7 +1,7 @@
 //! Writing results: to any `Write` in a text or binary format, or atomically to a file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
@@ -212,7 +212,7 @@ pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
 /// failed or cancelled query leaves `path` as it was. Returns the number of rows.
 pub async fn write_file_as(batches: BatchStream, path: &Path, format: OutputFormat) -> Result<u64> {
     let staged = StagedFile::new(path)?;
-    let rows = stream_into(batches, &staged, format).await?;
+    let rows = stream_into(batches, &staged, format, path).await?;
     last_chance_to_cancel().await;
     staged.publish()?;
     Ok(rows)
@@ -225,20 +225,24 @@ async fn last_chance_to_cancel() {
     tokio::task::yield_now().await;
 }
 
+/// Writes `batches` into `staged`; a failure to write names `destination`, the file the
+/// user asked for (a full disk's message names none).
 async fn stream_into(
     mut batches: BatchStream,
     staged: &StagedFile,
     format: OutputFormat,
+    destination: &Path,
 ) -> Result<u64> {
+    let cannot_write = |e: Error| crate::staged::cannot_write(destination, e);
     let out = std::io::BufWriter::new(staged.file());
-    let mut writer = BatchWriter::new(format, out, &batches.schema())?;
+    let mut writer = BatchWriter::new(format, out, &batches.schema()).map_err(cannot_write)?;
     let mut rows = 0u64;
     while let Some(batch) = batches.next_batch().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;
-        writer.write(&batch)?;
+        writer.write(&batch).map_err(cannot_write)?;
     }
-    writer.finish()?;
+    writer.finish().map_err(cannot_write)?;
     Ok(rows)
 }
 
@@ -319,8 +323,9 @@ pub(crate) async fn write_partition_files(
     let mut staged = Vec::new();
     let mut rows = 0;
     for (index, stream) in partitions.into_iter().enumerate() {
-        let file = StagedFile::new(Path::new(&text.replacen('*', &index.to_string(), 1)))?;
-        rows += stream_into(stream, &file, format).await?;
+        let destination = PathBuf::from(text.replacen('*', &index.to_string(), 1));
+        let file = StagedFile::new(&destination)?;
+        rows += stream_into(stream, &file, format, &destination).await?;
         staged.push(file);
     }
     last_chance_to_cancel().await;

@@ -127,7 +127,8 @@ impl Planned {
             .unwrap_or_default();
         let query = log.start(self.label, self.physical, pool);
         let context = Arc::new(self.task.with_runtime(runtime));
-        Ok((Run::new(query, self.logical, streams), context))
+        let spill_dirs = context.runtime_env().disk_manager.temp_dir_paths();
+        Ok((Run::new(query, self.logical, spill_dirs, streams), context))
     }
 }
 

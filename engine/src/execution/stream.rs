@@ -12,7 +12,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::EmptyRecordBatchStream;
 use futures::StreamExt;
 
-use super::trace::{named_after_damage, traced};
+use super::trace::{named_after_damage, spill_disk_full, traced};
 use crate::error::{Error, Result};
 use crate::monitor::{Query, QueryState};
 
@@ -36,15 +36,23 @@ pub(crate) fn shown_schema(schema: &SchemaRef, names: &[String]) -> SchemaRef {
 pub(crate) struct Run {
     query: Arc<Query>,
     logical: LogicalPlan,
+    /// Where the query spills, for errors of a full disk.
+    spill_dirs: Vec<std::path::PathBuf>,
     /// Streams that have not ended yet.
     open: AtomicUsize,
 }
 
 impl Run {
-    pub(super) fn new(query: Arc<Query>, logical: LogicalPlan, streams: usize) -> Arc<Run> {
+    pub(super) fn new(
+        query: Arc<Query>,
+        logical: LogicalPlan,
+        spill_dirs: Vec<std::path::PathBuf>,
+        streams: usize,
+    ) -> Arc<Run> {
         let run = Arc::new(Run {
             query,
             logical,
+            spill_dirs,
             open: AtomicUsize::new(streams),
         });
         if streams == 0 {
@@ -70,6 +78,7 @@ impl Run {
     /// Records that the query failed with `error` and returns it, traced.
     pub(super) async fn fail(&self, error: DataFusionError) -> Error {
         let error = traced(error, &self.logical).await;
+        let error = spill_disk_full(error, &self.spill_dirs);
         self.failed(&error);
         error
     }

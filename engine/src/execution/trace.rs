@@ -42,6 +42,33 @@ pub(crate) async fn named_after_damage(error: Error, plan: &LogicalPlan) -> Erro
     }
 }
 
+/// A full disk while spilling, told with where the spill files go and what to do: the
+/// operating system's message names no path.
+pub(crate) fn spill_disk_full(error: Error, spill_dirs: &[PathBuf]) -> Error {
+    let [dir, ..] = spill_dirs else {
+        return error;
+    };
+    // DataFusion's spill writer wraps the operating system's error, keeping only its text.
+    let full = error.io_kind() == Some(std::io::ErrorKind::StorageFull)
+        || error.message().contains("No space left on device");
+    if !full {
+        return error;
+    }
+    // The directory the user chose, above the session's and DataFusion's own.
+    let chosen = dir
+        .ancestors()
+        .find(|ancestor| {
+            let name = ancestor.file_name().unwrap_or_default().to_string_lossy();
+            !(name.starts_with("rask-spill-") || name.starts_with("datafusion-"))
+        })
+        .unwrap_or(dir);
+    Error::memory(format!(
+        "cannot spill to '{}': no space left on device",
+        chosen.display()
+    ))
+    .with_hint("free space there, or point --spill-dir at a disk with room")
+}
+
 /// Whether `error` may come from reading a damaged file (and not from, say, dividing by
 /// zero): a failure of a reader or the file system, or a panic in a task.
 fn from_a_reader(error: &DataFusionError) -> bool {
@@ -123,5 +150,31 @@ async fn read_alone(file: &Path) -> Result<(), Error> {
         Err(_) => Err(Error::input(
             "the file is damaged (its reader failed on it)",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_while_spilling_names_the_chosen_spill_directory() {
+        let dirs = [PathBuf::from(
+            "/data/scratch/rask-spill-42-a1b2/datafusion-c3d4",
+        )];
+        let full = Error::execution("Io error: IO error: No space left on device (os error 28)");
+        let told = spill_disk_full(full, &dirs);
+        assert_eq!(
+            told.message(),
+            "cannot spill to '/data/scratch': no space left on device"
+        );
+        assert!(told.hint().unwrap().contains("--spill-dir"));
+        let other = spill_disk_full(Error::execution("division by zero"), &dirs);
+        assert_eq!(other.message(), "division by zero");
+        let unspilled = Error::execution("No space left on device (os error 28)");
+        assert_eq!(
+            spill_disk_full(unspilled, &[]).message(),
+            "No space left on device (os error 28)"
+        );
     }
 }
