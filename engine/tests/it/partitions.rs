@@ -852,3 +852,34 @@ async fn repartition_by_size_and_bad_partition_arguments() {
         "{error}"
     );
 }
+
+/// Past 256 partitions a query's inputs are no longer spread round-robin: the hash
+/// repartition after such a spread connects every partition to every other, in memory the
+/// pool does not see (840 MB for a 50-row GROUP BY at 1024 partitions). The answer is the
+/// same either way: region counts of the sales fixture, by hand 2 east, 4 north, 3 south,
+/// 1 NULL.
+#[tokio::test]
+async fn many_partitions_do_not_spread_inputs_round_robin() {
+    let counted = format!(
+        "SELECT region, count(*) AS n FROM '{}' GROUP BY region ORDER BY region NULLS LAST",
+        crate::testdata("sales/*.csv")
+    );
+    for (partitions, spread) in [(4, true), (256, true), (257, false), (1024, false)] {
+        let session = Session::builder().partitions(partitions).build().unwrap();
+        let explained = printed(session.sql(&format!("EXPLAIN {counted}")).await.unwrap()).await;
+        assert_eq!(
+            explained.contains("RoundRobinBatch"),
+            spread,
+            "{partitions}: {explained}"
+        );
+        let counts = printed(session.sql(&counted).await.unwrap()).await;
+        for row in [
+            "| east   | 2 |",
+            "| north  | 4 |",
+            "| south  | 3 |",
+            "|        | 1 |",
+        ] {
+            assert!(counts.contains(row), "{partitions}: {row} in {counts}");
+        }
+    }
+}
