@@ -68,6 +68,15 @@ pub async fn argument_type_error(
 /// (a call inside an argument of another refused one) and those of the type coercion rule,
 /// which DataFusion words as bugs of its own.
 pub fn signatures_refused(refusal: &str) -> Option<ArgumentTypeError> {
+    // Every error a user sees passes here: most are nothing of the kind.
+    let refused_types = [
+        "failed to match any signature",
+        "Failed to coerce types",
+        NO_MATCHING_SIGNATURE,
+    ];
+    if !refused_types.iter().any(|words| refusal.contains(words)) {
+        return None;
+    }
     let hint =
         "cast the arguments to the types it takes, e.g. CAST(x AS TEXT) or CAST(x AS BIGINT)";
     let captured = |pattern: &str| {

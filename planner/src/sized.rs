@@ -256,30 +256,21 @@ mod tests {
     async fn negative_lengths_and_counts_give_empty_results_as_in_postgresql() {
         let ctx = session(1 << 20);
         let fills = "(VALUES ('ab', '-'), ('c', '+')) AS t(s, f)";
-        assert_eq!(
-            run(&ctx, &format!("SELECT rpad('a', -1, f) FROM {fills}"))
+        let empty = || vec![Some(String::new()), Some(String::new())];
+        for (call, expected) in [
+            ("rpad('a', -1, f)", empty()),
+            ("lpad(s, -5, f)", empty()),
+            ("repeat(s, -2)", empty()),
+            (
+                "rpad(s, 4, f)",
+                vec![Some("ab--".to_string()), Some("c+++".to_string())],
+            ),
+        ] {
+            let got = run(&ctx, &format!("SELECT {call} FROM {fills}"))
                 .await
-                .unwrap(),
-            [Some(String::new()), Some(String::new())]
-        );
-        assert_eq!(
-            run(&ctx, &format!("SELECT lpad(s, -5, f) FROM {fills}"))
-                .await
-                .unwrap(),
-            [Some(String::new()), Some(String::new())]
-        );
-        assert_eq!(
-            run(&ctx, &format!("SELECT repeat(s, -2) FROM {fills}"))
-                .await
-                .unwrap(),
-            [Some(String::new()), Some(String::new())]
-        );
-        assert_eq!(
-            run(&ctx, &format!("SELECT rpad(s, 4, f) FROM {fills}"))
-                .await
-                .unwrap(),
-            [Some("ab--".to_string()), Some("c+++".to_string())]
-        );
+                .unwrap();
+            assert_eq!(got, expected, "{call}");
+        }
     }
 
     #[tokio::test]
