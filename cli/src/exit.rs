@@ -13,7 +13,8 @@ pub fn usage(message: impl std::fmt::Display) -> Error {
 
 /// Prints `error` on stderr as `error: ..` (and `hint: ..`).
 pub fn print_error(error: &Error) {
-    eprintln!("error: {error}");
+    // A statement that failed may be quoted in its error, with the secrets it passed.
+    eprintln!("error: {}", rask::redact_secrets(&error.to_string()));
     if let Some(hint) = error.hint() {
         eprintln!("hint: {hint}");
     }

@@ -294,7 +294,7 @@ pub fn run(
                 if let Ok(mut shared) = shared_pending.lock() {
                     shared.clear();
                 }
-                let _ = editor.add_history_entry(sql.trim());
+                let _ = editor.add_history_entry(rask::redact_secrets(sql.trim()));
                 if let Err(error) = runtime.block_on(runner.run_script(Script::typed(sql))) {
                     print_error(&error);
                 }

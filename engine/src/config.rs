@@ -105,7 +105,7 @@ impl SessionBuilder {
         if let Some(rows) = self.batch_size {
             config = config.with_batch_size(within("batch size", rows, MAX_BATCH_SIZE)?);
         }
-        let mut runtime = RuntimeEnvBuilder::new();
+        let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(object_stores());
         if let Some(limit) = self.memory_limit {
             // A hash join's build side cannot spill; a sort-merge join can.
             config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
@@ -130,6 +130,12 @@ impl SessionBuilder {
         }
         Ok((config, runtime.build_arc()?))
     }
+}
+
+/// Object stores built per bucket the first time a URL names it, from this process's
+/// environment (see [`rask_planner::stores`]).
+pub(crate) fn object_stores() -> Arc<dyn datafusion::execution::object_store::ObjectStoreRegistry> {
+    Arc::new(rask_planner::stores::LazyStores::default())
 }
 
 /// The most partitions a session runs queries in.

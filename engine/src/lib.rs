@@ -35,6 +35,7 @@ mod session;
 pub mod sink;
 pub mod stack;
 mod staged;
+mod upload;
 
 pub use catalog::SQL_KEYWORDS;
 pub use config::{parse_size, SessionBuilder, MAX_BATCH_SIZE, MAX_PARTITIONS};
@@ -49,6 +50,7 @@ pub use rask_planner::files::FileFormatKind;
 pub use rask_planner::frame::{AggFunc, AggSpec, DropHow, How, MergeSpec};
 pub use rask_planner::graph::TaskGraph;
 pub use rask_planner::listing::ReadOptions;
+pub use rask_planner::stores::{redact as redact_secrets, StorageOptions};
 pub use rask_planner::timeseries::TimeseriesParams;
 pub use session::Session;
 

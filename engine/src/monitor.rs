@@ -182,7 +182,11 @@ impl Query {
                 .and_then(|exec| exec.data_source().as_ref().downcast_ref::<FileScanConfig>());
             if let Some(scan) = scan {
                 for file in scan.file_groups.iter().flat_map(|g| g.iter()) {
-                    let path = format!("/{}", file.object_meta.location);
+                    let store = scan.object_store_url.as_str();
+                    let path = match store.strip_prefix("file://") {
+                        Some(_) => format!("/{}", file.object_meta.location),
+                        None => format!("{store}{}", file.object_meta.location),
+                    };
                     if !files.iter().any(|(seen, _)| seen == &path) {
                         files.push((path, file.object_meta.size));
                     }

@@ -306,12 +306,16 @@ impl Session {
         path: &str,
         options: &ReadOptions,
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
-        let files = rask_planner::files::FileSet::resolve(path)?;
         let state = self.inner.ctx.state();
+        let files =
+            rask_planner::files::FileSet::resolve_in(&state, path, &options.storage).await?;
         Ok(rask_planner::listing::file_table(&state, &files, options).await?)
     }
 
-    async fn read(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
+    /// A lazy frame over files of any format Rask reads (from the extensions, or
+    /// `options.format`), local or in an object store, with every read option: the
+    /// object store's among them (`options.storage`, Dask's `storage_options`).
+    pub async fn read_files(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
         let table = self.file_table(path, &options).await?;
         self.scan(path, table)
     }
@@ -338,7 +342,7 @@ impl Session {
     /// sets the delimiter, header, null strings and column types.
     pub async fn read_csv(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
         let format = options.format.unwrap_or(FileFormatKind::Csv);
-        self.read(
+        self.read_files(
             path,
             ReadOptions {
                 format: Some(format),
@@ -363,7 +367,7 @@ impl Session {
             format: Some(format),
             ..ReadOptions::default()
         };
-        self.read(path, options).await
+        self.read_files(path, options).await
     }
 
     /// The built-in dataset of `dask.datasets.timeseries()`, generated lazily.
@@ -564,7 +568,7 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
     let described: Vec<String> = scans
         .iter()
         .map(|scan| {
-            let files: Vec<String> = scan.files.iter().map(|f| shown_path(f)).collect();
+            let files: Vec<String> = scan.files.iter().map(shown_url).collect();
             format!(
                 "{}: {} file(s): {}",
                 scan.table,
@@ -586,7 +590,12 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
 }
 
 /// A path as the user most likely wrote it: relative when it lies below the current directory.
-fn shown_path(path: &std::path::Path) -> String {
+/// A local file relative to the working directory where it is below it; a URL without
+/// secrets.
+fn shown_url(url: &url::Url) -> String {
+    let Some(path) = url.to_file_path().ok().filter(|_| url.scheme() == "file") else {
+        return rask_planner::stores::redact_url(url);
+    };
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))

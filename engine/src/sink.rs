@@ -19,6 +19,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 use crate::error::{Error, Result};
 use crate::execution::{BatchStream, Planned};
 use crate::staged::{check_destination, extension, StagedDir, StagedFile};
+use crate::upload::{cannot_write as cannot_write_to, local_path, remote_target, RemoteTarget};
 
 /// A serialisation of record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +197,9 @@ impl<W: Write + Send> BatchWriter<W> {
 /// and its extension must name a format.
 pub fn check_output_path(path: &Path) -> Result<OutputFormat> {
     let format = OutputFormat::from_path(path)?;
-    check_destination(path)?;
+    if !rask_planner::stores::is_url(&path.to_string_lossy()) {
+        check_destination(path)?;
+    }
     Ok(format)
 }
 
@@ -210,9 +213,21 @@ pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
 /// Streams `batches` into `path` in `format`, whatever the extension: the rows go to a
 /// temporary file beside it that replaces `path` only once everything is written, so a
 /// failed or cancelled query leaves `path` as it was. Returns the number of rows.
+///
+/// A URL of an object store (`s3://bucket/out.parquet`) is written as a multipart upload
+/// completed only at the end (see [`crate::upload`]).
 pub async fn write_file_as(batches: BatchStream, path: &Path, format: OutputFormat) -> Result<u64> {
+    if let Some(target) = remote_target(path, batches.object_stores().as_ref())? {
+        let staged = tempfile::tempfile().map_err(|e| cannot_write_to(target.shown(), e))?;
+        let rows = stream_into(batches, &staged, format, path).await?;
+        let upload = target.send(&staged).await?;
+        last_chance_to_cancel().await;
+        upload.complete().await?;
+        return Ok(rows);
+    }
+    let path = &local_path(path);
     let staged = StagedFile::new(path)?;
-    let rows = stream_into(batches, &staged, format, path).await?;
+    let rows = stream_into(batches, staged.file(), format, path).await?;
     last_chance_to_cancel().await;
     staged.publish()?;
     Ok(rows)
@@ -229,12 +244,12 @@ async fn last_chance_to_cancel() {
 /// user asked for (a full disk's message names none).
 async fn stream_into(
     mut batches: BatchStream,
-    staged: &StagedFile,
+    staged: &std::fs::File,
     format: OutputFormat,
     destination: &Path,
 ) -> Result<u64> {
     let cannot_write = |e: Error| crate::staged::cannot_write(destination, e);
-    let out = std::io::BufWriter::new(staged.file());
+    let out = std::io::BufWriter::new(staged);
     let mut writer = BatchWriter::new(format, out, &batches.schema()).map_err(cannot_write)?;
     let mut rows = 0u64;
     while let Some(batch) = batches.next_batch().await {
@@ -266,8 +281,31 @@ impl Default for ParquetSink {
 }
 
 /// Writes `frame` as Parquet files into directory `dir`, replacing it atomically; the
-/// query log shows the write as `label`.
+/// query log shows the write as `label`. A URL of an object store is written as a folder of
+/// objects, each a multipart upload completed only when all have been sent; objects the
+/// previous write left there are deleted after that.
 pub(crate) async fn write_parquet_dir(
+    frame: datafusion::dataframe::DataFrame,
+    label: String,
+    dir: &Path,
+    options: &ParquetSink,
+) -> Result<u64> {
+    let stores = Arc::clone(&frame.task_ctx().runtime_env().object_store_registry);
+    if let Some(target) = remote_target(dir, stores.as_ref())? {
+        let staging = tempfile::tempdir().map_err(|e| cannot_write_to(target.shown(), e))?;
+        let rows = copy_parquet_into(frame, label, staging.path(), options).await?;
+        upload_folder(staging.path(), &target).await?;
+        return Ok(rows);
+    }
+    let staged = StagedDir::new(&local_path(dir))?;
+    let rows = copy_parquet_into(frame, label, staged.path(), options).await?;
+    last_chance_to_cancel().await;
+    staged.commit()?;
+    Ok(rows)
+}
+
+/// Runs `frame` into Parquet files in the existing, empty directory `dir`.
+async fn copy_parquet_into(
     frame: datafusion::dataframe::DataFrame,
     label: String,
     dir: &Path,
@@ -279,7 +317,6 @@ pub(crate) async fn write_parquet_dir(
     use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
     use datafusion::logical_expr::LogicalPlanBuilder;
 
-    let staged = StagedDir::new(dir)?;
     let schema = Arc::clone(frame.schema().inner());
     let mut parquet = TableParquetOptions::default();
     parquet.global.compression = Some(options.compression.clone());
@@ -287,7 +324,7 @@ pub(crate) async fn write_parquet_dir(
     let (state, plan) = frame.into_parts();
     let copy = LogicalPlanBuilder::copy_to(
         plan,
-        format!("{}/", staged.path().display()),
+        format!("{}/", dir.display()),
         file_type,
         Default::default(),
         options.partition_on.clone(),
@@ -304,12 +341,39 @@ pub(crate) async fn write_parquet_dir(
     if rows == 0 && options.partition_on.is_empty() {
         // DataFusion writes no file for no rows; one without rows keeps the columns, so the
         // directory reads back as the frame written.
-        let empty = std::fs::File::create(staged.path().join("part-0.parquet"))?;
+        let empty = std::fs::File::create(dir.join("part-0.parquet"))?;
         BatchWriter::new(OutputFormat::Parquet, empty, &schema)?.finish()?;
     }
-    last_chance_to_cancel().await;
-    staged.commit()?;
     Ok(rows)
+}
+
+/// Uploads every file below `folder` to the same relative key below `target`, completing
+/// the uploads only once all have been sent, then deletes what else was below `target`.
+async fn upload_folder(folder: &Path, target: &RemoteTarget) -> Result<()> {
+    let mut pending = vec![folder.to_path_buf()];
+    let (mut uploads, mut keys) = (Vec::new(), Vec::new());
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| cannot_write_to(target.shown(), e))? {
+            let path = entry
+                .map_err(|e| cannot_write_to(target.shown(), e))?
+                .path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(folder).unwrap_or(&path).to_string_lossy();
+            let object = target.child(&relative);
+            let file =
+                std::fs::File::open(&path).map_err(|e| cannot_write_to(object.shown(), e))?;
+            uploads.push(object.send(&file).await?);
+            keys.push(object.location().clone());
+        }
+    }
+    last_chance_to_cancel().await;
+    for upload in uploads {
+        upload.complete().await?;
+    }
+    target.remove_others(&keys).await
 }
 
 /// Writes one file per partition: `pattern`'s `*` becomes the partition number, as in
@@ -319,16 +383,27 @@ pub(crate) async fn write_partition_files(
     pattern: &Path,
     format: OutputFormat,
 ) -> Result<u64> {
+    let pattern = local_path(pattern);
     let text = pattern.to_string_lossy();
-    let mut staged = Vec::new();
+    let (mut staged, mut uploads) = (Vec::new(), Vec::new());
     let mut rows = 0;
     for (index, stream) in partitions.into_iter().enumerate() {
         let destination = PathBuf::from(text.replacen('*', &index.to_string(), 1));
-        let file = StagedFile::new(&destination)?;
-        rows += stream_into(stream, &file, format, &destination).await?;
-        staged.push(file);
+        let stores = stream.object_stores();
+        if let Some(target) = remote_target(&destination, stores.as_ref())? {
+            let file = tempfile::tempfile().map_err(|e| cannot_write_to(target.shown(), e))?;
+            rows += stream_into(stream, &file, format, &destination).await?;
+            uploads.push(target.send(&file).await?);
+        } else {
+            let file = StagedFile::new(&destination)?;
+            rows += stream_into(stream, file.file(), format, &destination).await?;
+            staged.push(file);
+        }
     }
     last_chance_to_cancel().await;
+    for upload in uploads {
+        upload.complete().await?;
+    }
     for file in staged {
         file.publish()?;
     }

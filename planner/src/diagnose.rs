@@ -37,8 +37,8 @@ pub fn locate_csv_error(plan: &LogicalPlan) -> Option<String> {
     file_scans(plan)
         .iter()
         .filter_map(|scan| scan.csv.as_ref().map(|csv| (scan, csv)))
-        .flat_map(|(scan, csv)| scan.files.iter().map(move |file| (scan, csv, file)))
-        .find_map(|(scan, options, file)| check_file(&scan.schema, options, file))
+        .flat_map(|(scan, csv)| scan.local_files().map(move |file| (scan, csv, file)))
+        .find_map(|(scan, options, file)| check_file(&scan.schema, options, &file))
 }
 
 fn check_file(schema: &SchemaRef, options: &CsvOptions, file: &Path) -> Option<String> {

@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 
 use datafusion::common::{plan_datafusion_err, plan_err, Result};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::session_state::SessionState;
+use url::Url;
+
+use crate::stores::{bucket_url, is_url, redact, redact_url, store_for, StorageOptions, StoreKind};
 
 /// The on-disk formats Rask reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +97,7 @@ pub fn looks_like_path(name: &str) -> bool {
         || detect_format(Path::new(name)).is_some()
 }
 
-fn has_glob(pattern: &str) -> bool {
+pub(crate) fn has_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
 
@@ -103,10 +109,79 @@ fn expand_home(pattern: &str) -> String {
 }
 
 /// Files a directory listing skips, as Dask, Spark and DataFusion do (`_SUCCESS`, `.crc`).
-fn is_hidden(path: &Path) -> bool {
+pub(crate) fn is_hidden(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
         .is_some_and(|name| name.starts_with('.') || name.starts_with('_'))
+}
+
+/// One file of a table: where it is and how many bytes it holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceFile {
+    /// `file:///abs/path` for local files, the object's URL otherwise.
+    pub url: Url,
+    /// Size in bytes, when resolved.
+    pub size: u64,
+}
+
+impl SourceFile {
+    /// The local file at absolute `path`, sized from its metadata.
+    pub fn local(path: &Path) -> Result<SourceFile> {
+        let opened = fs::File::open(path).and_then(|f| f.metadata());
+        let meta =
+            opened.map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", path.display()))?;
+        let url = Url::from_file_path(path)
+            .map_err(|()| plan_datafusion_err!("'{}' is not an absolute path", path.display()))?;
+        Ok(SourceFile {
+            url,
+            size: meta.len(),
+        })
+    }
+
+    /// The file's path, for local files.
+    pub fn local_path(&self) -> Option<PathBuf> {
+        match self.url.scheme() {
+            "file" => self.url.to_file_path().ok(),
+            _ => None,
+        }
+    }
+
+    /// The last segment of its path: what the format is told from.
+    pub fn name(&self) -> String {
+        let path = self.location();
+        path.filename().unwrap_or_default().to_string()
+    }
+
+    /// How messages name it: the path for local files, the URL (without secrets) otherwise.
+    pub fn shown(&self) -> String {
+        match self.local_path() {
+            Some(path) => path.display().to_string(),
+            None => redact_url(&self.url),
+        }
+    }
+
+    /// The object's key within its store.
+    pub fn location(&self) -> object_store::path::Path {
+        match self.local_path() {
+            Some(path) => object_store::path::Path::from_absolute_path(&path)
+                .unwrap_or_else(|_| object_store::path::Path::from(self.url.path())),
+            None => object_store::path::Path::from_url_path(self.url.path())
+                .unwrap_or_else(|_| object_store::path::Path::from(self.url.path())),
+        }
+    }
+
+    /// The store it lives in (`s3://bucket`, `file://`).
+    pub fn store_url(&self) -> Result<ObjectStoreUrl> {
+        match self.url.scheme() {
+            "file" => Ok(ObjectStoreUrl::local_filesystem()),
+            _ => ObjectStoreUrl::parse(bucket_url(&self.url)),
+        }
+    }
+
+    /// The file as DataFusion's listing tables name it.
+    pub fn listing_url(&self) -> Result<ListingTableUrl> {
+        ListingTableUrl::try_new(self.url.clone(), None)
+    }
 }
 
 /// A table's files, resolved once at planning time.
@@ -114,11 +189,39 @@ fn is_hidden(path: &Path) -> bool {
 pub struct FileSet {
     /// What the user wrote, for messages.
     pub pattern: String,
-    /// Absolute paths, sorted.
-    pub files: Vec<PathBuf>,
+    /// The files, sorted.
+    pub files: Vec<SourceFile>,
 }
 
 impl FileSet {
+    /// Expands a path or URL like [`FileSet::resolve`], listing object stores with the
+    /// session's stores (built from `options` when there are any).
+    pub async fn resolve_in(
+        state: &SessionState,
+        pattern: &str,
+        options: &StorageOptions,
+    ) -> Result<FileSet> {
+        if !is_url(pattern) {
+            return FileSet::resolve(pattern);
+        }
+        // Split by hand: in a glob, `?` is a wildcard, not the start of a query string.
+        let (scheme, rest) = pattern.split_once("://").unwrap_or((pattern, ""));
+        let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
+        let root = Url::parse(&format!("{scheme}://{authority}"))
+            .map_err(|e| plan_datafusion_err!("invalid URL '{}': {e}", redact(pattern)))?;
+        let kind = StoreKind::of(&root)?;
+        if kind == StoreKind::Local {
+            return FileSet::resolve(&format!("/{key}"));
+        }
+        let registry = &state.runtime_env().object_store_registry;
+        let store = store_for(registry.as_ref(), &root, options)?;
+        let files = crate::remote::list(store.as_ref(), &root, key, kind).await?;
+        Ok(FileSet {
+            pattern: format!("{}/{key}", bucket_url(&root)),
+            files,
+        })
+    }
+
     /// Expands a file path, a directory (all files below it, hidden ones skipped) or a glob
     /// (`*`, `?`, `[..]`, and `**` for any depth) into a sorted list of readable files.
     ///
@@ -127,17 +230,18 @@ impl FileSet {
     /// # for name in ["b.csv", "a.csv", "notes.txt"] { std::fs::write(dir.path().join(name), "x\n1\n").unwrap(); }
     /// let pattern = format!("{}/*.csv", dir.path().display());
     /// let set = rask_planner::files::FileSet::resolve(&pattern).unwrap();
-    /// let names: Vec<_> = set.files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
+    /// let names: Vec<_> = set.files.iter().map(|f| f.name()).collect();
     /// assert_eq!(names, ["a.csv", "b.csv"]);
     /// ```
     pub fn resolve(pattern: &str) -> Result<FileSet> {
-        if pattern.contains("://") {
+        if is_url(pattern) {
             return plan_err!(
-                "'{pattern}': only local paths are supported; remote object stores are not configured"
+                "'{}' is a URL; it is read through a session (SQL, or a DataFrame reader)",
+                redact(pattern)
             );
         }
         let expanded = expand_home(pattern);
-        let mut files = if has_glob(&expanded) {
+        let paths = if has_glob(&expanded) {
             glob_files(pattern, &expanded)?
         } else {
             let path = Path::new(&expanded);
@@ -150,14 +254,15 @@ impl FileSet {
                 Err(e) => return plan_err!("cannot read '{pattern}': {e}"),
             }
         };
-        for file in &mut files {
-            check_readable(file)?;
-            if file.is_relative() {
-                *file = std::path::absolute(&*file).map_err(|e| {
+        let mut files = paths
+            .iter()
+            .map(|file| {
+                let absolute = std::path::absolute(file).map_err(|e| {
                     plan_datafusion_err!("cannot resolve '{}': {e}", file.display())
                 })?;
-            }
-        }
+                SourceFile::local(&absolute)
+            })
+            .collect::<Result<Vec<_>>>()?;
         files.sort();
         files.dedup();
         Ok(FileSet {
@@ -168,12 +273,12 @@ impl FileSet {
 
     /// The one format all files share, from their extensions; an error names the odd one out.
     pub fn format(&self) -> Result<(FileFormatKind, FileCompressionType)> {
-        let mut found: Option<(FileFormatKind, FileCompressionType, &Path)> = None;
+        let mut found: Option<(FileFormatKind, FileCompressionType, &SourceFile)> = None;
         for file in &self.files {
-            let Some((kind, compression)) = detect_format(file) else {
+            let Some((kind, compression)) = detect_format(Path::new(&file.name())) else {
                 return plan_err!(
                     "cannot tell the format of '{}' from its extension; read it with read_csv(..), read_parquet(..) or read_json(..)",
-                    file.display()
+                    file.shown()
                 );
             };
             match found {
@@ -184,9 +289,9 @@ impl FileSet {
                     return plan_err!(
                         "'{}' mixes formats: '{}' is {} but '{}' is {}; narrow it with a glob such as '*.{}'",
                         self.pattern,
-                        first_file.display(),
+                        first_file.shown(),
                         describe(first, first_compression),
-                        file.display(),
+                        file.shown(),
                         describe(kind, compression),
                         first.name()
                     );
@@ -201,12 +306,10 @@ impl FileSet {
 
     /// The compression of the files, from their extensions, for readers told the format.
     pub fn compression(&self) -> Result<FileCompressionType> {
-        let name = |file: &PathBuf| file.file_name().map(|n| n.to_string_lossy().into_owned());
         let mut compressions = self
             .files
             .iter()
-            .filter_map(name)
-            .map(|n| split_compression(&n).1);
+            .map(|file| split_compression(&file.name()).1);
         let first = compressions
             .next()
             .unwrap_or(FileCompressionType::UNCOMPRESSED);
@@ -228,13 +331,16 @@ fn describe(kind: FileFormatKind, compression: FileCompressionType) -> String {
     }
 }
 
+/// How globs match, on disk and in object stores alike: `*` stays within one directory and
+/// does not match a leading dot.
+pub(crate) const GLOB_MATCHING: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
 fn glob_files(pattern: &str, expanded: &str) -> Result<Vec<PathBuf>> {
-    let options = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
-    };
-    let paths = glob::glob_with(expanded, options)
+    let paths = glob::glob_with(expanded, GLOB_MATCHING)
         .map_err(|e| plan_datafusion_err!("invalid glob '{pattern}': {e}"))?;
     let mut files = Vec::new();
     for entry in paths {
@@ -297,12 +403,6 @@ fn walk(pattern: &str, dir: &Path, limit: usize) -> Result<Vec<PathBuf>> {
         return plan_err!("directory '{pattern}' holds no files");
     }
     Ok(files)
-}
-
-fn check_readable(file: &Path) -> Result<()> {
-    fs::File::open(file)
-        .map(drop)
-        .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", file.display()))
 }
 
 #[cfg(test)]
@@ -378,7 +478,10 @@ mod tests {
         let names = |set: FileSet| -> Vec<String> {
             set.files
                 .iter()
-                .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+                .map(|f| {
+                    let path = f.local_path().unwrap();
+                    path.strip_prefix(root).unwrap().display().to_string()
+                })
                 .collect()
         };
         let set = FileSet::resolve(&format!("{}/p_*.csv", root.display())).unwrap();

@@ -30,6 +30,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::files::{FileFormatKind, FileSet};
 use crate::listing::{file_table, ReadOptions};
+use crate::stores::StorageOptions;
 use crate::timeseries::{TimeseriesParams, TimeseriesTable};
 
 /// The table functions Rask adds to SQL.
@@ -193,12 +194,22 @@ impl TableFunctionCall {
         }
         let mut bound: HashMap<String, &Arg> = HashMap::new();
         let positional = params.iter().map(|p| p.to_string()).zip(&self.positional);
-        for (name, arg) in positional.chain(self.named.iter().map(|(n, a)| (n.clone(), a))) {
+        let named = self
+            .named
+            .iter()
+            .filter(|(name, _)| !is_storage_param(name))
+            .map(|(n, a)| (n.clone(), a));
+        for (name, arg) in positional.chain(named) {
             if !params.contains(&name.as_str()) {
                 return plan_err!(
-                    "{}: unknown option '{name}'; the options are {}",
+                    "{}: unknown option '{name}'; the options are {}{}",
                     self.name,
-                    params.join(", ")
+                    params.join(", "),
+                    if params.contains(&"path") {
+                        ", and storage options (region, endpoint, anonymous, access_key_id, …)"
+                    } else {
+                        ""
+                    }
                 );
             }
             if bound.insert(name.clone(), arg).is_some() {
@@ -214,6 +225,21 @@ impl TableFunctionCall {
             Some(Arg::Str(s)) => Ok(Some(s.clone())),
             Some(other) => plan_err!("{}: {param} must be a string, got {other:?}", self.name),
         }
+    }
+
+    /// The object-store options given by name (`region => 'eu-west-1'`).
+    fn storage_options(&self) -> Result<StorageOptions> {
+        let mut options = StorageOptions::default();
+        for (name, arg) in self.named.iter().filter(|(name, _)| is_storage_param(name)) {
+            let value = match arg {
+                Arg::Str(s) => s.clone(),
+                Arg::Bool(b) => b.to_string(),
+                Arg::Int(i) => i.to_string(),
+                _ => return plan_err!("{}: {name} must be a string or a boolean", self.name),
+            };
+            options.insert(name, value);
+        }
+        Ok(options)
     }
 
     fn byte(&self, bound: &HashMap<String, &Arg>, param: &str) -> Result<Option<u8>> {
@@ -232,6 +258,9 @@ impl TableFunctionCall {
 
     async fn resolve(&self, state: &SessionState) -> Result<Arc<dyn TableProvider>> {
         if self.name == "timeseries" {
+            if let Some((name, _)) = self.named.iter().find(|(name, _)| is_storage_param(name)) {
+                return plan_err!("timeseries: unknown option '{name}'; it reads no files");
+            }
             let bound = self.bind(&["start", "end", "freq", "partition_freq", "seed"])?;
             let seed = match bound.get("seed") {
                 None | Some(Arg::Null) => None,
@@ -310,13 +339,44 @@ impl TableFunctionCall {
                 format.name()
             );
         };
-        file_table(state, &FileSet::resolve(&path)?, &options).await
+        options.storage = self.storage_options()?;
+        let files = FileSet::resolve_in(state, &path, &options.storage).await?;
+        file_table(state, &files, &options).await
     }
+}
+
+/// Options of object stores that table functions take by name, besides any `aws_…`,
+/// `google_…` or `azure_…` key the store understands.
+const STORAGE_PARAMS: &[&str] = &[
+    "region",
+    "endpoint",
+    "anonymous",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "allow_http",
+    "virtual_hosted_style_request",
+    "skip_signature",
+    "service_account_path",
+    "service_account_key",
+    "account_name",
+    "account_key",
+    "sas_token",
+    "bearer_token",
+    "use_emulator",
+];
+
+fn is_storage_param(name: &str) -> bool {
+    STORAGE_PARAMS.contains(&name)
+        || ["aws_", "google_", "azure_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
 }
 
 fn call_key(function: &str, args: &TableFunctionArgs) -> String {
     let args: Vec<String> = args.args.iter().map(ToString::to_string).collect();
-    format!("{function}({})", args.join(", "))
+    // The key names the table in plans and EXPLAIN: secrets among the options stay out.
+    crate::stores::redact(&format!("{function}({})", args.join(", ")))
 }
 
 /// Collects the table function calls of a statement.

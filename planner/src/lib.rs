@@ -51,12 +51,14 @@ pub mod nodes;
 pub mod operators;
 pub mod partitions;
 pub mod quotes;
+mod remote;
 pub mod repeated_names;
 pub mod resample;
 pub mod rules;
 pub mod sample;
 pub mod scans;
 pub mod sized;
+pub mod stores;
 pub mod timeseries;
 pub mod url_table;
 

@@ -6,7 +6,7 @@
 //! and widens types across files (integers meeting floats become floats, dates meeting
 //! timestamps become timestamps) so a glob reads as one table.
 
-use std::path::{Path, PathBuf};
+use std::io::Read;
 use std::sync::Arc;
 
 use datafusion::arrow::csv::reader::Format as CsvInferFormat;
@@ -22,18 +22,17 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
 use datafusion::datasource::{provider_as_source, ViewTable};
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
-use crate::files::{FileFormatKind, FileSet};
+use crate::files::{FileFormatKind, FileSet, SourceFile};
 use crate::quotes::{unclosed_quote, Dialect};
+use crate::remote::{blocking_reader, read_range, store_of};
+use crate::stores::{store_error, StorageOptions};
 
 /// Rows sampled from each file to infer its column types.
 pub const INFER_ROWS_PER_FILE: usize = 1_000;
@@ -64,6 +63,9 @@ pub struct ReadOptions {
     /// compressed ones, cannot be split below one partition per file). `None` spreads the
     /// files over the session's partitions.
     pub blocksize: Option<u64>,
+    /// Options of the object store the files are in (`region`, `endpoint`, `anonymous`,
+    /// credentials), as Dask's `storage_options`.
+    pub storage: StorageOptions,
 }
 
 /// Builds the table for `files`, inferring and reconciling the schema of every file.
@@ -77,7 +79,7 @@ pub async fn file_table(
         Some(kind) => kind,
         None => files.format()?.0,
     };
-    let format = file_format(state, files, kind, compression, options)?;
+    let format = file_format(state, files, kind, compression, options).await?;
     let schema = infer_schema(state, files, kind, &format).await?;
     let dates = options.parse_dates.iter().map(|name| {
         (
@@ -110,7 +112,7 @@ pub async fn file_table(
     let urls = files
         .files
         .iter()
-        .map(|file| file_url(file))
+        .map(SourceFile::listing_url)
         .collect::<Result<Vec<_>>>()?;
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing_options)
@@ -138,12 +140,7 @@ impl BlockTable {
         if blocksize == 0 {
             return plan_err!("blocksize must be at least 1 byte");
         }
-        let bytes: u64 = files
-            .files
-            .iter()
-            .map(|f| std::fs::metadata(f).map(|m| m.len()))
-            .sum::<std::io::Result<u64>>()
-            .map_err(|e| plan_datafusion_err!("cannot read '{}': {e}", files.pattern))?;
+        let bytes: u64 = files.files.iter().map(|f| f.size).sum();
         let partitions = bytes.div_ceil(blocksize).max(1) as usize;
         Ok(BlockTable { inner, partitions })
     }
@@ -238,13 +235,7 @@ fn converting_nulls(
     Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
-fn file_url(file: &Path) -> Result<ListingTableUrl> {
-    let url = url::Url::from_file_path(file)
-        .map_err(|()| plan_datafusion_err!("'{}' is not an absolute path", file.display()))?;
-    ListingTableUrl::try_new(url, None)
-}
-
-fn file_format(
+async fn file_format(
     state: &SessionState,
     files: &FileSet,
     kind: FileFormatKind,
@@ -265,9 +256,9 @@ fn file_format(
                 escape: options.escape,
                 comment: options.comment,
             };
-            let quoted = may_quote(files, dialect.quote, compression);
+            let quoted = may_quote(state, files, dialect.quote, compression).await;
             if quoted {
-                check_quotes_close(files, dialect, compression)?;
+                check_quotes_close(state, files, dialect, compression).await?;
             }
             let mut format = CsvFormat::default()
                 .with_options(defaults.csv)
@@ -312,43 +303,66 @@ const QUOTE_SAMPLE_BYTES: u64 = 64 * 1024;
 /// Whether any file quotes values, as far as its first bytes tell. A quoted value may hold a
 /// newline, and then a file cannot be split into byte ranges at newlines for parallel
 /// reading; files without quotes (most numeric exports) keep the faster split read.
-fn may_quote(files: &FileSet, quote: u8, compression: FileCompressionType) -> bool {
-    use std::io::Read;
-    files.files.iter().any(|file| {
-        let mut sample = Vec::new();
-        let read = std::fs::File::open(file)
-            .map_err(DataFusionError::from)
-            .and_then(|f| {
-                let reader = compression.convert_read(f)?;
-                Ok(reader.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample)?)
-            });
-        read.map_or(true, |_| sample.contains(&quote))
-    })
+async fn may_quote(
+    state: &SessionState,
+    files: &FileSet,
+    quote: u8,
+    compression: FileCompressionType,
+) -> bool {
+    for file in &files.files {
+        let sampled = read_blocking(state, file, compression, move |reader| {
+            let mut sample = Vec::new();
+            reader.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample)?;
+            Ok(sample.contains(&quote))
+        });
+        if sampled.await.unwrap_or(true) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Runs `read` over the (decompressed) bytes of `file` on a blocking thread; remote files
+/// stream in as they are read.
+async fn read_blocking<T: Send + 'static>(
+    state: &SessionState,
+    file: &SourceFile,
+    compression: FileCompressionType,
+    read: impl FnOnce(Box<dyn Read + Send>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let reader = blocking_reader(state, file).await?;
+    tokio::task::spawn_blocking(move || read(compression.convert_read(reader)?))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
 }
 
 /// Fails on the first file with a quoted field that is never closed (see [`crate::quotes`]).
-fn check_quotes_close(
+async fn check_quotes_close(
+    state: &SessionState,
     files: &FileSet,
     dialect: Dialect,
     compression: FileCompressionType,
 ) -> Result<()> {
     for file in &files.files {
-        let unreadable = |e: std::io::Error| {
-            DataFusionError::IoError(std::io::Error::new(
-                e.kind(),
-                format!("cannot read '{}': {e}", file.display()),
-            ))
+        let shown = file.shown();
+        let unreadable = {
+            let shown = shown.clone();
+            move |e: std::io::Error| {
+                DataFusionError::IoError(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot read '{shown}': {e}"),
+                ))
+            }
         };
-        let reader = compression
-            .convert_read(std::fs::File::open(file).map_err(unreadable)?)
-            .map_err(|e| unreadable(std::io::Error::other(e)))?;
-        if let Some(open) = unclosed_quote(reader, dialect).map_err(unreadable)? {
+        let open = read_blocking(state, file, compression, move |reader| {
+            unclosed_quote(reader, dialect).map_err(unreadable)
+        })
+        .await?;
+        if let Some(open) = open {
             return Err(DataFusionError::ArrowError(
                 Box::new(ArrowError::CsvError(format!(
-                    "{}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
-                    file.display(),
-                    open.line,
-                    open.column
+                    "{shown}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
+                    open.line, open.column
                 ))),
                 None,
             ));
@@ -369,39 +383,41 @@ async fn infer_schema(
     kind: FileFormatKind,
     format: &Arc<dyn FileFormat>,
 ) -> Result<SchemaRef> {
-    let store = state
-        .runtime_env()
-        .object_store(ObjectStoreUrl::local_filesystem())?;
-    let schemas: Vec<(PathBuf, SchemaRef)> = futures::stream::iter(files.files.iter().cloned())
+    let schemas: Vec<(String, SchemaRef)> = futures::stream::iter(files.files.iter().cloned())
         .map(|file| {
-            let store = Arc::clone(&store);
-            let named = file.clone();
+            let shown = file.shown();
             let inferred = async move {
-                let location = object_store::path::Path::from_filesystem_path(&file)
-                    .map_err(|e| plan_datafusion_err!("'{}': {e}", file.display()))?;
+                let file = &file;
                 let any: &dyn std::any::Any = format.as_ref();
                 let schema = match any.downcast_ref::<CsvFormat>() {
                     // DataFusion's CSV inference cuts the file at newlines before parsing
                     // and so misreads quoted values that span lines; arrow's reader parses
                     // the file as a stream.
                     Some(csv) => {
-                        let (file, options) = (file.clone(), csv.options().clone());
-                        tokio::task::spawn_blocking(move || infer_csv(&file, &options))
-                            .await
-                            .map_err(|e| DataFusionError::External(Box::new(e)))?
+                        let options = csv.options().clone();
+                        let compression = FileCompressionType::from(options.compression);
+                        read_blocking(state, file, compression, move |reader| {
+                            infer_csv(reader, &options)
+                        })
+                        .await
                     }
                     None => {
                         if kind == FileFormatKind::Arrow {
-                            check_arrow_lengths(&file)?;
+                            check_arrow_lengths(state, file).await?;
                         }
-                        let meta = store.head(&location).await?;
+                        let store = store_of(state, file)?;
+                        let started = std::time::Instant::now();
+                        let meta = store
+                            .head(&file.location())
+                            .await
+                            .map_err(|e| store_error(&file.shown(), e, started))?;
                         format.infer_schema(state, &store, &[meta]).await
                     }
                 }
-                .map_err(|e| in_file(&file, e))?;
-                Ok::<_, DataFusionError>((file, schema))
+                .map_err(|e| in_file(&file.shown(), e))?;
+                Ok::<_, DataFusionError>((file.shown(), schema))
             };
-            named_if_it_panics(named, inferred)
+            named_if_it_panics(shown, inferred)
         })
         .buffered(8)
         .try_collect()
@@ -423,9 +439,7 @@ pub const MAX_COLUMNS: usize = 10_000;
 
 /// Infers one CSV file's schema from its first [`INFER_ROWS_PER_FILE`] records. Columns
 /// without a single value come out as `Null`, so that other files decide their type.
-fn infer_csv(file: &Path, options: &CsvOptions) -> Result<SchemaRef> {
-    let compression = FileCompressionType::from(options.compression);
-    let reader = compression.convert_read(std::fs::File::open(file)?)?;
+fn infer_csv(reader: impl Read, options: &CsvOptions) -> Result<SchemaRef> {
     let mut format = CsvInferFormat::default()
         .with_header(options.has_header.unwrap_or(true))
         .with_delimiter(options.delimiter)
@@ -457,27 +471,22 @@ fn infer_csv(file: &Path, options: &CsvOptions) -> Result<SchemaRef> {
 /// Refuses an Arrow IPC file whose footer or first message claims more bytes than the file
 /// has. Arrow's readers allocate what those lengths say before reading, so a truncated file
 /// (its footer length read from the middle of the data) costs gigabytes, then fails.
-fn check_arrow_lengths(file: &Path) -> Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
+async fn check_arrow_lengths(state: &SessionState, file: &SourceFile) -> Result<()> {
     const MAGIC: &[u8] = b"ARROW1";
-    let mut opened = std::fs::File::open(file)?;
-    let size = opened.metadata()?.len();
-    let mut head = [0u8; 8];
-    let head_len = opened.read(&mut head)?;
+    let size = file.size;
+    let head = read_range(state, file, 0..8).await?;
     let damaged = |what: &str| {
         plan_err!(
             "cannot read '{}': the Arrow file is damaged: {what}",
-            file.display()
+            file.shown()
         )
     };
-    if head_len >= MAGIC.len() && head.starts_with(MAGIC) {
+    if head.starts_with(MAGIC) {
         // The file format: data, then the footer, its length and the magic again.
         if size < 2 * MAGIC.len() as u64 + 6 {
             return damaged("it is too short");
         }
-        let mut tail = [0u8; 10];
-        opened.seek(SeekFrom::End(-10))?;
-        opened.read_exact(&mut tail)?;
+        let tail = read_range(state, file, size - 10..size).await?;
         if &tail[4..] != MAGIC {
             return damaged("it ends before its footer (truncated)");
         }
@@ -488,10 +497,11 @@ fn check_arrow_lengths(file: &Path) -> Result<()> {
     } else {
         // The stream format: each message's metadata length after a continuation marker
         // (or, in files written before the marker, alone).
-        let (length, prefix) = match head {
-            _ if head_len < 8 => return damaged("it is too short"),
+        let (length, prefix) = match *head {
+            _ if head.len() < 8 => return damaged("it is too short"),
             [0xff, 0xff, 0xff, 0xff, a, b, c, d] => (i32::from_le_bytes([a, b, c, d]), 8),
             [a, b, c, d, ..] => (i32::from_le_bytes([a, b, c, d]), 4),
+            [..] => return damaged("it is too short"),
         };
         if length < 0 || length as u64 + prefix > size {
             return damaged("its first message's length exceeds the file");
@@ -503,7 +513,7 @@ fn check_arrow_lengths(file: &Path) -> Result<()> {
 /// Readers of damaged files still panic now and then (a Parquet footer longer than the
 /// file): that is one more damaged file, which the error must name.
 async fn named_if_it_panics<T>(
-    file: PathBuf,
+    file: String,
     reading: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     match std::panic::AssertUnwindSafe(reading).catch_unwind().await {
@@ -513,19 +523,18 @@ async fn named_if_it_panics<T>(
 }
 
 /// The error for a file whose reader panicked on it.
-fn damaged(file: &Path, panic: &(dyn std::any::Any + Send)) -> DataFusionError {
+fn damaged(file: &str, panic: &(dyn std::any::Any + Send)) -> DataFusionError {
     let said = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
     DataFusionError::Plan(format!(
-        "cannot read '{}': the file is damaged ({said})",
-        file.display()
+        "cannot read '{file}': the file is damaged ({said})"
     ))
 }
 
-fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
+fn in_file(file: &str, err: DataFusionError) -> DataFusionError {
     let root = err.find_root().to_string();
     let row = regex::Regex::new(r"Expected (\d+) records, found (\d+) records at line (\d+)")
         .ok()
@@ -533,10 +542,7 @@ fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
     let message = match row {
         Some(c) => format!(
             "{}:{}: malformed CSV row: expected {} fields, found {}",
-            file.display(),
-            &c[3],
-            &c[1],
-            &c[2]
+            file, &c[3], &c[1], &c[2]
         ),
         None => {
             // Keep only the innermost cause: "Generic read failed error: IO error: X" → "X",
@@ -548,7 +554,7 @@ fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
                 .next()
                 .unwrap_or(cause)
                 .trim_end_matches(|c: char| c.is_whitespace() || c == '.');
-            format!("cannot read '{}': {cause}", file.display())
+            format!("cannot read '{file}': {cause}")
         }
     };
     DataFusionError::Plan(message)
@@ -558,11 +564,11 @@ fn in_file(file: &Path, err: DataFusionError) -> DataFusionError {
 pub fn merge_schemas(
     pattern: &str,
     kind: FileFormatKind,
-    schemas: &[(PathBuf, SchemaRef)],
+    schemas: &[(String, SchemaRef)],
 ) -> Result<Schema> {
     let by_position = matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
-    let mut fields: Vec<(Field, &Path)> = Vec::new();
-    let mut first: Option<(&Path, &SchemaRef)> = None;
+    let mut fields: Vec<(Field, &str)> = Vec::new();
+    let mut first: Option<(&str, &SchemaRef)> = None;
     for (file, schema) in schemas {
         // An empty file says nothing about the columns.
         if schema.fields().is_empty() {
@@ -579,19 +585,19 @@ pub fn merge_schemas(
                 if names(first_schema) != names(schema) {
                     return plan_err!(
                         "the files of '{pattern}' disagree on columns: '{}' has ({}) but '{}' has ({})",
-                        first_file.display(),
+                        first_file,
                         names(first_schema).join(", "),
-                        file.display(),
+                        file,
                         names(schema).join(", ")
                     );
                 }
             } else {
-                first = Some((file, schema));
+                first = Some((file.as_str(), schema));
             }
         }
         for field in schema.fields() {
             match fields.iter_mut().find(|(f, _)| f.name() == field.name()) {
-                None => fields.push((field.as_ref().clone().with_nullable(true), file)),
+                None => fields.push((field.as_ref().clone().with_nullable(true), file.as_str())),
                 Some((existing, seen_in)) => {
                     let widened = widen(existing.data_type(), field.data_type(), by_position)
                         .ok_or_else(|| {
@@ -599,9 +605,9 @@ pub fn merge_schemas(
                                 "column '{}' is {} in '{}' but {} in '{}'",
                                 field.name(),
                                 existing.data_type(),
-                                seen_in.display(),
+                                seen_in,
                                 field.data_type(),
-                                file.display()
+                                file
                             )
                         })?;
                     *existing = existing.clone().with_data_type(widened);
@@ -696,16 +702,16 @@ mod tests {
         let ts = |u| DataType::Timestamp(u, None);
         let files = vec![
             (
-                PathBuf::from("a.csv"),
+                String::from("a.csv"),
                 schema(&[
                     ("k", DataType::Int64),
                     ("t", DataType::Date32),
                     ("n", DataType::Null),
                 ]),
             ),
-            (PathBuf::from("empty.csv"), schema(&[])),
+            (String::from("empty.csv"), schema(&[])),
             (
-                PathBuf::from("b.csv"),
+                String::from("b.csv"),
                 schema(&[
                     ("k", DataType::Float64),
                     ("t", ts(TimeUnit::Second)),
@@ -713,7 +719,7 @@ mod tests {
                 ]),
             ),
             (
-                PathBuf::from("c.csv"),
+                String::from("c.csv"),
                 schema(&[
                     ("k", DataType::Int64),
                     ("t", ts(TimeUnit::Millisecond)),
@@ -737,11 +743,11 @@ mod tests {
     fn csv_headers_must_agree() {
         let files = vec![
             (
-                PathBuf::from("a.csv"),
+                String::from("a.csv"),
                 schema(&[("x", DataType::Int64), ("y", DataType::Int64)]),
             ),
             (
-                PathBuf::from("b.csv"),
+                String::from("b.csv"),
                 schema(&[("y", DataType::Int64), ("x", DataType::Int64)]),
             ),
         ];
@@ -757,12 +763,9 @@ mod tests {
     #[test]
     fn parquet_type_conflicts_name_both_files() {
         let files = vec![
+            (String::from("a.parquet"), schema(&[("x", DataType::Int64)])),
             (
-                PathBuf::from("a.parquet"),
-                schema(&[("x", DataType::Int64)]),
-            ),
-            (
-                PathBuf::from("b.parquet"),
+                String::from("b.parquet"),
                 schema(&[("x", DataType::Utf8), ("z", DataType::Int32)]),
             ),
         ];

@@ -2,7 +2,9 @@
 
 use std::any::Any;
 use std::path::PathBuf;
+
 use std::sync::Arc;
+use url::Url;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
@@ -20,12 +22,22 @@ use crate::timeseries::TimeseriesTable;
 pub struct FileScan {
     /// The table as the query names it (`'data_*.csv'`, `read_csv`, `trips`).
     pub table: String,
-    /// The files, in order.
-    pub files: Vec<PathBuf>,
+    /// The files' URLs (`file:///…` for local ones), in order.
+    pub files: Vec<Url>,
     /// The table's schema.
     pub schema: SchemaRef,
     /// How CSV files are decoded, for CSV tables.
     pub csv: Option<CsvOptions>,
+}
+
+impl FileScan {
+    /// The files on this machine's disk; damage in remote files is not diagnosed further.
+    pub fn local_files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.files
+            .iter()
+            .filter(|url| url.scheme() == "file")
+            .filter_map(|url| url.to_file_path().ok())
+    }
 }
 
 /// Every file table scanned by `plan`, in plan order.
@@ -59,7 +71,7 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
     let files = listing
         .table_paths()
         .iter()
-        .filter_map(|url| url.get_url().to_file_path().ok())
+        .map(|url| url.get_url().clone())
         .collect();
     scans.push(FileScan {
         table,

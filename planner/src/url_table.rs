@@ -13,6 +13,7 @@ use datafusion::logical_expr::CreateExternalTable;
 
 use crate::files::{looks_like_path, FileFormatKind, FileSet};
 use crate::listing::{file_table, ReadOptions};
+use crate::stores::StorageOptions;
 
 fn session_state(session: &dyn Session) -> Result<&SessionState> {
     session
@@ -54,16 +55,17 @@ impl UrlTableFactory for FileTableFactory {
             .get()
             .and_then(|state| state())
             .ok_or_else(|| internal_datafusion_err!("the session has been dropped"))?;
-        let files = FileSet::resolve(name)?;
+        let files = FileSet::resolve_in(&state, name, &StorageOptions::default()).await?;
         Ok(Some(
             file_table(&state, &files, &ReadOptions::default()).await?,
         ))
     }
 }
 
-/// `CREATE EXTERNAL TABLE .. LOCATION '<path, directory or glob>'`: local files are resolved
-/// now, like a path in a query (directories include their subdirectories); remote locations
-/// and `PARTITIONED BY` tables go to DataFusion's own factory unchanged.
+/// `CREATE EXTERNAL TABLE .. LOCATION '<path, URL, directory or glob>'`: files are resolved
+/// now, like a path in a query (directories include their subdirectories), with storage
+/// options from `OPTIONS ('aws.region' '…')`; `PARTITIONED BY` tables go to DataFusion's
+/// own factory unchanged.
 #[derive(Debug, Default)]
 pub struct GlobTableFactory {
     fallback: ListingTableFactory,
@@ -76,8 +78,7 @@ impl TableProviderFactory for GlobTableFactory {
         session: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
-        let remote = cmd.locations.iter().any(|l| l.contains("://"));
-        if remote || !cmd.table_partition_cols.is_empty() {
+        if !cmd.table_partition_cols.is_empty() {
             return self.fallback.create(session, cmd).await;
         }
         let format = match cmd.file_type.to_ascii_uppercase().as_str() {
@@ -97,6 +98,10 @@ impl TableProviderFactory for GlobTableFactory {
             ..ReadOptions::default()
         };
         for (key, value) in &cmd.options {
+            if StorageOptions::is_storage_key(key) {
+                options.storage.insert(key, value.clone());
+                continue;
+            }
             let byte = || match value.as_bytes() {
                 [b] => Ok(Some(*b)),
                 _ => plan_err!("option '{key}' must be a single character, got '{value}'"),
@@ -113,7 +118,11 @@ impl TableProviderFactory for GlobTableFactory {
                 }
                 "null_value" => options.nulls.push(value.clone()),
                 "compression" => {} // taken from the file extensions
-                _ => return plan_err!("option '{key}' is not supported for local files"),
+                _ => {
+                    return plan_err!(
+                        "option '{key}' is not supported; file options are format.delimiter, format.quote, format.escape, format.comment, format.has_header, format.null_value; storage options start with aws., gcp. or azure."
+                    )
+                }
             }
         }
         let declared: &Schema = cmd.schema.as_arrow();
@@ -128,7 +137,8 @@ impl TableProviderFactory for GlobTableFactory {
             files: vec![],
         };
         for location in &cmd.locations {
-            files.files.extend(FileSet::resolve(location)?.files);
+            let resolved = FileSet::resolve_in(state, location, &options.storage).await?;
+            files.files.extend(resolved.files);
         }
         files.files.sort();
         files.files.dedup();

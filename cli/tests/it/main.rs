@@ -8,6 +8,7 @@ mod errors;
 mod formats;
 mod options;
 mod outputs;
+mod remote;
 mod repl;
 mod visual;
 

@@ -75,9 +75,16 @@ fn rask_session_state(
     config: datafusion::prelude::SessionConfig,
 ) -> datafusion::common::Result<datafusion::execution::SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
+    // The scheduler lists the files of remote tables again when it splits their scans.
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::from_runtime_env(
+        state.runtime_env(),
+    )
+    .with_object_store_registry(crate::config::object_stores())
+    .build_arc()?;
     Ok(
         datafusion::execution::SessionStateBuilder::new_from_existing(state)
             .with_query_planner(Arc::new(rask_planner::extension::RaskQueryPlanner))
+            .with_runtime_env(runtime)
             .build(),
     )
 }
@@ -144,6 +151,15 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
         "worker",
     )?;
     let codec = Arc::new(RaskCodec::default());
+    let scratch = work_dir.path().to_path_buf();
+    // Each worker builds its object stores from its own environment: no secret travels in
+    // a plan.
+    let runtime: ballista_core::RuntimeProducer = Arc::new(move |_| {
+        datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_temp_file_path(scratch.clone())
+            .with_object_store_registry(crate::config::object_stores())
+            .build_arc()
+    });
     let config = ExecutorProcessConfig {
         executor_id: worker_id(
             &advertised.clone().unwrap_or_else(|| "worker".into()),
@@ -162,6 +178,7 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
         work_dir: Some(work_dir.path().to_string_lossy().into_owned()),
         executor_heartbeat_interval_seconds: 2,
         memory_pool_size: options.memory_limit,
+        override_runtime_producer: Some(runtime),
         override_logical_codec: Some(codec.clone()),
         override_physical_codec: Some(codec),
         // Ballista's own registry lacks DataFusion's array functions (`range`, `make_array`,

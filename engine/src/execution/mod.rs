@@ -128,7 +128,11 @@ impl Planned {
         let query = log.start(self.label, self.physical, pool);
         let context = Arc::new(self.task.with_runtime(runtime));
         let spill_dirs = context.runtime_env().disk_manager.temp_dir_paths();
-        Ok((Run::new(query, self.logical, spill_dirs, streams), context))
+        let stores = Arc::clone(&context.runtime_env().object_store_registry);
+        Ok((
+            Run::new(query, self.logical, spill_dirs, stores, streams),
+            context,
+        ))
     }
 }
 

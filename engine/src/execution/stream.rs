@@ -7,6 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{AsArray, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{ArrowPrimitiveType, Field, Schema, SchemaRef};
 use datafusion::common::DataFusionError;
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::EmptyRecordBatchStream;
@@ -40,6 +41,8 @@ pub(crate) struct Run {
     spill_dirs: Vec<std::path::PathBuf>,
     /// Streams that have not ended yet.
     open: AtomicUsize,
+    /// The session's object stores, for sinks writing to URLs.
+    stores: Arc<dyn ObjectStoreRegistry>,
 }
 
 impl Run {
@@ -47,6 +50,7 @@ impl Run {
         query: Arc<Query>,
         logical: LogicalPlan,
         spill_dirs: Vec<std::path::PathBuf>,
+        stores: Arc<dyn ObjectStoreRegistry>,
         streams: usize,
     ) -> Arc<Run> {
         let run = Arc::new(Run {
@@ -54,6 +58,7 @@ impl Run {
             logical,
             spill_dirs,
             open: AtomicUsize::new(streams),
+            stores,
         });
         if streams == 0 {
             outcome(&run.query, QueryState::Finished);
@@ -116,6 +121,11 @@ impl BatchStream {
             run,
             ended: false,
         }
+    }
+
+    /// The object stores of the session the query runs in.
+    pub(crate) fn object_stores(&self) -> Arc<dyn ObjectStoreRegistry> {
+        Arc::clone(&self.run.stores)
     }
 
     /// The schema of every batch.

@@ -97,7 +97,7 @@ async fn first_damaged_file(plan: &LogicalPlan) -> Option<(PathBuf, Error)> {
     let files: Vec<PathBuf> = file_scans(plan)
         .into_iter()
         .filter(|scan| scan.csv.is_none())
-        .flat_map(|scan| scan.files)
+        .flat_map(|scan| scan.local_files().collect::<Vec<_>>())
         .collect();
     for file in files {
         if let Err(damage) = read_alone(&file).await {

@@ -1,0 +1,582 @@
+//! The object stores behind URLs: `s3://` (and `s3a://`), `gs://`, `az://`/`abfs(s)://`,
+//! `http(s)://` and `file://`.
+//!
+//! A store is built the first time a URL of its bucket (or host) is read, from the standard
+//! environment variables and files of the tools people already use, or from options given
+//! by name in the statement, which then replace the bucket's store for the rest of the
+//! session. Each process builds its own: a cluster's workers resolve credentials from their
+//! own environment, so no secret ever travels in a plan.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+use object_store::http::HttpBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use url::Url;
+
+/// The kinds of store a URL's scheme names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Amazon S3 and S3-compatible servers (`s3://bucket/key`, `s3a://`).
+    S3,
+    /// Google Cloud Storage (`gs://bucket/key`).
+    Gcs,
+    /// Azure Blob Storage and Data Lake (`az://container/key`, `abfs(s)://`).
+    Azure,
+    /// A web server (`http(s)://host/path`): single files, no listing.
+    Http,
+    /// The local filesystem (`file:///path`).
+    Local,
+}
+
+impl StoreKind {
+    /// The kind `url`'s scheme names; other schemes are refused with the supported ones.
+    pub fn of(url: &Url) -> Result<StoreKind> {
+        Ok(match url.scheme() {
+            "s3" | "s3a" => StoreKind::S3,
+            "gs" | "gcs" => StoreKind::Gcs,
+            "az" | "azure" | "abfs" | "abfss" | "adl" => StoreKind::Azure,
+            "http" | "https" => StoreKind::Http,
+            "file" => StoreKind::Local,
+            other => {
+                return plan_err!(
+                    "unsupported URL scheme '{other}://' in '{}': Rask reads s3://, gs://, az:// (abfs://), http(s):// and file:// URLs",
+                    redact_url(url)
+                )
+            }
+        })
+    }
+
+    /// Whether the store can list keys, so that globs and directories work on it.
+    pub fn can_list(self) -> bool {
+        self != StoreKind::Http
+    }
+}
+
+/// Whether `text` is a URL of a store rather than a local path (`C:\` is a path).
+pub fn is_url(text: &str) -> bool {
+    text.split_once("://")
+        .is_some_and(|(scheme, _)| scheme.len() > 1 && scheme.chars().all(char::is_alphanumeric))
+}
+
+/// Options of an object store given by name: `region => 'eu-west-1'` in a table function,
+/// `'aws.region' 'eu-west-1'` in `CREATE EXTERNAL TABLE … OPTIONS`, `storage_options` of a
+/// reader. Keys are kept without their `aws.`/`gcp.`/`azure.` prefix; values of secret keys
+/// never show in `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StorageOptions(BTreeMap<String, String>);
+
+impl std::fmt::Debug for StorageOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.0.iter().map(|(key, value)| {
+            let value = if is_secret(key) { REDACTED } else { value };
+            (key, value)
+        });
+        f.debug_map().entries(shown).finish()
+    }
+}
+
+/// What a secret shows as.
+pub const REDACTED: &str = "***";
+
+/// The option names (without prefix) whose values are secrets.
+const SECRET_KEYS: &[&str] = &[
+    "secret_access_key",
+    "aws_secret_access_key",
+    "session_token",
+    "aws_session_token",
+    "token",
+    "access_key",
+    "account_key",
+    "azure_storage_account_key",
+    "azure_storage_access_key",
+    "sas_key",
+    "sas_token",
+    "azure_storage_sas_key",
+    "azure_storage_sas_token",
+    "azure_storage_token",
+    "bearer_token",
+    "client_secret",
+    "azure_client_secret",
+    "service_account_key",
+    "google_service_account_key",
+];
+
+/// Whether the option `key` (any case, with or without prefix) holds a secret.
+pub fn is_secret(key: &str) -> bool {
+    let key = unprefixed(&key.to_ascii_lowercase());
+    SECRET_KEYS.contains(&key.as_str())
+}
+
+fn unprefixed(key: &str) -> String {
+    ["aws.", "gcp.", "gcs.", "google.", "azure."]
+        .iter()
+        .find_map(|prefix| key.strip_prefix(prefix))
+        .unwrap_or(key)
+        .to_string()
+}
+
+impl StorageOptions {
+    /// Whether no option is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Sets option `key` (`region`, `aws.region`, `endpoint`, `anonymous`, …).
+    pub fn insert(&mut self, key: &str, value: impl Into<String>) {
+        self.0
+            .insert(unprefixed(&key.to_ascii_lowercase()), value.into());
+    }
+
+    /// Whether `key` (`aws.region`, `format.delimiter`) is a storage option rather than one
+    /// of a file format.
+    pub fn is_storage_key(key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        ["aws.", "gcp.", "gcs.", "google.", "azure.", "http."]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    fn flag(&self, key: &str) -> Result<bool> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(other) => plan_err!("storage option '{key}' must be true or false, got '{other}'"),
+        }
+    }
+}
+
+/// Requests that fail for reasons worth retrying (a dropped connection, a 5xx) are retried
+/// this often within this time, then fail: an unreachable endpoint is an error, not a hang.
+fn retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(15),
+    }
+}
+
+fn client_options(allow_http: bool) -> ClientOptions {
+    ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(3))
+        .with_allow_http(allow_http)
+}
+
+/// Builds the store for `url`'s bucket (container, host) from the environment and `options`,
+/// which take precedence.
+pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
+    let kind = StoreKind::of(url)?;
+    let bucket = bucket_url(url);
+    let unknown = |key: &str, kind: &str| {
+        plan_datafusion_err!("unknown storage option '{key}' for {kind} ('{bucket}')")
+    };
+    let anonymous = options.flag("anonymous")?;
+    let built: Result<Arc<dyn ObjectStore>, object_store::Error> = match kind {
+        StoreKind::Local => return Ok(Arc::new(LocalFileSystem::new())),
+        StoreKind::S3 => {
+            let mut builder = aws_profile(AmazonS3Builder::from_env())?;
+            for (key, value) in &options.0 {
+                if key == "anonymous" {
+                    continue;
+                }
+                let parsed: AmazonS3ConfigKey = key.parse().map_err(|_| unknown(key, "S3"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            if anonymous {
+                builder = builder.with_skip_signature(true);
+            } else {
+                check_aws_credentials(&builder, &bucket)?;
+            }
+            let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+            let plain = endpoint.is_some_and(|e| e.starts_with("http://"));
+            builder
+                .with_url(bucket.as_str())
+                .with_client_options(client_options(plain))
+                .with_retry(retry())
+                .build()
+                .map(|store| Arc::new(store) as _)
+        }
+        StoreKind::Gcs => {
+            // GOOGLE_APPLICATION_CREDENTIALS among them.
+            let mut builder = GoogleCloudStorageBuilder::from_env();
+            for (key, value) in &options.0 {
+                if key == "anonymous" {
+                    continue;
+                }
+                let parsed: GoogleConfigKey = key.parse().map_err(|_| unknown(key, "GCS"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            if anonymous {
+                builder = builder.with_skip_signature(true);
+            }
+            builder
+                .with_url(bucket.as_str())
+                .with_client_options(client_options(false))
+                .with_retry(retry())
+                .build()
+                .map(|store| Arc::new(store) as _)
+        }
+        StoreKind::Azure => {
+            let mut builder = MicrosoftAzureBuilder::from_env();
+            for (key, value) in &options.0 {
+                if key == "anonymous" {
+                    continue;
+                }
+                let parsed: AzureConfigKey = key.parse().map_err(|_| unknown(key, "Azure"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            if anonymous {
+                builder = builder.with_skip_signature(true);
+            }
+            builder
+                .with_url(bucket.as_str())
+                .with_client_options(client_options(false))
+                .with_retry(retry())
+                .build()
+                .map(|store| Arc::new(store) as _)
+        }
+        StoreKind::Http => {
+            if let Some(key) = options.0.keys().find(|k| *k != "anonymous") {
+                return Err(unknown(key, "HTTP"));
+            }
+            HttpBuilder::new()
+                .with_url(bucket.as_str())
+                .with_client_options(client_options(true))
+                .with_retry(retry())
+                .build()
+                .map(|store| Arc::new(store) as _)
+        }
+    };
+    built.map_err(|e| plan_datafusion_err!("cannot open '{bucket}': {}", redact(&e.to_string())))
+}
+
+/// `scheme://bucket` (or `scheme://host:port`): what one store serves.
+pub fn bucket_url(url: &Url) -> String {
+    let mut bucket = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        bucket.push_str(&format!(":{port}"));
+    }
+    bucket
+}
+
+/// Fills what the standard AWS files give for `AWS_PROFILE` (or `default`): keys and token
+/// from `~/.aws/credentials`, region and endpoint from `~/.aws/config`; the environment
+/// variables, already in `builder`, win.
+fn aws_profile(mut builder: AmazonS3Builder) -> Result<AmazonS3Builder> {
+    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let file = |variable: &str, name: &str| {
+        std::env::var_os(variable)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+    };
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+        .and_then(|path| read_ini_section(&path, &profile));
+    let config_section = if profile == "default" {
+        profile.clone()
+    } else {
+        format!("profile {profile}")
+    };
+    let config =
+        file("AWS_CONFIG_FILE", "config").and_then(|path| read_ini_section(&path, &config_section));
+    if std::env::var_os("AWS_PROFILE").is_some() && credentials.is_none() && config.is_none() {
+        return plan_err!(
+            "AWS_PROFILE names profile '{profile}', which neither ~/.aws/credentials nor ~/.aws/config has"
+        );
+    }
+    let settings = [
+        (
+            credentials.as_ref(),
+            "aws_access_key_id",
+            AmazonS3ConfigKey::AccessKeyId,
+        ),
+        (
+            credentials.as_ref(),
+            "aws_secret_access_key",
+            AmazonS3ConfigKey::SecretAccessKey,
+        ),
+        (
+            credentials.as_ref(),
+            "aws_session_token",
+            AmazonS3ConfigKey::Token,
+        ),
+        (config.as_ref(), "region", AmazonS3ConfigKey::Region),
+        (config.as_ref(), "endpoint_url", AmazonS3ConfigKey::Endpoint),
+    ];
+    for (section, name, key) in settings {
+        let value = section.and_then(|s| s.get(name));
+        if let (Some(value), None) = (value, builder.get_config_value(&key)) {
+            builder = builder.with_config(key, value);
+        }
+    }
+    Ok(builder)
+}
+
+/// The `key = value` lines of `[section]` in an INI file such as `~/.aws/credentials`.
+fn read_ini_section(path: &std::path::Path, section: &str) -> Option<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut found: Option<BTreeMap<String, String>> = None;
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = name.trim() == section;
+            if inside {
+                found.get_or_insert_with(BTreeMap::new);
+            }
+        } else if let (true, Some((key, value))) = (inside, line.split_once('=')) {
+            found
+                .get_or_insert_with(BTreeMap::new)
+                .insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    found
+}
+
+/// Refuses to go on without credentials rather than wait on instance metadata that is not
+/// there: the error names every source tried.
+fn check_aws_credentials(builder: &AmazonS3Builder, bucket: &str) -> Result<()> {
+    let has = |key| {
+        builder
+            .get_config_value(&key)
+            .is_some_and(|v| !v.is_empty())
+    };
+    let delegated = [
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|variable| std::env::var_os(variable).is_some());
+    let keys = has(AmazonS3ConfigKey::AccessKeyId) && has(AmazonS3ConfigKey::SecretAccessKey);
+    if keys
+        || delegated
+        || std::env::var_os("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v == "false")
+    {
+        return Ok(());
+    }
+    plan_err!(
+        "no credentials found for '{bucket}': tried the options access_key_id/secret_access_key, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile '{}' in ~/.aws/credentials, AWS_WEB_IDENTITY_TOKEN_FILE and AWS_CONTAINER_CREDENTIALS_*; for a public bucket use anonymous => true",
+        std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into())
+    )
+}
+
+/// DataFusion's store registry, building a store the first time a bucket is asked for.
+#[derive(Debug, Default)]
+pub struct LazyStores {
+    built: DefaultObjectStoreRegistry,
+}
+
+impl ObjectStoreRegistry for LazyStores {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.built.register_store(url, store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        self.built.deregister_store(url)
+    }
+
+    fn get_store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        if let Ok(store) = self.built.get_store(url) {
+            return Ok(store);
+        }
+        let store = build_store(url, &StorageOptions::default())?;
+        self.built.register_store(url, Arc::clone(&store));
+        Ok(store)
+    }
+}
+
+/// The store for `url`: built from `options` (and registered for the session) when there are
+/// any, else the session's.
+pub fn store_for(
+    registry: &dyn ObjectStoreRegistry,
+    url: &Url,
+    options: &StorageOptions,
+) -> Result<Arc<dyn ObjectStore>> {
+    if options.is_empty() {
+        return registry.get_store(url);
+    }
+    let store = build_store(url, options)?;
+    registry.register_store(url, Arc::clone(&store));
+    Ok(store)
+}
+
+/// `url` as it may be shown: without a password or query string (which may carry a SAS
+/// token or a signature).
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some(REDACTED));
+    }
+    if shown.query().is_some() {
+        shown.set_query(Some(REDACTED));
+    }
+    shown.to_string()
+}
+
+/// `text` with the values of secret options (`secret_access_key => '…'`,
+/// `'aws.secret_access_key' '…'`, `SECRET_ACCESS_KEY=…`) replaced by `***`, for errors,
+/// EXPLAIN, history and logs.
+pub fn redact(text: &str) -> String {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        let names = SECRET_KEYS.join("|");
+        regex::Regex::new(&format!(
+            r#"(?i)\b((?:aws\.|gcp\.|gcs\.|google\.|azure\.)?(?:{names})(?:['"]?\s*(?:=>|=|:)\s*|['"]\s+))('[^']*'|"[^"]*"|[^\s,)'"]+)"#
+        ))
+        .expect("the secret pattern is valid")
+    });
+    pattern
+        .replace_all(text, |c: &regex::Captures| {
+            let quote = match c[2].chars().next() {
+                Some(q @ ('\'' | '"')) => q.to_string(),
+                _ => String::new(),
+            };
+            format!("{}{quote}{REDACTED}{quote}", &c[1])
+        })
+        .into_owned()
+}
+
+/// One line for a failed store request on `what` (a URL), naming the endpoint and the time
+/// spent when it could not be reached.
+pub fn store_error(what: &str, error: object_store::Error, started: Instant) -> DataFusionError {
+    let text = redact(&error.to_string());
+    let lower = text.to_ascii_lowercase();
+    let message = match &error {
+        _ if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") => {
+            format!("bucket not found: '{what}'")
+        }
+        object_store::Error::NotFound { .. } => format!("not found: '{what}'"),
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
+            format!("access denied to '{what}': {}", innermost(&text))
+        }
+        _ if lower.contains("accessdenied")
+            || lower.contains("invalidaccesskeyid")
+            || lower.contains("signaturedoesnotmatch")
+            || lower.contains("403 forbidden") =>
+        {
+            format!("access denied to '{what}': {}", innermost(&text))
+        }
+        _ if lower.contains("error sending request")
+            || lower.contains("connection refused")
+            || lower.contains("dns error")
+            || lower.contains("timed out")
+            || lower.contains("connect") =>
+        {
+            format!(
+                "cannot reach the endpoint of '{what}' (gave up after {:.1} s): {}",
+                started.elapsed().as_secs_f64(),
+                innermost(&text)
+            )
+        }
+        _ => format!("cannot read '{what}': {}", innermost(&text)),
+    };
+    DataFusionError::Plan(message)
+}
+
+/// The part of a store's message worth showing, on one line: the request and the status
+/// the server answered, without the lead-in the store's name already gives.
+fn innermost(text: &str) -> String {
+    let line = text.lines().next().unwrap_or(text);
+    let line = line
+        .rsplit_once("Error performing ")
+        .map_or(line, |(_, request)| request);
+    line.trim().trim_end_matches(':').trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_name_their_store() {
+        let kind = |u: &str| StoreKind::of(&Url::parse(u).unwrap());
+        assert_eq!(kind("s3://b/k.csv").unwrap(), StoreKind::S3);
+        assert_eq!(kind("s3a://b/k.csv").unwrap(), StoreKind::S3);
+        assert_eq!(kind("gs://b/k").unwrap(), StoreKind::Gcs);
+        assert_eq!(
+            kind("abfss://c@a.dfs.core.windows.net/k").unwrap(),
+            StoreKind::Azure
+        );
+        assert_eq!(kind("az://c/k").unwrap(), StoreKind::Azure);
+        assert_eq!(kind("https://h/k.csv").unwrap(), StoreKind::Http);
+        assert_eq!(kind("file:///tmp/x.csv").unwrap(), StoreKind::Local);
+        let refused = kind("ftp://h/x.csv").unwrap_err().to_string();
+        assert!(
+            refused.contains("unsupported URL scheme 'ftp://'"),
+            "{refused}"
+        );
+        assert!(is_url("s3://b/x") && !is_url("data/*.csv") && !is_url("C:\\x.csv"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_wherever_they_are_written() {
+        let sql = "SELECT * FROM read_parquet('s3://b/x.parquet', secret_access_key => 'wJalr/XUt', region => 'eu-west-1')";
+        let shown = redact(sql);
+        assert!(!shown.contains("wJalr"), "{shown}");
+        assert!(shown.contains("secret_access_key => '***'"), "{shown}");
+        assert!(shown.contains("region => 'eu-west-1'"), "{shown}");
+        let ddl = "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 's3://b/' OPTIONS ('aws.secret_access_key' 'abc123', 'aws.session_token' \"tok\")";
+        let shown = redact(ddl);
+        assert!(
+            !shown.contains("abc123") && !shown.contains("tok\""),
+            "{shown}"
+        );
+        assert_eq!(
+            redact("AWS_SECRET_ACCESS_KEY=zzz rest"),
+            "AWS_SECRET_ACCESS_KEY=*** rest"
+        );
+        let mut options = StorageOptions::default();
+        options.insert("aws.secret_access_key", "hidden");
+        options.insert("region", "us-east-1");
+        let debug = format!("{options:?}");
+        assert!(
+            !debug.contains("hidden") && debug.contains("us-east-1"),
+            "{debug}"
+        );
+        let url = Url::parse("https://a.blob.core.windows.net/c/x.csv?sv=2020&sig=SECRET").unwrap();
+        assert!(!redact_url(&url).contains("SECRET"));
+    }
+
+    #[test]
+    fn profiles_are_read_from_ini_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(
+            &path,
+            "[default]\naws_access_key_id = A\n\n[profile dev]\n# comment\nregion = eu-west-1\nendpoint_url=http://127.0.0.1:9000\n",
+        )
+        .unwrap();
+        let dev = read_ini_section(&path, "profile dev").unwrap();
+        assert_eq!(dev.get("region").map(String::as_str), Some("eu-west-1"));
+        assert_eq!(
+            dev.get("endpoint_url").map(String::as_str),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(read_ini_section(&path, "default").unwrap().len(), 1);
+        assert!(read_ini_section(&path, "missing").is_none());
+    }
+}
