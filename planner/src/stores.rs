@@ -224,6 +224,8 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
             }
             if anonymous {
                 builder = builder.with_skip_signature(true);
+            } else {
+                check_google_credentials(&builder, &bucket)?;
             }
             builder
                 .with_url(bucket.as_str())
@@ -243,6 +245,18 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
             }
             if anonymous {
                 builder = builder.with_skip_signature(true);
+            }
+            let account = builder.get_config_value(&AzureConfigKey::AccountName);
+            let in_url = url
+                .host_str()
+                .is_some_and(|h| h.contains(".core.windows.net"));
+            if account.is_none() && !in_url {
+                return plan_err!(
+                    "no storage account for '{bucket}': set AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY or a SAS in AZURE_STORAGE_SAS_KEY), pass account_name => '…', or name it in the URL (abfss://container@account.dfs.core.windows.net/…)"
+                );
+            }
+            if !anonymous {
+                check_azure_credentials(&builder, &bucket)?;
             }
             builder
                 .with_url(bucket.as_str())
@@ -268,7 +282,16 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
 
 /// `scheme://bucket` (or `scheme://host:port`): what one store serves.
 pub fn bucket_url(url: &Url) -> String {
-    let mut bucket = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    // `abfss://container@account.dfs.core.windows.net` names the container as the user.
+    let user = match url.username() {
+        "" => String::new(),
+        name => format!("{name}@"),
+    };
+    let mut bucket = format!(
+        "{}://{user}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default()
+    );
     if let Some(port) = url.port() {
         bucket.push_str(&format!(":{port}"));
     }
@@ -376,6 +399,52 @@ fn check_aws_credentials(builder: &AmazonS3Builder, bucket: &str) -> Result<()> 
     plan_err!(
         "no credentials found for '{bucket}': tried the options access_key_id/secret_access_key, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile '{}' in ~/.aws/credentials, AWS_WEB_IDENTITY_TOKEN_FILE and AWS_CONTAINER_CREDENTIALS_*; for a public bucket use anonymous => true",
         std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into())
+    )
+}
+
+/// As for S3: fails at once without credentials rather than ask the metadata server of a
+/// machine that is not on Google Cloud.
+fn check_google_credentials(builder: &GoogleCloudStorageBuilder, bucket: &str) -> Result<()> {
+    let configured = [
+        GoogleConfigKey::ServiceAccount,
+        GoogleConfigKey::ServiceAccountKey,
+        GoogleConfigKey::ApplicationCredentials,
+    ]
+    .iter()
+    .any(|key| builder.get_config_value(key).is_some());
+    let gcloud = std::env::var_os("HOME").is_some_and(|home| {
+        std::path::Path::new(&home)
+            .join(".config/gcloud/application_default_credentials.json")
+            .exists()
+    });
+    if configured || gcloud || std::env::var_os("GCE_METADATA_HOST").is_some() {
+        return Ok(());
+    }
+    plan_err!(
+        "no credentials found for '{bucket}': tried the option service_account_path, GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_SERVICE_ACCOUNT(_PATH/_KEY) and ~/.config/gcloud/application_default_credentials.json; on Google Cloud set GCE_METADATA_HOST; for a public bucket use anonymous => true"
+    )
+}
+
+/// As for S3: a key, a SAS, a token, a service principal, the Azure CLI or a managed
+/// identity's endpoint, or an error naming them.
+fn check_azure_credentials(builder: &MicrosoftAzureBuilder, bucket: &str) -> Result<()> {
+    let configured = [
+        AzureConfigKey::AccessKey,
+        AzureConfigKey::SasKey,
+        AzureConfigKey::Token,
+        AzureConfigKey::ClientSecret,
+        AzureConfigKey::FederatedTokenFile,
+        AzureConfigKey::UseAzureCli,
+        AzureConfigKey::UseEmulator,
+        AzureConfigKey::MsiEndpoint,
+    ]
+    .iter()
+    .any(|key| builder.get_config_value(key).is_some_and(|v| v != "false"));
+    if configured || std::env::var_os("IDENTITY_ENDPOINT").is_some() {
+        return Ok(());
+    }
+    plan_err!(
+        "no credentials found for '{bucket}': tried the options account_key/sas_token, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY, AZURE_STORAGE_TOKEN, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_USE_AZURE_CLI and a managed identity (IDENTITY_ENDPOINT, MSI_ENDPOINT); for a public container use anonymous => true"
     )
 }
 

@@ -129,17 +129,21 @@ fn start_s3() -> Result<S3, String> {
     })
 }
 
-/// `query` with nothing of the caller's AWS setup: no variables, no `~/.aws` files.
+/// `query` with nothing of the caller's cloud setup: no variables, no `~/.aws` files.
 fn bare_query() -> StdCommand {
     let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("query"));
     command
         .current_dir(workspace())
         .env_remove("RUST_BACKTRACE");
+    let credentials = ["AWS_", "GOOGLE_", "AZURE_", "GCE_", "IDENTITY_", "MSI_"];
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
+        let name = key.to_string_lossy();
+        if credentials.iter().any(|prefix| name.starts_with(prefix)) {
             command.env_remove(key);
         }
     }
+    // No `~/.config/gcloud` either.
+    command.env("HOME", "/nonexistent");
     command
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
         .env("AWS_CONFIG_FILE", "/nonexistent/config");
@@ -570,5 +574,40 @@ fn http_urls_read_single_files() {
             &[&format!("SELECT * FROM '{base}/missing.csv'")],
         ),
         &["file not found"],
+    );
+}
+
+#[test]
+fn other_stores_say_what_they_lack() {
+    refused(
+        run(bare_query(), &["SELECT * FROM 'gs://some-bucket/x.csv'"]),
+        &[
+            "no credentials found for 'gs://some-bucket'",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        ],
+    );
+    refused(
+        run(bare_query(), &["SELECT * FROM 'az://container/x.csv'"]),
+        &[
+            "no storage account for 'az://container'",
+            "AZURE_STORAGE_ACCOUNT_NAME",
+        ],
+    );
+    refused(
+        run(
+            bare_query(),
+            &["SELECT * FROM 'abfss://container@account.dfs.core.windows.net/x.csv'"],
+        ),
+        &[
+            "no credentials found for 'abfss://container@account.dfs.core.windows.net'",
+            "AZURE_STORAGE_ACCOUNT_KEY",
+        ],
+    );
+    refused(
+        run(
+            bare_query(),
+            &["-o", "https://example.com/x.csv", "SELECT 1"],
+        ),
+        &["cannot write 'https://example.com/x.csv': http(s) URLs are read-only"],
     );
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The tutorial workloads over an S3-compatible server on 127.0.0.1 against the same files on
+local disk, through the same `query` binary.
+
+Usage:
+    remote.py DATADIR [--query BIN] [--python MOTO_PYTHON] [--endpoint URL]
+              [--queries q1,q2,...] [--runs N] [--warmup W]
+
+DATADIR holds the data of ../shared/bench/gen_data.py (seed_a/seed_b/seed_c). Without
+--endpoint, a moto server (`moto_server` from the virtualenv of MOTO_PYTHON; moto[server]
+from PyPI) is started on a free port; with it, any S3-compatible server already running
+there is used (its credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY). The files are
+uploaded to bucket `rask-bench`, then each workload runs N times on each side, the two
+sides taking turns; printed are the medians and the ratio remote / local.
+
+It also reads a tenth of the row groups of the Parquet files (a filter on the first tenth of
+`timestamp`) and prints the bytes the scan fetched (EXPLAIN ANALYZE's `bytes_scanned`) next
+to those of a full scan.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from compare import PEER_BENCH, QUERIES, SOURCE, SQL, TARGET, one_run, q5_copy  # noqa: E402
+
+BUCKET = "rask-bench"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto(python):
+    port = free_port()
+    server = os.path.join(os.path.dirname(python), "moto_server")
+    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    sys.exit("moto_server did not start")
+
+
+def upload(python, endpoint, datadir, names):
+    """Uploads with boto3 from the moto virtualenv (multipart for large files)."""
+    script = f"""
+import boto3, os, sys
+s3 = boto3.client("s3", endpoint_url={endpoint!r}, region_name="us-east-1")
+try:
+    s3.create_bucket(Bucket={BUCKET!r})
+except s3.exceptions.BucketAlreadyOwnedByYou:
+    pass
+for name in sys.argv[1:]:
+    s3.upload_file(os.path.join({datadir!r}, name), {BUCKET!r}, name)
+"""
+    subprocess.run([python, "-c", script, *names], check=True)
+
+
+def sql_for(query, table, outdir):
+    return q5_copy(table, outdir) if query == "q5" else SQL[query].replace("from t", f"from {table}")
+
+
+def bytes_scanned(query_bin, table, where):
+    sql = f"EXPLAIN ANALYZE SELECT count(*), avg(value) FROM {table} {where}"
+    out = subprocess.run([query_bin, "-q", "--format", "csv", sql], check=True,
+                         capture_output=True, text=True).stdout
+    return sum(int(n) for n in re.findall(r"bytes_scanned=(\d+)", out))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("datadir")
+    ap.add_argument("--query", default=os.path.join(TARGET, "release", "query"))
+    ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), ".cache/rask/venv/bin/python"))
+    ap.add_argument("--endpoint", default=None)
+    ap.add_argument("--queries", default=",".join(QUERIES))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    args = ap.parse_args()
+    queries = args.queries.split(",")
+
+    server = None
+    if args.endpoint:
+        endpoint = args.endpoint
+    else:
+        server, endpoint = start_moto(args.python)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    outdir = tempfile.mkdtemp(prefix="rask_remote_bench_")
+    try:
+        patterns = sorted({SOURCE[q] for q in queries} | {SOURCE["q1p"]})
+        names = sorted({os.path.basename(f) for p in patterns
+                        for f in glob.glob(os.path.join(args.datadir, p))})
+        started = time.time()
+        upload(args.python, endpoint, args.datadir, names)
+        print(f"uploaded {len(names)} files in {time.time() - started:.1f} s", file=sys.stderr)
+
+        rows = []
+        q5dir = os.path.join(outdir, "q5")
+        for query in queries:
+            local = f"'{os.path.join(args.datadir, SOURCE[query])}'"
+            remote = f"'s3://{BUCKET}/{SOURCE[query]}'"
+            cmds = {
+                side: [args.query, "-q", "--format", "csv", sql_for(query, table, q5dir)]
+                for side, table in (("local", local), ("s3", remote))
+            }
+            samples = {side: [] for side in cmds}
+            for i in range(args.warmup + args.runs):
+                for side, cmd in cmds.items():
+                    wall, _ = one_run(cmd, q5dir)
+                    if i >= args.warmup:
+                        samples[side].append(wall)
+            local_s, remote_s = (statistics.median(samples[s]) for s in ("local", "s3"))
+            rows.append((query, local_s, remote_s))
+            print(f"{query:4} local {local_s:6.3f} s  s3 {remote_s:6.3f} s  ratio {remote_s / local_s:.2f}x",
+                  file=sys.stderr, flush=True)
+
+        print("| workload | local disk | S3 (loopback) | S3 / local |")
+        print("|---|---|---|---|")
+        for query, local_s, remote_s in rows:
+            print(f"| {query} | {local_s:.2f} s | {remote_s:.2f} s | {remote_s / local_s:.2f}x |")
+        ratios = [r / l for _, l, r in rows]
+        geo = statistics.geometric_mean(ratios)
+        print(f"| geometric mean | | | {geo:.2f}x |")
+
+        table = f"'s3://{BUCKET}/{SOURCE['q1p']}'"
+        # A literal bound, so that row groups are pruned by their statistics.
+        bound = subprocess.run(
+            [args.query, "-q", "--format", "csv",
+             f"SELECT min(timestamp) + (max(timestamp) - min(timestamp)) / 10 FROM {table}"],
+            check=True, capture_output=True, text=True).stdout.splitlines()[1]
+        full = bytes_scanned(args.query, table, "")
+        tenth = bytes_scanned(args.query, table, f"WHERE timestamp < TIMESTAMP '{bound}'")
+        print(f"\nParquet bytes fetched: full scan {full:,}; first tenth of timestamp {tenth:,} "
+              f"({tenth / full:.2f} of the full scan)")
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+        if server:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
