@@ -29,15 +29,24 @@ impl Bar {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden()).with_style(
-                ProgressStyle::with_template("{spinner} {human_pos} rows  {elapsed} elapsed")
+                ProgressStyle::with_template("{spinner} {human_pos} rows  {msg}{elapsed} elapsed")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         };
         let shown = bar.clone();
+        let counts_rows = progress.total_rows().is_some();
         let task = tokio::spawn(async move {
             tokio::time::sleep(DELAY).await;
             shown.set_draw_target(ProgressDrawTarget::stderr());
             loop {
+                if let (false, Some((fetched, total))) = (counts_rows, progress.remote_bytes()) {
+                    // Rows of remote CSV/JSON cannot be estimated; the bytes fetched can.
+                    shown.set_message(format!(
+                        "{} of {} fetched  ",
+                        indicatif::HumanBytes(fetched),
+                        indicatif::HumanBytes(total)
+                    ));
+                }
                 shown.set_position(progress.rows_read());
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -13,6 +13,10 @@ use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext
 pub struct Progress {
     sources: Vec<Arc<dyn ExecutionPlan>>,
     total: Option<u64>,
+    /// Bytes of the files read from object stores, and the process's count of bytes
+    /// fetched when the query started.
+    remote_bytes: u64,
+    fetched_before: u64,
 }
 
 impl std::fmt::Debug for Progress {
@@ -37,7 +41,13 @@ impl Progress {
             }
         }
         let total = sources.iter().map(expected_rows).sum::<Option<u64>>();
-        Progress { sources, total }
+        let remote_bytes = sources.iter().map(remote_bytes).sum();
+        Progress {
+            sources,
+            total,
+            remote_bytes,
+            fetched_before: rask_planner::fetched::bytes_fetched(),
+        }
     }
 
     /// Rows produced by the sources so far.
@@ -51,6 +61,14 @@ impl Progress {
     /// Rows the sources will produce in all, if known or estimable.
     pub fn total_rows(&self) -> Option<u64> {
         self.total
+    }
+
+    /// Bytes fetched from object stores since the query started, and the bytes of the
+    /// remote files it reads; `None` when it reads none. Other queries' reads at the same
+    /// time count too.
+    pub fn remote_bytes(&self) -> Option<(u64, u64)> {
+        let fetched = rask_planner::fetched::bytes_fetched() - self.fetched_before;
+        (self.remote_bytes > 0).then_some((fetched.min(self.remote_bytes), self.remote_bytes))
     }
 
     /// The fraction done, between 0 and 1, when the total is known.
@@ -89,6 +107,27 @@ fn expected_rows(source: &Arc<dyn ExecutionPlan>) -> Option<u64> {
     }
     let path = std::path::Path::new("/").join(first.object_meta.location.as_ref());
     Some(bytes / bytes_per_line(&path)?.max(1))
+}
+
+/// The bytes of the remote files `source` scans.
+fn remote_bytes(source: &Arc<dyn ExecutionPlan>) -> u64 {
+    let scan = source
+        .as_ref()
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|exec| exec.data_source().as_ref().downcast_ref::<FileScanConfig>());
+    match scan {
+        Some(scan) if !scan.object_store_url.as_str().starts_with("file://") => scan
+            .file_groups
+            .iter()
+            .flat_map(|group| group.iter())
+            .map(|file| {
+                file.range
+                    .as_ref()
+                    .map_or(file.object_meta.size, |r| (r.end - r.start) as u64)
+            })
+            .sum(),
+        _ => 0,
+    }
 }
 
 /// The mean length of the first lines of a text file.

@@ -40,6 +40,7 @@ pub mod checked;
 pub mod decimal;
 pub mod diagnose;
 pub mod extension;
+pub mod fetched;
 pub mod files;
 pub mod frame;
 pub mod functions;

@@ -277,7 +277,9 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
                 .map(|store| Arc::new(store) as _)
         }
     };
-    built.map_err(|e| plan_datafusion_err!("cannot open '{bucket}': {}", redact(&e.to_string())))
+    built
+        .map(crate::fetched::Counted::new)
+        .map_err(|e| plan_datafusion_err!("cannot open '{bucket}': {}", redact(&e.to_string())))
 }
 
 /// `scheme://bucket` (or `scheme://host:port`): what one store serves.
