@@ -130,7 +130,10 @@ mod tests {
         let before = bytes_fetched();
         store.get(&location).await.unwrap().bytes().await.unwrap();
         store.get_range(&location, 0..10).await.unwrap();
-        store.get_ranges(&location, &[0..100, 200..300]).await.unwrap();
+        store
+            .get_ranges(&location, &[0..100, 200..300])
+            .await
+            .unwrap();
         // No other test of this crate reads through a remote store.
         assert_eq!(bytes_fetched() - before, 1000 + 10 + 200);
         store.head(&location).await.unwrap();

@@ -463,6 +463,22 @@ fn profiles_and_table_options_configure_the_store() {
     );
     let summed = succeeded(run(bare_query(), &["--format", "csv", &ddl]));
     assert_eq!(summed.lines().nth(1), Some("45"), "{summed}");
+
+    let named = succeeded(run(
+        remote_query(s3),
+        &[
+            "--table",
+            "parts=s3://data/many/part_1*.csv",
+            "--format",
+            "csv",
+            "SELECT sum(n) FROM parts",
+        ],
+    ));
+    assert_eq!(
+        named.lines().nth(1),
+        Some(&*(10..20).sum::<i32>().to_string()),
+        "{named}"
+    );
 }
 
 #[test]
@@ -499,10 +515,24 @@ fn the_library_reads_and_writes_with_storage_options() {
             .await;
         assert_eq!(rows.unwrap(), 10);
         let back = session
-            .read_files("s3://data/library/sales/", options)
+            .read_files("s3://data/library/sales/", options.clone())
             .await
             .unwrap();
         assert_eq!(back.len().await.unwrap(), 10);
+        // One object per partition, all published together.
+        let frame = session
+            .read_files("s3://data/testdata/sales/part_*.csv", options.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            frame.to_csv("s3://data/library/parts-*.csv").await.unwrap(),
+            10
+        );
+        let parts = session
+            .read_files("s3://data/library/parts-*.csv", options)
+            .await
+            .unwrap();
+        assert_eq!(parts.len().await.unwrap(), 10);
     });
 }
 

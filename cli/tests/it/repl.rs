@@ -187,6 +187,24 @@ fn history_survives_a_restart() {
 }
 
 #[test]
+fn history_keeps_no_secret() {
+    let history = tempfile::tempdir().unwrap();
+    let file = history.path().join("history");
+    let mut shell = shell(&file);
+    // The statement fails (nothing listens there), but it is remembered: without its secret.
+    type_line(
+        &mut shell,
+        "SELECT * FROM read_csv('s3://b/x.csv', endpoint => 'http://127.0.0.1:9', access_key_id => 'AKIAEXAMPLE', secret_access_key => 'hush-hush');",
+    );
+    shell.exp_string("error:").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    leave(shell);
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert!(kept.contains("secret_access_key => '***'"), "{kept}");
+    assert!(!kept.contains("hush-hush"), "{kept}");
+}
+
+#[test]
 fn graph_and_report_commands_draw_the_last_query() {
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str| dir.path().join(name).display().to_string();
