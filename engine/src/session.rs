@@ -250,7 +250,9 @@ impl Session {
     }
 
     async fn plan_statement(&self, statement: Statement) -> Result<DataFrame> {
-        let sql = statement.to_string();
+        // The statement names its query in the log, the dashboard and reports: without the
+        // secrets it may pass to object stores.
+        let sql = rask_planner::stores::redact(&statement.to_string());
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;
         let (plan, repeated) = match state.statement_to_plan(statement.clone()).await {
