@@ -18,6 +18,7 @@ It also reads a tenth of the row groups of the Parquet files (a filter on the fi
 to those of a full scan.
 """
 import argparse
+import datetime
 import glob
 import os
 import re
@@ -81,7 +82,9 @@ def bytes_scanned(query_bin, table, where):
     sql = f"EXPLAIN ANALYZE SELECT count(*), avg(value) FROM {table} {where}"
     out = subprocess.run([query_bin, "-q", "--format", "csv", sql], check=True,
                          capture_output=True, text=True).stdout
-    return sum(int(n) for n in re.findall(r"bytes_scanned=(\d+)", out))
+    scale = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+    return sum(float(n) * scale[unit]
+               for n, unit in re.findall(r"bytes_scanned=([\d.]+)\s*([KMGT]?)", out))
 
 
 def main():
@@ -144,13 +147,14 @@ def main():
 
         table = f"'s3://{BUCKET}/{SOURCE['q1p']}'"
         # A literal bound, so that row groups are pruned by their statistics.
-        bound = subprocess.run(
-            [args.query, "-q", "--format", "csv",
-             f"SELECT min(timestamp) + (max(timestamp) - min(timestamp)) / 10 FROM {table}"],
-            check=True, capture_output=True, text=True).stdout.splitlines()[1]
+        first, last = subprocess.run(
+            [args.query, "-q", "--format", "csv", f"SELECT min(timestamp), max(timestamp) FROM {table}"],
+            check=True, capture_output=True, text=True).stdout.splitlines()[1].split(",")
+        first, last = (datetime.datetime.fromisoformat(t) for t in (first, last))
+        bound = (first + (last - first) / 10).isoformat(sep=" ")
         full = bytes_scanned(args.query, table, "")
         tenth = bytes_scanned(args.query, table, f"WHERE timestamp < TIMESTAMP '{bound}'")
-        print(f"\nParquet bytes fetched: full scan {full:,}; first tenth of timestamp {tenth:,} "
+        print(f"\nParquet bytes fetched: full scan {full:,.0f}; first tenth of timestamp {tenth:,.0f} "
               f"({tenth / full:.2f} of the full scan)")
     finally:
         shutil.rmtree(outdir, ignore_errors=True)

@@ -153,11 +153,12 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
     let codec = Arc::new(RaskCodec::default());
     let scratch = work_dir.path().to_path_buf();
     // Each worker builds its object stores from its own environment: no secret travels in
-    // a plan.
+    // a plan. Its tasks share them, and so their connections.
+    let stores = crate::config::object_stores();
     let runtime: ballista_core::RuntimeProducer = Arc::new(move |_| {
         datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
             .with_temp_file_path(scratch.clone())
-            .with_object_store_registry(crate::config::object_stores())
+            .with_object_store_registry(Arc::clone(&stores))
             .build_arc()
     });
     let config = ExecutorProcessConfig {
