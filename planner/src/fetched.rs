@@ -35,7 +35,7 @@ pub(crate) struct Counted {
 }
 
 impl Counted {
-    pub(crate) fn new(inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
         Arc::new(Counted { inner })
     }
 }
@@ -121,7 +121,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_are_counted_once_whichever_way_they_come() {
-        let store = Counted::new(Arc::new(InMemory::new()));
+        let store = Counted::wrap(Arc::new(InMemory::new()));
         let location = Path::from("x.csv");
         store
             .put(&location, PutPayload::from(vec![b'a'; 1000]))

@@ -31,6 +31,11 @@ pub(crate) async fn list(
     let failed = |e| store_error(&shown, e, started);
     let as_file = |meta: ObjectMeta| file_at(url, meta);
     let mut files = if has_glob(key) {
+        if !kind.can_list() && key.contains('?') {
+            return plan_err!(
+                "'{shown}': http(s) URLs with a query string are not supported (Rask takes `?` in a path as a glob); download the file first"
+            );
+        }
         if !kind.can_list() {
             return plan_err!(
                 "'{shown}': an http(s) URL names a single file; globs and directories need a store that lists keys (s3://, gs://, az://)"

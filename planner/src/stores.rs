@@ -278,7 +278,7 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
         }
     };
     built
-        .map(crate::fetched::Counted::new)
+        .map(crate::fetched::Counted::wrap)
         .map_err(|e| plan_datafusion_err!("cannot open '{bucket}': {}", redact(&e.to_string())))
 }
 

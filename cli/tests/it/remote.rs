@@ -613,6 +613,13 @@ fn http_urls_read_single_files() {
         ),
         &["file not found"],
     );
+    refused(
+        run(
+            bare_query(),
+            &[&format!("SELECT * FROM '{base}/sales.parquet?raw=true'")],
+        ),
+        &["http(s) URLs with a query string are not supported"],
+    );
 }
 
 #[test]
