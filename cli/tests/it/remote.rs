@@ -412,14 +412,23 @@ fn secrets_never_show_in_explain_or_errors() {
     assert_eq!(counted, "count(*)\n10\n");
     let explained = succeeded(run(bare_query(), &[&format!("EXPLAIN {}", with_keys(""))]));
     assert!(!explained.contains(&s3.secret_access_key), "{explained}");
-    assert!(explained.contains("secret_access_key => '***'"), "{explained}");
+    assert!(
+        explained.contains("secret_access_key => '***'"),
+        "{explained}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.html");
     let report_arg = report.to_str().unwrap();
     succeeded(run(bare_query(), &["--report", report_arg, &with_keys("")]));
     let page = std::fs::read_to_string(&report).unwrap();
-    assert!(page.contains("s3://data/testdata/sales/part_0.csv"), "the report names the files");
-    assert!(!page.contains(&s3.secret_access_key), "the report shows a secret");
+    assert!(
+        page.contains("s3://data/testdata/sales/part_0.csv"),
+        "the report names the files"
+    );
+    assert!(
+        !page.contains(&s3.secret_access_key),
+        "the report shows a secret"
+    );
     let failed = run(bare_query(), &[&with_keys(", delimiter => 'too long'")]);
     let err = stderr(&failed);
     assert!(!failed.status.success());
