@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionConfig;
 
@@ -101,6 +102,7 @@ impl SessionBuilder {
             // inputs enough without it.
             .with_round_robin_repartition(partitions <= ROUND_ROBIN_PARTITIONS)
             .with_information_schema(true)
+            .with_option_extension(rask_planner::stores::CarriedOptions::default())
             .with_extension(Arc::new(QueryLog::default()));
         if let Some(rows) = self.batch_size {
             config = config.with_batch_size(within("batch size", rows, MAX_BATCH_SIZE)?);
@@ -134,8 +136,27 @@ impl SessionBuilder {
 
 /// Object stores built per bucket the first time a URL names it, from this process's
 /// environment (see [`rask_planner::stores`]).
-pub(crate) fn object_stores() -> Arc<dyn datafusion::execution::object_store::ObjectStoreRegistry> {
+pub(crate) fn object_stores() -> Arc<dyn ObjectStoreRegistry> {
     Arc::new(rask_planner::stores::LazyStores::default())
+}
+
+/// The stores of a cluster process for a session whose configuration carries storage
+/// options; `shared` when it carries none.
+pub(crate) fn object_stores_for(
+    config: &SessionConfig,
+    shared: &Arc<dyn ObjectStoreRegistry>,
+) -> Arc<dyn ObjectStoreRegistry> {
+    match rask_planner::stores::LazyStores::carrying(config) {
+        Some(stores) => Arc::new(stores),
+        None => Arc::clone(shared),
+    }
+}
+
+/// Ballista's configuration of a session on a cluster process, able to take the storage
+/// options a client's session carries.
+pub(crate) fn cluster_session_config() -> SessionConfig {
+    ballista_core::utils::default_config_producer()
+        .with_option_extension(rask_planner::stores::CarriedOptions::default())
 }
 
 /// The most partitions a session runs queries in.

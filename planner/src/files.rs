@@ -213,8 +213,7 @@ impl FileSet {
         if kind == StoreKind::Local {
             return FileSet::resolve(&format!("/{key}"));
         }
-        let registry = &state.runtime_env().object_store_registry;
-        let store = store_for(registry.as_ref(), &root, options)?;
+        let store = store_for(state, &root, options)?;
         let files = crate::remote::list(store.as_ref(), &root, key, kind).await?;
         Ok(FileSet {
             pattern: format!("{}/{key}", bucket_url(&root)),

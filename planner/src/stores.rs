@@ -12,8 +12,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::SessionConfig;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
@@ -450,10 +453,25 @@ fn check_azure_credentials(builder: &MicrosoftAzureBuilder, bucket: &str) -> Res
     )
 }
 
-/// DataFusion's store registry, building a store the first time a bucket is asked for.
+/// DataFusion's store registry, building a store the first time a bucket is asked for,
+/// from the environment and the options carried for its bucket.
 #[derive(Debug, Default)]
 pub struct LazyStores {
     built: DefaultObjectStoreRegistry,
+    carried: BTreeMap<String, StorageOptions>,
+}
+
+impl LazyStores {
+    /// The stores of a process that plans or runs the queries of a session whose
+    /// configuration carries storage options (see [`CarriedOptions`]).
+    pub fn carrying(config: &SessionConfig) -> Option<LazyStores> {
+        let carried = config.options().extensions.get::<CarriedOptions>()?;
+        let carried = carried.0.lock().ok()?.clone();
+        (!carried.is_empty()).then(|| LazyStores {
+            built: DefaultObjectStoreRegistry::default(),
+            carried,
+        })
+    }
 }
 
 impl ObjectStoreRegistry for LazyStores {
@@ -473,24 +491,96 @@ impl ObjectStoreRegistry for LazyStores {
         if let Ok(store) = self.built.get_store(url) {
             return Ok(store);
         }
-        let store = build_store(url, &StorageOptions::default())?;
+        let options = self
+            .carried
+            .get(&bucket_url(url))
+            .cloned()
+            .unwrap_or_default();
+        let store = build_store(url, &options)?;
         self.built.register_store(url, Arc::clone(&store));
         Ok(store)
     }
 }
 
-/// The store for `url`: built from `options` (and registered for the session) when there are
-/// any, else the session's.
+/// The storage options a session's statements gave, without the secrets, carried in its
+/// configuration (`rask_storage.<option>@<bucket>`) to a cluster's scheduler and workers,
+/// which take the secrets from their own environment. Clones share one map, so that a
+/// session's configuration, however often copied, carries what its later statements add.
+#[derive(Debug, Clone, Default)]
+pub struct CarriedOptions(Arc<std::sync::Mutex<BTreeMap<String, StorageOptions>>>);
+
+impl CarriedOptions {
+    fn carry(&self, bucket: String, options: &StorageOptions) {
+        let shareable = options.0.iter().filter(|(key, _)| !is_secret(key));
+        if let Ok(mut carried) = self.0.lock() {
+            let entry = carried.entry(bucket).or_default();
+            for (key, value) in shareable {
+                entry.insert(key, value.clone());
+            }
+        }
+    }
+}
+
+impl ConfigExtension for CarriedOptions {
+    const PREFIX: &'static str = "rask_storage";
+}
+
+impl ExtensionOptions for CarriedOptions {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let Some((option, bucket)) = key.split_once('@') else {
+            return plan_err!("a storage option is set as rask_storage.<option>@<bucket URL>");
+        };
+        let mut options = StorageOptions::default();
+        options.insert(option, value);
+        self.carry(bucket.to_string(), &options);
+        Ok(())
+    }
+
+    fn entries(&self) -> Vec<ConfigEntry> {
+        let Ok(carried) = self.0.lock() else {
+            return vec![];
+        };
+        carried
+            .iter()
+            .flat_map(|(bucket, options)| {
+                options.0.iter().map(move |(option, value)| ConfigEntry {
+                    key: format!("{}.{option}@{bucket}", Self::PREFIX),
+                    value: Some(value.clone()),
+                    description: "a storage option of a bucket, for a cluster's processes",
+                })
+            })
+            .collect()
+    }
+}
+
+/// The store for `url`: built from `options` (and registered for the session, which
+/// carries the options but secrets to a cluster) when there are any, else the session's.
 pub fn store_for(
-    registry: &dyn ObjectStoreRegistry,
+    state: &SessionState,
     url: &Url,
     options: &StorageOptions,
 ) -> Result<Arc<dyn ObjectStore>> {
+    let registry = &state.runtime_env().object_store_registry;
     if options.is_empty() {
         return registry.get_store(url);
     }
     let store = build_store(url, options)?;
     registry.register_store(url, Arc::clone(&store));
+    if let Some(carried) = state.config().options().extensions.get::<CarriedOptions>() {
+        carried.carry(bucket_url(url), options);
+    }
     Ok(store)
 }
 

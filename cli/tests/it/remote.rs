@@ -507,6 +507,32 @@ fn a_local_cluster_reads_the_same_glob() {
         &["--workers", "2", "--format", "csv", sql],
     ));
     assert_eq!(clustered, "count(*),sum(n)\n60,1770\n");
+
+    // The statement's endpoint reaches the workers; the keys come from their environment.
+    let mut keys_only = bare_query();
+    keys_only
+        .env("AWS_ACCESS_KEY_ID", &s3.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &s3.secret_access_key);
+    let sql = format!(
+        "SELECT count(*), sum(n) FROM read_csv('s3://data/many/*.csv', endpoint => '{}')",
+        s3.endpoint
+    );
+    let clustered = succeeded(run(keys_only, &["--workers", "2", "--format", "csv", &sql]));
+    assert_eq!(clustered, "count(*),sum(n)\n60,1770\n");
+
+    // Secrets given in the statement stay with the client: the workers have none.
+    let sql = format!(
+        "SELECT count(*) FROM read_csv('s3://data/many/*.csv', endpoint => '{}', access_key_id => '{}', secret_access_key => '{}')",
+        s3.endpoint, s3.access_key_id, s3.secret_access_key
+    );
+    let output = run(bare_query(), &["--workers", "2", &sql]);
+    let err = stderr(&output);
+    assert!(!output.status.success(), "{}", stdout(&output));
+    assert!(
+        err.contains("no credentials found for 's3://data'"),
+        "{err}"
+    );
+    assert!(!err.contains(&s3.secret_access_key), "{err}");
 }
 
 #[test]

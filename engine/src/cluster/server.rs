@@ -53,6 +53,7 @@ pub async fn serve_scheduler(
         override_logical_codec: Some(codec.clone()),
         override_physical_codec: Some(codec),
         override_session_builder: Some(Arc::new(rask_session_state)),
+        override_config_producer: Some(Arc::new(crate::config::cluster_session_config)),
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
@@ -79,7 +80,10 @@ fn rask_session_state(
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::from_runtime_env(
         state.runtime_env(),
     )
-    .with_object_store_registry(crate::config::object_stores())
+    .with_object_store_registry(crate::config::object_stores_for(
+        state.config(),
+        &crate::config::object_stores(),
+    ))
     .build_arc()?;
     Ok(
         datafusion::execution::SessionStateBuilder::new_from_existing(state)
@@ -152,13 +156,14 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
     )?;
     let codec = Arc::new(RaskCodec::default());
     let scratch = work_dir.path().to_path_buf();
-    // Each worker builds its object stores from its own environment: no secret travels in
-    // a plan. Its tasks share them, and so their connections.
+    // Each worker builds its object stores from its own environment and the options its
+    // tasks' sessions carry, secrets excepted: no secret travels. Tasks of sessions that
+    // carry none share one set of stores, and so their connections.
     let stores = crate::config::object_stores();
-    let runtime: ballista_core::RuntimeProducer = Arc::new(move |_| {
+    let runtime: ballista_core::RuntimeProducer = Arc::new(move |config| {
         datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
             .with_temp_file_path(scratch.clone())
-            .with_object_store_registry(Arc::clone(&stores))
+            .with_object_store_registry(crate::config::object_stores_for(config, &stores))
             .build_arc()
     });
     let config = ExecutorProcessConfig {
@@ -180,6 +185,7 @@ pub async fn serve_worker(options: WorkerOptions) -> Result<()> {
         executor_heartbeat_interval_seconds: 2,
         memory_pool_size: options.memory_limit,
         override_runtime_producer: Some(runtime),
+        override_config_producer: Some(Arc::new(crate::config::cluster_session_config)),
         override_logical_codec: Some(codec.clone()),
         override_physical_codec: Some(codec),
         // Ballista's own registry lacks DataFusion's array functions (`range`, `make_array`,
