@@ -122,6 +122,9 @@ pub struct SourceFile {
     pub url: Url,
     /// Size in bytes, when resolved.
     pub size: u64,
+    /// When a listing saw the object last change, and its entity tag: with them, readers
+    /// need not ask the store again.
+    pub listed: Option<(chrono::DateTime<chrono::Utc>, Option<String>)>,
 }
 
 impl SourceFile {
@@ -135,6 +138,7 @@ impl SourceFile {
         Ok(SourceFile {
             url,
             size: meta.len(),
+            listed: None,
         })
     }
 
@@ -176,6 +180,18 @@ impl SourceFile {
             "file" => Ok(ObjectStoreUrl::local_filesystem()),
             _ => ObjectStoreUrl::parse(bucket_url(&self.url)),
         }
+    }
+
+    /// The object's metadata as a listing gave it, if one did.
+    pub fn listed_meta(&self) -> Option<object_store::ObjectMeta> {
+        let (last_modified, e_tag) = self.listed.clone()?;
+        Some(object_store::ObjectMeta {
+            location: self.location(),
+            last_modified,
+            size: self.size,
+            e_tag,
+            version: None,
+        })
     }
 
     /// The file as DataFusion's listing tables name it.

@@ -407,10 +407,13 @@ async fn infer_schema(
                         }
                         let store = store_of(state, file)?;
                         let started = std::time::Instant::now();
-                        let meta = store
-                            .head(&file.location())
-                            .await
-                            .map_err(|e| store_error(&file.shown(), e, started))?;
+                        let meta = match file.listed_meta() {
+                            Some(meta) => meta,
+                            None => store
+                                .head(&file.location())
+                                .await
+                                .map_err(|e| store_error(&file.shown(), e, started))?,
+                        };
                         format.infer_schema(state, &store, &[meta]).await
                     }
                 }

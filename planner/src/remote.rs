@@ -140,6 +140,7 @@ fn file_at(url: &Url, meta: ObjectMeta) -> Result<SourceFile> {
     Ok(SourceFile {
         url: file_url,
         size: meta.size,
+        listed: Some((meta.last_modified, meta.e_tag)),
     })
 }
 
