@@ -31,11 +31,15 @@ use object_store::ObjectStoreExt;
 
 use crate::files::{FileFormatKind, FileSet, SourceFile};
 use crate::quotes::{unclosed_quote, Dialect};
-use crate::remote::{blocking_reader, read_range, store_of};
+use crate::remote::{blocking_reader, read_range, sample_reader, store_of};
 use crate::stores::{store_error, StorageOptions};
 
 /// Rows sampled from each file to infer its column types.
 pub const INFER_ROWS_PER_FILE: usize = 1_000;
+
+/// Bytes of a remote text file fetched to infer its types: 1,000 rows of all but very wide
+/// tables (fewer rows are sampled where they are wider).
+const INFER_SAMPLE_BYTES: u64 = 1 << 20;
 
 /// How to read a set of files: the options of `read_csv(..)` and friends.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -310,7 +314,8 @@ async fn may_quote(
     compression: FileCompressionType,
 ) -> bool {
     for file in &files.files {
-        let sampled = read_blocking(state, file, compression, move |reader| {
+        let sample = Some(QUOTE_SAMPLE_BYTES);
+        let sampled = read_blocking(state, file, compression, sample, move |reader| {
             let mut sample = Vec::new();
             reader.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample)?;
             Ok(sample.contains(&quote))
@@ -323,14 +328,19 @@ async fn may_quote(
 }
 
 /// Runs `read` over the (decompressed) bytes of `file` on a blocking thread; remote files
-/// stream in as they are read.
+/// stream in as they are read. `read` needs only the lines in the first `sample` bytes,
+/// when given.
 async fn read_blocking<T: Send + 'static>(
     state: &SessionState,
     file: &SourceFile,
     compression: FileCompressionType,
+    sample: Option<u64>,
     read: impl FnOnce(Box<dyn Read + Send>) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let reader = blocking_reader(state, file).await?;
+    let reader = match sample {
+        Some(bytes) if !compression.is_compressed() => sample_reader(state, file, bytes).await?,
+        _ => blocking_reader(state, file).await?,
+    };
     tokio::task::spawn_blocking(move || read(compression.convert_read(reader)?))
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?
@@ -354,7 +364,7 @@ async fn check_quotes_close(
                 ))
             }
         };
-        let open = read_blocking(state, file, compression, move |reader| {
+        let open = read_blocking(state, file, compression, None, move |reader| {
             unclosed_quote(reader, dialect).map_err(unreadable)
         })
         .await?;
@@ -396,10 +406,18 @@ async fn infer_schema(
                     Some(csv) => {
                         let options = csv.options().clone();
                         let compression = FileCompressionType::from(options.compression);
-                        read_blocking(state, file, compression, move |reader| {
-                            infer_csv(reader, &options)
-                        })
-                        .await
+                        let infer = |sample| {
+                            let options = options.clone();
+                            read_blocking(state, file, compression, sample, move |reader| {
+                                infer_csv(reader, &options)
+                            })
+                        };
+                        // A sample cut inside a quoted value that spans lines cannot be
+                        // parsed: the whole file then.
+                        match infer(Some(INFER_SAMPLE_BYTES)).await {
+                            Ok(schema) => Ok(schema),
+                            Err(_) => infer(None).await,
+                        }
                     }
                     None => {
                         if kind == FileFormatKind::Arrow {

@@ -173,6 +173,24 @@ pub(crate) async fn read_range(
         .map_err(|e| store_error(&file.shown(), e, started))
 }
 
+/// A blocking reader of the first `bytes` of `file` (cut after the last newline in them),
+/// for samples of the first rows of uncompressed text. A remote object's sample is one
+/// ranged GET: a whole-object stream dropped part-way may cost the server all of it.
+pub(crate) async fn sample_reader(
+    state: &SessionState,
+    file: &SourceFile,
+    bytes: u64,
+) -> Result<Box<dyn Read + Send>> {
+    if file.local_path().is_some() || bytes >= file.size {
+        return blocking_reader(state, file).await;
+    }
+    let mut sample = read_range(state, file, 0..bytes).await?.to_vec();
+    if let Some(last) = sample.iter().rposition(|&b| b == b'\n') {
+        sample.truncate(last + 1);
+    }
+    Ok(Box::new(std::io::Cursor::new(sample)))
+}
+
 /// A blocking reader of `file` from its start, to be read inside `spawn_blocking`: remote
 /// objects stream in as they are read, and dropping the reader ends the request.
 pub(crate) async fn blocking_reader(
