@@ -37,9 +37,9 @@ use crate::stores::{store_error, StorageOptions};
 /// Rows sampled from each file to infer its column types.
 pub const INFER_ROWS_PER_FILE: usize = 1_000;
 
-/// Bytes of a remote text file fetched to infer its types: 1,000 rows of all but very wide
+/// Bytes of a remote text file read to infer its types: 1,000 rows of all but very wide
 /// tables (fewer rows are sampled where they are wider).
-const INFER_SAMPLE_BYTES: u64 = 1 << 20;
+const INFER_SAMPLE_BYTES: u64 = crate::remote::SAMPLE_BYTES;
 
 /// How to read a set of files: the options of `read_csv(..)` and friends.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -313,18 +313,33 @@ async fn may_quote(
     quote: u8,
     compression: FileCompressionType,
 ) -> bool {
-    for file in &files.files {
-        let sample = Some(QUOTE_SAMPLE_BYTES);
-        let sampled = read_blocking(state, file, compression, sample, move |reader| {
-            let mut sample = Vec::new();
-            reader.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample)?;
-            Ok(sample.contains(&quote))
-        });
-        if sampled.await.unwrap_or(true) {
+    // Several files at a time: each remote sample is a request.
+    for files in files.files.chunks(8) {
+        let sampled = files
+            .iter()
+            .map(|file| quoted_sample(state, file, quote, compression));
+        let sampled = futures::future::join_all(sampled).await;
+        if sampled.into_iter().any(|quoted| quoted.unwrap_or(true)) {
             return true;
         }
     }
     false
+}
+
+/// Whether the first bytes of `file` hold `quote`.
+async fn quoted_sample(
+    state: &SessionState,
+    file: &SourceFile,
+    quote: u8,
+    compression: FileCompressionType,
+) -> Result<bool> {
+    let sample = Some(QUOTE_SAMPLE_BYTES);
+    read_blocking(state, file, compression, sample, move |reader| {
+        let mut sample = Vec::new();
+        reader.take(QUOTE_SAMPLE_BYTES).read_to_end(&mut sample)?;
+        Ok(sample.contains(&quote))
+    })
+    .await
 }
 
 /// Runs `read` over the (decompressed) bytes of `file` on a blocking thread; remote files

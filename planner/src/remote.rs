@@ -173,9 +173,11 @@ pub(crate) async fn read_range(
         .map_err(|e| store_error(&file.shown(), e, started))
 }
 
-/// A blocking reader of the first `bytes` of `file` (cut after the last newline in them),
-/// for samples of the first rows of uncompressed text. A remote object's sample is one
-/// ranged GET: a whole-object stream dropped part-way may cost the server all of it.
+/// A blocking reader of the first `bytes` (at most [`SAMPLE_BYTES`]) of `file`, cut after
+/// the last newline in them, for samples of the first rows of uncompressed text. A remote
+/// object's sample is one ranged GET, shared by every sample taken of the same version of
+/// it (see [`first_bytes`]); a whole-object stream dropped part-way may cost the server all
+/// of it.
 pub(crate) async fn sample_reader(
     state: &SessionState,
     file: &SourceFile,
@@ -184,11 +186,46 @@ pub(crate) async fn sample_reader(
     if file.local_path().is_some() || bytes >= file.size {
         return blocking_reader(state, file).await;
     }
-    let mut sample = read_range(state, file, 0..bytes).await?.to_vec();
+    let first = first_bytes(state, file).await?;
+    let mut sample = first.slice(..first.len().min(bytes as usize));
     if let Some(last) = sample.iter().rposition(|&b| b == b'\n') {
         sample.truncate(last + 1);
     }
     Ok(Box::new(std::io::Cursor::new(sample)))
+}
+
+/// The most bytes sampled from the start of a remote text file.
+pub(crate) const SAMPLE_BYTES: u64 = 1 << 20;
+
+/// Samples kept: a statement's quote check and type inference, and the next statements over
+/// the same unchanged objects, fetch each once.
+const KEPT_SAMPLES: usize = 64;
+
+/// The first [`SAMPLE_BYTES`] of a remote `file`, kept by URL, size, modification time and
+/// ETag (as its listing gave them), so that a changed object is fetched again.
+async fn first_bytes(state: &SessionState, file: &SourceFile) -> Result<bytes::Bytes> {
+    use std::sync::Mutex;
+    type Kept = std::collections::VecDeque<(SourceFile, bytes::Bytes)>;
+    static KEPT: Mutex<Kept> = Mutex::new(Kept::new());
+    let versioned = file.listed.is_some();
+    if versioned {
+        let kept = KEPT.lock().ok().and_then(|kept| {
+            kept.iter()
+                .find(|(seen, _)| seen == file)
+                .map(|(_, bytes)| bytes.clone())
+        });
+        if let Some(bytes) = kept {
+            return Ok(bytes);
+        }
+    }
+    let bytes = read_range(state, file, 0..SAMPLE_BYTES).await?;
+    if let (true, Ok(mut kept)) = (versioned, KEPT.lock()) {
+        if kept.len() == KEPT_SAMPLES {
+            kept.pop_front();
+        }
+        kept.push_back((file.clone(), bytes.clone()));
+    }
+    Ok(bytes)
 }
 
 /// A blocking reader of `file` from its start, to be read inside `spawn_blocking`: remote
