@@ -19,7 +19,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 use crate::error::{Error, Result};
 use crate::execution::{BatchStream, Planned};
 use crate::staged::{check_destination, extension, StagedDir, StagedFile};
-use crate::upload::{cannot_write as cannot_write_to, local_path, remote_target, RemoteTarget};
+use crate::upload::{local_path, remote_target, PendingUpload, RemoteTarget};
 
 /// A serialisation of record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,9 +218,7 @@ pub async fn write_file(batches: BatchStream, path: &Path) -> Result<u64> {
 /// completed only at the end (see [`crate::upload`]).
 pub async fn write_file_as(batches: BatchStream, path: &Path, format: OutputFormat) -> Result<u64> {
     if let Some(target) = remote_target(path, batches.object_stores().as_ref())? {
-        let staged = tempfile::tempfile().map_err(|e| cannot_write_to(target.shown(), e))?;
-        let rows = stream_into(batches, &staged, format, path).await?;
-        let upload = target.send(&staged).await?;
+        let (rows, upload) = stream_to(&target, batches, format, path).await?;
         last_chance_to_cancel().await;
         upload.complete().await?;
         return Ok(rows);
@@ -261,6 +259,19 @@ async fn stream_into(
     Ok(rows)
 }
 
+/// Writes `batches` into a local temporary file and sends it to `target`, whose upload is
+/// left to complete.
+async fn stream_to(
+    target: &RemoteTarget,
+    batches: BatchStream,
+    format: OutputFormat,
+    destination: &Path,
+) -> Result<(u64, PendingUpload)> {
+    let staged = tempfile::tempfile().map_err(|e| target.cannot_write(e))?;
+    let rows = stream_into(batches, &staged, format, destination).await?;
+    Ok((rows, target.send(&staged).await?))
+}
+
 /// Options of [`DataFrame::to_parquet`](crate::DataFrame::to_parquet).
 #[derive(Debug, Clone)]
 pub struct ParquetSink {
@@ -292,7 +303,7 @@ pub(crate) async fn write_parquet_dir(
 ) -> Result<u64> {
     let stores = Arc::clone(&frame.task_ctx().runtime_env().object_store_registry);
     if let Some(target) = remote_target(dir, stores.as_ref())? {
-        let staging = tempfile::tempdir().map_err(|e| cannot_write_to(target.shown(), e))?;
+        let staging = tempfile::tempdir().map_err(|e| target.cannot_write(e))?;
         let rows = copy_parquet_into(frame, label, staging.path(), options).await?;
         upload_folder(staging.path(), &target).await?;
         return Ok(rows);
@@ -353,18 +364,15 @@ async fn upload_folder(folder: &Path, target: &RemoteTarget) -> Result<()> {
     let mut pending = vec![folder.to_path_buf()];
     let (mut uploads, mut keys) = (Vec::new(), Vec::new());
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| cannot_write_to(target.shown(), e))? {
-            let path = entry
-                .map_err(|e| cannot_write_to(target.shown(), e))?
-                .path();
+        for entry in std::fs::read_dir(&dir).map_err(|e| target.cannot_write(e))? {
+            let path = entry.map_err(|e| target.cannot_write(e))?.path();
             if path.is_dir() {
                 pending.push(path);
                 continue;
             }
             let relative = path.strip_prefix(folder).unwrap_or(&path).to_string_lossy();
             let object = target.child(&relative);
-            let file =
-                std::fs::File::open(&path).map_err(|e| cannot_write_to(object.shown(), e))?;
+            let file = std::fs::File::open(&path).map_err(|e| object.cannot_write(e))?;
             uploads.push(object.send(&file).await?);
             keys.push(object.location().clone());
         }
@@ -391,9 +399,9 @@ pub(crate) async fn write_partition_files(
         let destination = PathBuf::from(text.replacen('*', &index.to_string(), 1));
         let stores = stream.object_stores();
         if let Some(target) = remote_target(&destination, stores.as_ref())? {
-            let file = tempfile::tempfile().map_err(|e| cannot_write_to(target.shown(), e))?;
-            rows += stream_into(stream, &file, format, &destination).await?;
-            uploads.push(target.send(&file).await?);
+            let (written, upload) = stream_to(&target, stream, format, &destination).await?;
+            rows += written;
+            uploads.push(upload);
         } else {
             let file = StagedFile::new(&destination)?;
             rows += stream_into(stream, file.file(), format, &destination).await?;

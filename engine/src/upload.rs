@@ -32,8 +32,8 @@ pub(crate) struct RemoteTarget {
     shown: String,
 }
 
-pub(crate) fn cannot_write(shown: &str, why: impl std::fmt::Display) -> Error {
-    Error::output(format!("cannot write '{shown}': {why}"))
+fn cannot_write(shown: &str, why: impl std::fmt::Display) -> Error {
+    crate::staged::cannot_write(Path::new(shown), why)
 }
 
 /// The object `destination` names when it is a URL of an object store; `None` for a local
@@ -93,9 +93,9 @@ impl RemoteTarget {
         }
     }
 
-    /// How messages name it.
-    pub(crate) fn shown(&self) -> &str {
-        &self.shown
+    /// The error of a failed write to it.
+    pub(crate) fn cannot_write(&self, why: impl std::fmt::Display) -> Error {
+        cannot_write(&self.shown, why)
     }
 
     /// Sends the bytes of `staged` from its start as the parts of an upload that is not yet

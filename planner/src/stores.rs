@@ -152,6 +152,19 @@ impl StorageOptions {
         self.0.get(key).map(String::as_str)
     }
 
+    /// The options but `anonymous`, as keys of one store's builder; one it does not know is
+    /// an error naming the store.
+    fn keys_of<K: std::str::FromStr>(&self, store: &str, bucket: &str) -> Result<Vec<(K, &str)>> {
+        self.0
+            .iter()
+            .filter(|(key, _)| *key != "anonymous")
+            .map(|(key, value)| match key.parse() {
+                Ok(parsed) => Ok((parsed, value.as_str())),
+                Err(_) => plan_err!("unknown storage option '{key}' for {store} ('{bucket}')"),
+            })
+            .collect()
+    }
+
     fn flag(&self, key: &str) -> Result<bool> {
         match self.get(key).map(str::to_ascii_lowercase).as_deref() {
             None | Some("false" | "0" | "no" | "off") => Ok(false),
@@ -186,20 +199,13 @@ fn client_options(allow_http: bool) -> ClientOptions {
 pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
     let kind = StoreKind::of(url)?;
     let bucket = bucket_url(url);
-    let unknown = |key: &str, kind: &str| {
-        plan_datafusion_err!("unknown storage option '{key}' for {kind} ('{bucket}')")
-    };
     let anonymous = options.flag("anonymous")?;
     let built: Result<Arc<dyn ObjectStore>, object_store::Error> = match kind {
         StoreKind::Local => return Ok(Arc::new(LocalFileSystem::new())),
         StoreKind::S3 => {
             let mut builder = aws_profile(AmazonS3Builder::from_env())?;
-            for (key, value) in &options.0 {
-                if key == "anonymous" {
-                    continue;
-                }
-                let parsed: AmazonS3ConfigKey = key.parse().map_err(|_| unknown(key, "S3"))?;
-                builder = builder.with_config(parsed, value);
+            for (key, value) in options.keys_of::<AmazonS3ConfigKey>("S3", &bucket)? {
+                builder = builder.with_config(key, value);
             }
             if anonymous {
                 builder = builder.with_skip_signature(true);
@@ -218,12 +224,8 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
         StoreKind::Gcs => {
             // GOOGLE_APPLICATION_CREDENTIALS among them.
             let mut builder = GoogleCloudStorageBuilder::from_env();
-            for (key, value) in &options.0 {
-                if key == "anonymous" {
-                    continue;
-                }
-                let parsed: GoogleConfigKey = key.parse().map_err(|_| unknown(key, "GCS"))?;
-                builder = builder.with_config(parsed, value);
+            for (key, value) in options.keys_of::<GoogleConfigKey>("GCS", &bucket)? {
+                builder = builder.with_config(key, value);
             }
             if anonymous {
                 builder = builder.with_skip_signature(true);
@@ -239,12 +241,8 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
         }
         StoreKind::Azure => {
             let mut builder = MicrosoftAzureBuilder::from_env();
-            for (key, value) in &options.0 {
-                if key == "anonymous" {
-                    continue;
-                }
-                let parsed: AzureConfigKey = key.parse().map_err(|_| unknown(key, "Azure"))?;
-                builder = builder.with_config(parsed, value);
+            for (key, value) in options.keys_of::<AzureConfigKey>("Azure", &bucket)? {
+                builder = builder.with_config(key, value);
             }
             if anonymous {
                 builder = builder.with_skip_signature(true);
@@ -270,7 +268,7 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
         }
         StoreKind::Http => {
             if let Some(key) = options.0.keys().find(|k| *k != "anonymous") {
-                return Err(unknown(key, "HTTP"));
+                return plan_err!("unknown storage option '{key}' for HTTP ('{bucket}')");
             }
             HttpBuilder::new()
                 .with_url(bucket.as_str())
@@ -720,6 +718,22 @@ mod tests {
         );
         let url = Url::parse("https://a.blob.core.windows.net/c/x.csv?sv=2020&sig=SECRET").unwrap();
         assert!(!redact_url(&url).contains("SECRET"));
+    }
+
+    #[test]
+    fn options_a_store_does_not_know_are_refused_by_name() {
+        let mut options = StorageOptions::default();
+        options.insert("anonymous", "true");
+        options.insert("aws_bogus", "1");
+        for (url, store) in [("s3://b/x.csv", "S3"), ("gs://b/x.csv", "GCS")] {
+            let refused = build_store(&Url::parse(url).unwrap(), &options).unwrap_err();
+            let expected = format!("unknown storage option 'aws_bogus' for {store}");
+            assert!(refused.to_string().contains(&expected), "{refused}");
+        }
+        let mut known = StorageOptions::default();
+        known.insert("anonymous", "true");
+        known.insert("aws.region", "eu-west-1");
+        assert!(build_store(&Url::parse("s3://b/x.csv").unwrap(), &known).is_ok());
     }
 
     #[test]
