@@ -6,7 +6,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::Column;
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{col, Expr};
+use datafusion::logical_expr::{col, lit, Expr};
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use rask_planner::accessors::DaskExpr;
@@ -62,15 +62,36 @@ pub struct DataFrame {
 pub struct GroupBy {
     frame: DataFrame,
     keys: Vec<String>,
+    dropna: bool,
 }
 
 impl GroupBy {
+    /// Whether rows whose key is NULL are left out (`true`, the default, as pandas and
+    /// Dask do) or make a group of their own (`false`, pandas' `dropna=False`).
+    pub fn dropna(mut self, dropna: bool) -> GroupBy {
+        self.dropna = dropna;
+        self
+    }
+
+    /// The frame to aggregate: without NULL keys under `dropna`.
+    fn rows(&self) -> Result<DataFrame> {
+        if !self.dropna {
+            return Ok(self.frame.clone());
+        }
+        let mut present = lit(true);
+        for key in &self.keys {
+            self.frame.check_column(key, "groupby")?;
+            present = present.and(col(Column::from_name(key)).is_not_null());
+        }
+        self.frame.clone().filter(present)
+    }
+
     /// Aggregates each listed column with the listed pandas aggregations (`mean`, `std`,
     /// `var`, `count`, `size`, `sum`, `min`, `max`, `first`, `last`, `nunique`). One row per
     /// group, sorted by the keys; columns named as [`AggSpec`] documents.
     pub fn agg(self, spec: &[(&str, &[&str])]) -> Result<DataFrame> {
         let spec = parse_spec(spec)?;
-        self.frame
+        self.rows()?
             .map_plan(|plan| rask_planner::frame::groupby_agg(plan, &self.keys, &spec))
     }
 
@@ -89,7 +110,7 @@ impl GroupBy {
             columns: vec![("size".to_string(), vec![AggFunc::Size])],
             by_function: false,
         };
-        self.frame
+        self.rows()?
             .map_plan(|plan| rask_planner::frame::groupby_agg(plan, &self.keys, &spec))
     }
 }
@@ -107,10 +128,9 @@ impl SeriesGroupBy {
     pub fn agg(self, funcs: &[&str]) -> Result<DataFrame> {
         let mut spec = parse_spec(&[(self.column.as_str(), funcs)])?;
         spec.by_function = true;
+        let rows = self.groups.rows()?;
         let keys = self.groups.keys;
-        self.groups
-            .frame
-            .map_plan(|plan| rask_planner::frame::groupby_agg(plan, &keys, &spec))
+        rows.map_plan(|plan| rask_planner::frame::groupby_agg(plan, &keys, &spec))
     }
 }
 
@@ -180,6 +200,12 @@ impl DataFrame {
             .collect()
     }
 
+    /// An expression in SQL over this frame's columns (`"x * 2 + y"`, `"lower(name)"`), for
+    /// [`filter`](Self::filter) and [`assign`](Self::assign).
+    pub fn parse_expr(&self, sql: &str) -> Result<Expr> {
+        Ok(self.inner.parse_sql_expr(sql)?)
+    }
+
     /// Keeps the rows where `predicate` is true (a boolean mask, as `df[df.x > 0]`).
     pub fn filter(self, predicate: Expr) -> Result<DataFrame> {
         self.derive(|inner| inner.filter(predicate))
@@ -237,6 +263,7 @@ impl DataFrame {
         GroupBy {
             frame: self,
             keys: keys.iter().map(|k| k.to_string()).collect(),
+            dropna: true,
         }
     }
 

@@ -114,6 +114,32 @@ impl Error {
         self.io
     }
 
+    /// Whether the error names a column the frame does not have (pandas raises `KeyError`).
+    pub fn is_missing_column(&self) -> bool {
+        let field_not_found = |error: &DataFusionError| {
+            matches!(error, DataFusionError::SchemaError(schema, _)
+                if matches!(**schema, datafusion::common::SchemaError::FieldNotFound { .. }))
+        };
+        self.source
+            .as_ref()
+            .is_some_and(|source| field_not_found(source.find_root()))
+            || self.message.contains("no column named")
+    }
+
+    /// Whether the error is about an input that is not there: a missing file, a glob that
+    /// matches nothing, a missing object or bucket (Python raises `FileNotFoundError`).
+    pub fn is_missing_file(&self) -> bool {
+        self.io == Some(std::io::ErrorKind::NotFound)
+            || [
+                "file not found: ",
+                "no files match ",
+                "bucket not found: ",
+                "not found: '",
+            ]
+            .iter()
+            .any(|start| self.message.starts_with(start))
+    }
+
     /// The same error, known to come from the operating system's `kind` of failure.
     pub(crate) fn with_io_kind(mut self, kind: std::io::ErrorKind) -> Self {
         self.io = Some(kind);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
@@ -403,19 +403,33 @@ impl Session {
         let Some(first) = batches.first() else {
             return Err(Error::plan("from_batches needs at least one batch"));
         };
-        let schema = first.schema();
-        let rows: Vec<RecordBatch> = batches;
-        let total: usize = rows.iter().map(|b| b.num_rows()).sum();
-        let whole = datafusion::arrow::compute::concat_batches(&schema, &rows)?;
+        self.from_batches_with_schema(first.schema(), batches, npartitions)
+    }
+
+    /// [`from_batches`](Self::from_batches) of batches whose schema is given apart (there may
+    /// be none). Partitions hold consecutive rows, as even as they divide, as slices of the
+    /// batches: no value is copied.
+    pub fn from_batches_with_schema(
+        &self,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        npartitions: usize,
+    ) -> Result<DataFrame> {
+        let total: usize = batches.iter().map(|b| b.num_rows()).sum();
         let parts = npartitions.max(1);
         let per_part = total.div_ceil(parts).max(1);
-        let partitions: Vec<Vec<RecordBatch>> = (0..parts)
-            .map(|i| {
-                let start = (i * per_part).min(total);
-                let len = per_part.min(total - start);
-                vec![whole.slice(start, len)]
-            })
-            .collect();
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![vec![]; parts];
+        let mut batch_start = 0;
+        for batch in &batches {
+            let mut start = 0;
+            while start < batch.num_rows() {
+                let row = batch_start + start;
+                let take = (per_part - row % per_part).min(batch.num_rows() - start);
+                partitions[row / per_part].push(batch.slice(start, take));
+                start += take;
+            }
+            batch_start += batch.num_rows();
+        }
         let table = datafusion::datasource::MemTable::try_new(schema, partitions)?;
         Ok(DataFrame::new(self.inner.ctx.read_table(Arc::new(table))?))
     }

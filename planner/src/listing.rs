@@ -62,8 +62,8 @@ pub struct ReadOptions {
     pub dtypes: Vec<(String, DataType)>,
     /// Columns to read as timestamps (nanoseconds), as Dask's `parse_dates`.
     pub parse_dates: Vec<String>,
-    /// Bytes of input per partition, as Dask's `blocksize`: the files are read in
-    /// `ceil(total bytes / blocksize)` partitions (files holding quoted values, or
+    /// Bytes of input per partition, as Dask's `blocksize`: the files are read in as many
+    /// partitions as Dask cuts them into, `ceil(file bytes / blocksize)` per file (files holding quoted values, or
     /// compressed ones, cannot be split below one partition per file). `None` spreads the
     /// files over the session's partitions.
     pub blocksize: Option<u64>,
@@ -144,8 +144,13 @@ impl BlockTable {
         if blocksize == 0 {
             return plan_err!("blocksize must be at least 1 byte");
         }
-        let bytes: u64 = files.files.iter().map(|f| f.size).sum();
-        let partitions = bytes.div_ceil(blocksize).max(1) as usize;
+        // Dask cuts each file into blocks of its own: ten 1-byte files are ten partitions.
+        let blocks: u64 = files
+            .files
+            .iter()
+            .map(|f| f.size.div_ceil(blocksize).max(1))
+            .sum();
+        let partitions = blocks.max(1) as usize;
         Ok(BlockTable { inner, partitions })
     }
 

@@ -10,6 +10,7 @@ mod options;
 mod outputs;
 mod remote;
 mod repl;
+mod venv;
 mod visual;
 
 use std::path::{Path, PathBuf};

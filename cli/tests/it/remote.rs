@@ -3,7 +3,7 @@
 //! compared with the same files read locally and with the fixtures' known values.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command as StdCommand, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -41,64 +41,8 @@ fn s3() -> Option<&'static S3> {
         .as_ref()
 }
 
-/// A Python with moto: `RASK_TEST_PYTHON`, or the virtualenv in Rask's cache, created here
-/// when missing (one process at a time, under a lock directory).
-fn python() -> Result<PathBuf, String> {
-    if let Some(python) = std::env::var_os("RASK_TEST_PYTHON") {
-        return Ok(PathBuf::from(python));
-    }
-    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
-    let venv = Path::new(&home).join(".cache/rask/venv");
-    let python = venv.join("bin/python");
-    let has_moto = |python: &Path| {
-        StdCommand::new(python)
-            .args(["-c", "import moto.server, boto3"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if has_moto(&python) {
-        return Ok(python);
-    }
-    let lock = venv.with_extension("lock");
-    std::fs::create_dir_all(venv.parent().unwrap()).map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while std::fs::create_dir(&lock).is_err() {
-        if Instant::now() > deadline {
-            return Err(format!("{} stayed locked", lock.display()));
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let installed = (|| {
-        if has_moto(&python) {
-            return Ok(());
-        }
-        let run = |program: &Path, args: &[&str]| {
-            let output = StdCommand::new(program)
-                .args(args)
-                .output()
-                .map_err(|e| format!("{}: {e}", program.display()))?;
-            if output.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} {args:?}: {}",
-                    program.display(),
-                    String::from_utf8_lossy(&output.stderr)
-                ))
-            }
-        };
-        run(
-            Path::new("python3"),
-            &["-m", "venv", venv.to_str().unwrap()],
-        )?;
-        run(&python, &["-m", "pip", "install", "-q", MOTO])
-    })();
-    let _ = std::fs::remove_dir(&lock);
-    installed.map(|()| python)
-}
-
 fn start_s3() -> Result<S3, String> {
-    let python = python()?;
+    let python = crate::venv::python("import moto.server, boto3", &[MOTO])?;
     let script = workspace().join("cli/tests/it/s3_server.py");
     let mut child = StdCommand::new(&python)
         .arg(script)
