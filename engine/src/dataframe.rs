@@ -427,10 +427,16 @@ impl DataFrame {
     }
 
     /// Computes the frame into memory.
+    ///
+    /// Rows come in partition order, as Dask concatenates partitions: a scan's in the order
+    /// of its files (and of the rows in them), whichever partition finishes first.
     pub async fn compute(self) -> Result<Table> {
         let schema = self.schema();
-        let batches = self.collect().await?;
-        Ok(Table { schema, batches })
+        let table = self.planned().await?.collect_in_order().await?;
+        Ok(Table {
+            schema,
+            batches: table.batches,
+        })
     }
 
     /// [`compute`](Self::compute) for programs without an async runtime; inside one, use

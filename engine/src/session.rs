@@ -480,13 +480,7 @@ impl Session {
             return Ok(tables);
         }
         let planned = self.plan_together(frames).await?;
-        futures::future::try_join_all(planned.into_iter().map(|planned| async move {
-            let stream = planned.stream().await?;
-            let schema = stream.schema();
-            let batches = stream.collect().await?;
-            Ok::<_, Error>(crate::Table { schema, batches })
-        }))
-        .await
+        futures::future::try_join_all(planned.into_iter().map(Planned::collect_in_order)).await
     }
 
     /// The physical plan [`compute`](Self::compute) runs for `frames`, shared scans shown

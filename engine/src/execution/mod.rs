@@ -94,7 +94,16 @@ impl Planned {
 
     /// Starts the query with one stream per output partition, all of them running at once
     /// when polled together. The query ends when every stream has ended (or been closed).
-    pub(crate) async fn partitions(self) -> Result<Partitions> {
+    /// Each stream reads its own files, in order: DataFusion's scans otherwise let an idle
+    /// stream take files queued for another, which mixes partitions (and the rows of `head`,
+    /// per-partition files and `compute` out of their files' order).
+    pub(crate) async fn partitions(mut self) -> Result<Partitions> {
+        let mut config = self.task.session_config().clone();
+        config
+            .options_mut()
+            .execution
+            .enable_file_stream_work_stealing = false;
+        self.task = self.task.with_session_config(config);
         let count = self.physical.output_partitioning().partition_count();
         let physical = Arc::clone(&self.physical);
         let shown = self.shown.clone();
@@ -109,6 +118,22 @@ impl Planned {
             }
         }
         Ok(Partitions { streams, context })
+    }
+
+    /// Runs the query to its end, every partition at once, and returns its rows in partition
+    /// order, as Dask concatenates partitions: a scan's partitions follow its files, so the
+    /// rows come in the files' order whichever partition finishes first.
+    pub(crate) async fn collect_in_order(self) -> Result<crate::Table> {
+        let partitions = self.partitions().await?;
+        let schema = partitions.streams.first().map(|s| s.schema());
+        let collected =
+            futures::future::try_join_all(partitions.streams.into_iter().map(|s| s.collect()))
+                .await?;
+        Ok(crate::Table {
+            schema: schema
+                .unwrap_or_else(|| Arc::new(datafusion::arrow::datatypes::Schema::empty())),
+            batches: collected.into_iter().flatten().collect(),
+        })
     }
 
     /// Records the query in the session's log and gives it a view of the memory pool that
