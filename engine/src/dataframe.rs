@@ -134,6 +134,17 @@ impl SeriesGroupBy {
     }
 }
 
+/// Whether a value of type `value` fills a column of type `column` as pandas' `fillna`
+/// does: numbers fill numbers, text fills text, times fill times (a 0 never becomes a date).
+fn same_kind(value: &DataType, column: &DataType) -> bool {
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    (value.is_numeric() && column.is_numeric())
+        || (text(value) && text(column))
+        || (value == &DataType::Boolean && column == &DataType::Boolean)
+        || (value.is_temporal() && column.is_temporal())
+}
+
 fn parse_spec(spec: &[(&str, &[&str])]) -> Result<AggSpec> {
     let columns = spec
         .iter()
@@ -294,7 +305,8 @@ impl DataFrame {
         let mut frame = self;
         for field in schema.fields() {
             let listed = columns.is_empty() || columns.contains(&field.name().as_str());
-            let fits = value.cast_to(field.data_type()).is_ok();
+            let fits = same_kind(&value.data_type(), field.data_type())
+                && value.cast_to(field.data_type()).is_ok();
             if listed && fits {
                 let filled = col(Column::from_name(field.name())).fillna(value.clone());
                 frame = frame.assign(field.name(), filled.astype(field.data_type().clone()))?;

@@ -64,6 +64,10 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
         return;
     }
     let any: &dyn Any = provider.as_ref();
+    if let Some(blocks) = any.downcast_ref::<crate::listing::BlockTable>() {
+        collect_provider(table, blocks.inner(), scans);
+        return;
+    }
     let Some(listing) = any.downcast_ref::<ListingTable>() else {
         return;
     };

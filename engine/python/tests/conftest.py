@@ -23,8 +23,10 @@ def sales_glob() -> str:
 
 @pytest.fixture(scope="session")
 def sales_pandas(sales_glob: str) -> pd.DataFrame:
-    """The same rows read by pandas, one file after another."""
-    return pd.concat([pd.read_csv(p) for p in sorted(glob.glob(sales_glob))], ignore_index=True)
+    """The same rows read by pandas, one file after another. Rask reads timestamps as
+    timestamps where pandas needs ``parse_dates``."""
+    files = sorted(glob.glob(sales_glob))
+    return pd.concat([pd.read_csv(p, parse_dates=['sold_at']) for p in files], ignore_index=True)
 
 
 @pytest.fixture(scope="session")

@@ -747,6 +747,54 @@ async fn blocksize_sets_the_partitions() {
 }
 
 #[tokio::test]
+async fn a_read_in_blocks_names_the_bad_line() {
+    let frame = Session::new()
+        .unwrap()
+        .read_csv(
+            &testdata("bad/bad_value.csv"),
+            ReadOptions {
+                blocksize: Some(64 << 20),
+                ..ReadOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let error = frame.compute().await.unwrap_err().to_string();
+    assert!(error.contains("bad_value.csv:10052"), "{error}");
+}
+
+#[tokio::test]
+async fn compute_keeps_the_files_order() {
+    let session = Session::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    rask::datasets::data_parts(dir.path(), 5, 20_000).unwrap();
+    let glob = format!("{}/data_part_*.csv", dir.path().display());
+    let frame = session
+        .read_csv(&glob, ReadOptions::default())
+        .await
+        .unwrap()
+        .filter(col("value").gt(lit(0.0)))
+        .unwrap();
+    let table = frame.compute().await.unwrap();
+    let ids: Vec<i64> = table
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("id")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert!(ids.len() > 40_000, "about half the 100,000 rows");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids rise through the files"
+    );
+}
+
+#[tokio::test]
 async fn a_selected_column_names_results_by_function() {
     let frame = sales()
         .await

@@ -19,11 +19,28 @@ fn package_dir() -> PathBuf {
 /// whose dependencies the test build has already compiled.
 fn build_extension() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "rask-python", "--lib"])
-        .current_dir(package_dir())
-        .status()
-        .expect("cargo runs");
+    let mut build = Command::new(cargo);
+    build.args(["build", "-p", "rask-python", "--lib"]);
+    // What Cargo sets for this test program must not reach the inner build: build scripts
+    // that watch such variables (ring's watch CARGO_MANIFEST_DIR and CARGO_PKG_*) would see
+    // them change and rebuild, and everything above them with them.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        if set_for_tests {
+            build.env_remove(name.as_ref());
+        }
+    }
+    let status = build.status().expect("cargo runs");
     assert!(status.success(), "the extension does not build");
     // Test programs live in <target>/debug/deps; the library is uplifted to <target>/debug.
     let exe = std::env::current_exe().unwrap();

@@ -556,6 +556,12 @@ class Series:
         name = self.name if not isinstance(other, Series) or other.name == self.name else None
         return Series(self._base, f"({left} {op} {right})", name)
 
+    def _compare(self, op: str, other: Any) -> Series:
+        """A comparison as pandas answers it: a missing value compares False (and unequal)."""
+        missing = "TRUE" if op == "<>" else "FALSE"
+        compared = self._binary(op, other)
+        return compared._with(f"coalesce({compared._expr}, {missing})")
+
     def _is_integer(self) -> bool:
         return pd.api.types.is_integer_dtype(self.dtype)
 
@@ -607,22 +613,22 @@ class Series:
         return self.abs()
 
     def __eq__(self, other: Any) -> Series:  # type: ignore[override]
-        return self._binary("=", other)
+        return self._compare("=", other)
 
     def __ne__(self, other: Any) -> Series:  # type: ignore[override]
-        return self._binary("<>", other)
+        return self._compare("<>", other)
 
     def __lt__(self, other: Any) -> Series:
-        return self._binary("<", other)
+        return self._compare("<", other)
 
     def __le__(self, other: Any) -> Series:
-        return self._binary("<=", other)
+        return self._compare("<=", other)
 
     def __gt__(self, other: Any) -> Series:
-        return self._binary(">", other)
+        return self._compare(">", other)
 
     def __ge__(self, other: Any) -> Series:
-        return self._binary(">=", other)
+        return self._compare(">=", other)
 
     def __and__(self, other: Any) -> Series:
         return self._binary("AND", other)
@@ -695,7 +701,7 @@ class Series:
         values = list(values)
         if not values:
             return self._with("FALSE")
-        return self._with(f"({self._expr} IN ({', '.join(literal(v) for v in values)}))")
+        return self._with(f"coalesce({self._expr} IN ({', '.join(literal(v) for v in values)}), FALSE)")
 
     def map_partitions(self, func: Callable[..., Any], *args: Any, meta: Any = None, **kwargs: Any) -> Any:
         return self.to_frame(_VALUE if self.name is None else self.name).map_partitions(
@@ -869,7 +875,7 @@ class _DatetimeAccessor:
         # pandas counts Monday as 0, SQL's dow Sunday as 0
         return self._series._with(f"CAST((date_part('dow', {self._series._expr}) + 6) % 7 AS INT)")
 
-    weekday = dayofweek
+    weekday = day_of_week = dayofweek
 
     @property
     def date(self) -> Series:
@@ -912,7 +918,7 @@ class _StringAccessor:
             return self._call(f"regexp_like({{x}}, {literal(pat)}{flags})")
         if case:
             return self._call(f"(strpos({{x}}, {literal(pat)}) > 0)")
-        return self._call(f"(strpos(lower({{x}}), lower({literal(pat)})) > 0)")
+        return self._call(f"(strpos(lower({{x}}), {literal(pat.lower())}) > 0)")
 
     def startswith(self, pat: str) -> Series:
         return self._call(f"starts_with({{x}}, {literal(pat)})")
