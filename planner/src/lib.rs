@@ -45,6 +45,7 @@ pub mod files;
 pub mod frame;
 pub mod functions;
 pub mod graph;
+pub mod hive;
 pub mod listing;
 pub mod naming;
 pub mod nesting;

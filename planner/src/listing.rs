@@ -22,7 +22,9 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::datasource::{provider_as_source, ViewTable};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
@@ -113,14 +115,26 @@ pub async fn file_table(
     let listing_options = ListingOptions::new(format)
         // The files are already chosen: accept them whatever their extension.
         .with_file_extension("");
-    let urls = files
-        .files
-        .iter()
-        .map(SourceFile::listing_url)
-        .collect::<Result<Vec<_>>>()?;
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(listing_options)
-        .with_schema(file_schema);
+    let config = match hive_folder(files) {
+        // Partition values come from the files' paths below the folder, so the folder is
+        // the table's one path; its listing keeps to the files' extension.
+        Some((folder, columns, extension)) => {
+            ListingTableConfig::new(ListingTableUrl::parse(folder.as_str())?).with_listing_options(
+                listing_options
+                    .with_file_extension(extension)
+                    .with_table_partition_cols(columns),
+            )
+        }
+        None => {
+            let urls = files
+                .files
+                .iter()
+                .map(SourceFile::listing_url)
+                .collect::<Result<Vec<_>>>()?;
+            ListingTableConfig::new_with_multi_paths(urls).with_listing_options(listing_options)
+        }
+    }
+    .with_schema(file_schema);
     let mut table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
     if let Some(blocksize) = options.blocksize {
         table = Arc::new(BlockTable::new(table, files, blocksize)?);
@@ -130,6 +144,14 @@ pub async fn file_table(
     } else {
         Ok(table)
     }
+}
+
+/// The folder, partition columns and extension of files laid out in hive-style folders.
+fn hive_folder(files: &FileSet) -> Option<(url::Url, Vec<(String, DataType)>, String)> {
+    let folder = crate::hive::folder_of(files)?;
+    let columns = crate::hive::partition_columns(&folder, files)?;
+    let extension = crate::hive::common_extension(files)?;
+    Some((folder, columns, extension))
 }
 
 /// A file table read in a fixed number of partitions, one per `blocksize` bytes of input.

@@ -558,6 +558,23 @@ async fn sinks_write_partitioned_parquet_and_per_partition_csv() {
         .unwrap();
     let batch = one_batch(north.collect().await.unwrap());
     assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), 17);
+    // The whole folder gives the partition column back, as Dask's read_parquet does.
+    let by_region = session
+        .read_parquet(&out.display().to_string())
+        .await
+        .unwrap()
+        .groupby(&["region"])
+        .agg(&[("qty", &["sum"])])
+        .unwrap();
+    let batch = one_batch(by_region.collect().await.unwrap());
+    let regions: Vec<&str> = (0..3)
+        .map(|i| batch.column(0).as_string::<i32>().value(i))
+        .collect();
+    assert_eq!(regions, ["east", "north", "south"]);
+    let sums: Vec<i64> = (0..3)
+        .map(|i| batch.column(1).as_primitive::<Int64Type>().value(i))
+        .collect();
+    assert_eq!(sums, [6, 17, 13]);
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,
