@@ -124,17 +124,39 @@ td.all { font-size: 12px; color: #4c566a; max-width: 420px; }
 
 /// The report as one HTML page.
 pub fn render_report(query: &Query) -> String {
-    let graph = query.graph();
-    let state = query.state();
-    let files = query.files();
+    render_reports(&[query])
+}
+
+/// The reports of several queries (those run inside one `performance_report` block) as one
+/// HTML page, in the order given.
+pub fn render_reports(queries: &[&Query]) -> String {
+    let title = match queries {
+        [one] => format!("query {}", one.id()),
+        _ => format!("{} queries", queries.len()),
+    };
     let mut page = String::new();
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Rask performance report: query {}</title><style>{STYLE}</style></head><body>\n",
-        query.id()
+         <title>Rask performance report: {title}</title><style>{STYLE}</style></head><body>\n"
     );
     let _ = writeln!(page, "<h1>Rask performance report</h1>");
+    for query in queries {
+        query_sections(&mut page, query);
+    }
+    page.push_str("</body></html>\n");
+    page
+}
+
+/// Writes the reports of `queries` to `path` as one page, atomically.
+pub fn write_reports(queries: &[&Query], path: &Path) -> Result<()> {
+    write_atomically(path, render_reports(queries).as_bytes())
+}
+
+fn query_sections(page: &mut String, query: &Query) {
+    let graph = query.graph();
+    let state = query.state();
+    let files = query.files();
     let _ = writeln!(
         page,
         "<p class=\"muted\">Query {} · {} in {} · {}</p>",
@@ -151,7 +173,7 @@ pub fn render_report(query: &Query) -> String {
         "<section id=\"query\"><h2>Query</h2><pre>{}</pre></section>",
         escape(query.sql())
     );
-    summary(&mut page, query, &graph, &files);
+    summary(page, query, &graph, &files);
     let svg = graph.to_svg();
     let svg = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
     let _ = writeln!(
@@ -160,11 +182,9 @@ pub fn render_report(query: &Query) -> String {
          sources; each operator runs as one task per partition. Colour: share of the compute \
          time.</p><div class=\"graph\">{svg}</div></section>"
     );
-    operators_table(&mut page, &graph);
-    task_stream(&mut page, query, &graph);
-    files_table(&mut page, &files);
-    page.push_str("</body></html>\n");
-    page
+    operators_table(page, &graph);
+    task_stream(page, query, &graph);
+    files_table(page, &files);
 }
 
 fn summary(page: &mut String, query: &Query, graph: &TaskGraph, files: &[(String, u64)]) {

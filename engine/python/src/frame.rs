@@ -280,6 +280,12 @@ impl PyFrame {
         self.derived(|f| f.map_partitions(name, run, meta))
     }
 
+    /// `map_partitions` with a partition function every Rask process knows by `name`
+    /// (`len`), which runs on a cluster's workers too.
+    fn map_partitions_by_name(&self, name: &str) -> PyResult<PyFrame> {
+        self.derived(|f| f.map_partitions_by_name(name, None))
+    }
+
     fn set_index(&self, py: Python<'_>, column: &str, sorted: bool) -> PyResult<PyFrame> {
         let frame = self.inner.clone();
         let column = column.to_string();

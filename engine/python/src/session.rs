@@ -1,5 +1,7 @@
 //! `rask._rask.Session`: where frames are read, registered and computed.
 
+use std::sync::Mutex;
+
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rask::{DataType, FileFormatKind, ReadOptions, TimeseriesParams};
@@ -12,7 +14,11 @@ use crate::wait::wait;
 #[pyclass(frozen, name = "Session", module = "rask._rask")]
 pub struct PySession {
     pub(crate) inner: rask::Session,
+    /// The live dashboard, once started; it stops with the session.
+    dashboard: Mutex<Option<rask::dashboard::Dashboard>>,
 }
+
+type ClusterWorkers = (String, Vec<(String, String, u32, Option<u64>)>);
 
 #[pymethods]
 impl PySession {
@@ -29,14 +35,77 @@ impl PySession {
             builder = builder.memory_limit(bytes);
         }
         let inner = builder.build().map_err(errors::to_python)?;
-        Ok(PySession { inner })
+        Ok(PySession {
+            inner,
+            dashboard: Mutex::new(None),
+        })
     }
 
     /// A session whose queries run on the cluster whose scheduler is at `url`.
     #[staticmethod]
     fn connect(py: Python<'_>, url: &str) -> PyResult<Self> {
         let inner = wait(py, rask::Session::connect(url))?;
-        Ok(PySession { inner })
+        Ok(PySession {
+            inner,
+            dashboard: Mutex::new(None),
+        })
+    }
+
+    /// Starts a local cluster of `n_workers` worker processes (each `threads_per_worker`
+    /// tasks at once, under `memory_limit` bytes) and a session on it; the workers stop when
+    /// the session is gone.
+    #[staticmethod]
+    #[pyo3(signature = (n_workers, threads_per_worker, memory_limit = None))]
+    fn local_cluster(
+        py: Python<'_>,
+        n_workers: usize,
+        threads_per_worker: usize,
+        memory_limit: Option<u64>,
+    ) -> PyResult<Self> {
+        let inner = wait(
+            py,
+            rask::Session::local_cluster(n_workers, threads_per_worker, memory_limit),
+        )?;
+        Ok(PySession {
+            inner,
+            dashboard: Mutex::new(None),
+        })
+    }
+
+    /// The workers of the session's cluster: `(scheduler, [(id, address, slots,
+    /// memory_limit)])`.
+    fn cluster_info(&self, py: Python<'_>) -> PyResult<ClusterWorkers> {
+        let session = self.inner.clone();
+        let info = wait(py, async move { session.cluster_info().await })?;
+        let workers = info
+            .workers
+            .into_iter()
+            .map(|w| (w.id, w.address, w.slots, w.memory_limit))
+            .collect();
+        Ok((info.scheduler, workers))
+    }
+
+    /// The live dashboard's URL, starting it on `address` (`host:port`; a free port on
+    /// 127.0.0.1 by default) the first time.
+    #[pyo3(signature = (address = None))]
+    fn dashboard(&self, address: Option<&str>) -> PyResult<String> {
+        let mut dashboard = self.dashboard.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = dashboard.as_ref() {
+            return Ok(running.url());
+        }
+        let address = address
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    PyValueError::new_err(format!("invalid dashboard address '{a}'; use host:port"))
+                })
+            })
+            .transpose()?;
+        let started =
+            crate::wait::enter(|| rask::dashboard::Dashboard::start(&self.inner, address))?
+                .map_err(errors::to_python)?;
+        let url = started.url();
+        *dashboard = Some(started);
+        Ok(url)
     }
 
     /// Files (a path, glob or URL) as a lazy frame; `options` as `rask.dataframe`'s readers
@@ -117,6 +186,33 @@ impl PySession {
             .into_iter()
             .map(|table| ArrowData::new(table.schema, table.batches))
             .collect())
+    }
+
+    /// What the dashboard shows (queries, their progress, the cluster), as JSON.
+    fn status(&self) -> String {
+        rask::dashboard::status(&self.inner).to_string()
+    }
+
+    /// The id of the latest query the session ran, if any.
+    fn last_query_id(&self) -> Option<u64> {
+        self.inner.queries().queries().last().map(|q| q.id())
+    }
+
+    /// Writes one HTML performance report of the queries run after query `after` (all when
+    /// `None`); false when there were none.
+    #[pyo3(signature = (path, after = None))]
+    fn write_report(&self, path: &str, after: Option<u64>) -> PyResult<bool> {
+        let queries = self.inner.queries().queries();
+        let ran: Vec<&rask::Query> = queries
+            .iter()
+            .filter(|q| after.is_none_or(|after| q.id() > after))
+            .map(|q| q.as_ref())
+            .collect();
+        if ran.is_empty() {
+            return Ok(false);
+        }
+        rask::report::write_reports(&ran, std::path::Path::new(path)).map_err(errors::to_python)?;
+        Ok(true)
     }
 
     /// Bytes the session's queries hold in its memory pool now.

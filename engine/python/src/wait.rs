@@ -50,6 +50,12 @@ pub fn wait<T: Send>(
     }
 }
 
+/// Runs `f` inside the runtime, for engine calls that spawn tasks on it.
+pub fn enter<T>(f: impl FnOnce() -> T) -> PyResult<T> {
+    let _inside = runtime()?.enter();
+    Ok(f())
+}
+
 enum Outcome<T> {
     Done(rask::Result<T>),
     Signalled(PyErr),

@@ -16,6 +16,14 @@ from .errors import RaskError
 __version__: str = _rask.rask_version()
 
 
+def dashboard(address: str | None = None) -> str:
+    """Starts the live dashboard of the local session (or the active client's) and returns
+    its URL."""
+    from .diagnostics import dashboard as start
+
+    return start(address)
+
+
 def compute(*collections: Any) -> tuple[Any, ...]:
     """Computes several lazy results at once, as ``dask.compute``: scans they share are read
     once. Returns a tuple of pandas objects and Python scalars; other arguments pass through."""
@@ -64,4 +72,4 @@ class Context:
                 session.deregister(name)
 
 
-__all__ = ["compute", "sql", "Context", "RaskError", "datasets", "__version__"]
+__all__ = ["compute", "sql", "dashboard", "Context", "RaskError", "datasets", "__version__"]

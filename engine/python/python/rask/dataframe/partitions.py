@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .. import _session
 from . import _sql
 from .core import _INDEX, _VALUE, DataFrame, Series, _PartitionSeries
 
@@ -92,6 +93,15 @@ def _inferred(frame: DataFrame, func: Callable[..., Any], args: tuple, kwargs: d
 
 
 def map_partitions(frame: DataFrame, func: Callable[..., Any], args: tuple, kwargs: dict, meta: Any) -> Any:
+    if func is len and not args and not kwargs:
+        # The engine's own `len` runs anywhere, a cluster's workers included.
+        counted = frame._frame.map_partitions_by_name("len")
+        return Series(DataFrame(counted), '"len"', None)
+    if _session.current().cluster_url() is not None:
+        raise NotImplementedError(
+            "map_partitions: a Python function runs in this process only, not on a cluster's "
+            "workers; compute without the client, or use expressions and SQL"
+        )
     schema, kind, name = _meta_schema(meta) if meta is not None else _inferred(frame, func, args, kwargs)
     index = frame._index
 
