@@ -10,9 +10,32 @@ use url::Url;
 use crate::files::{has_glob, FileSet};
 use crate::stores::is_url;
 
+/// Files laid out in hive-style folders below the folder the user named.
+pub struct HiveLayout {
+    /// The folder, ending in `/`.
+    pub folder: Url,
+    /// The partition columns, outermost first.
+    pub columns: Vec<(String, DataType)>,
+    /// The extension all files share (`.parquet`).
+    pub extension: String,
+}
+
+/// The layout of `files` when the user named a folder whose files all lie in `key=value`
+/// folders (the same keys throughout) and share an extension.
+pub fn layout(files: &FileSet) -> Option<HiveLayout> {
+    let folder = folder_of(files)?;
+    let columns = partition_columns(&folder, files)?;
+    let extension = common_extension(files)?;
+    Some(HiveLayout {
+        folder,
+        columns,
+        extension,
+    })
+}
+
 /// The folder a table's files were found below, when the user named a folder (not a file
 /// or a glob).
-pub fn folder_of(files: &FileSet) -> Option<Url> {
+fn folder_of(files: &FileSet) -> Option<Url> {
     let pattern = files.pattern.as_str();
     if has_glob(pattern) {
         return None;
@@ -33,7 +56,7 @@ pub fn folder_of(files: &FileSet) -> Option<Url> {
 /// The partition columns of the files below `folder`: the `key=value` folders every file
 /// lies in, the same keys in the same order, typed `Int64` when every value is an integer
 /// and text otherwise. `None` when the files are not laid out so (or lie directly in it).
-pub fn partition_columns(folder: &Url, files: &FileSet) -> Option<Vec<(String, DataType)>> {
+fn partition_columns(folder: &Url, files: &FileSet) -> Option<Vec<(String, DataType)>> {
     let mut keys: Option<Vec<String>> = None;
     let mut integers: Vec<bool> = Vec::new();
     for file in &files.files {
@@ -79,7 +102,7 @@ pub fn partition_columns(folder: &Url, files: &FileSet) -> Option<Vec<(String, D
 
 /// The common extension of the files' names (`.parquet`), which the folder's listing keeps
 /// to; `None` when they differ.
-pub fn common_extension(files: &FileSet) -> Option<String> {
+fn common_extension(files: &FileSet) -> Option<String> {
     let extension = |name: String| name.rfind('.').map(|dot| name[dot..].to_string());
     let mut found = files.files.iter().map(|f| extension(f.name()));
     let first = found.next()??;

@@ -115,16 +115,15 @@ pub async fn file_table(
     let listing_options = ListingOptions::new(format)
         // The files are already chosen: accept them whatever their extension.
         .with_file_extension("");
-    let config = match hive_folder(files) {
+    let config = match crate::hive::layout(files) {
         // Partition values come from the files' paths below the folder, so the folder is
         // the table's one path; its listing keeps to the files' extension.
-        Some((folder, columns, extension)) => {
-            ListingTableConfig::new(ListingTableUrl::parse(folder.as_str())?).with_listing_options(
+        Some(hive) => ListingTableConfig::new(ListingTableUrl::parse(hive.folder.as_str())?)
+            .with_listing_options(
                 listing_options
-                    .with_file_extension(extension)
-                    .with_table_partition_cols(columns),
-            )
-        }
+                    .with_file_extension(hive.extension)
+                    .with_table_partition_cols(hive.columns),
+            ),
         None => {
             let urls = files
                 .files
@@ -144,14 +143,6 @@ pub async fn file_table(
     } else {
         Ok(table)
     }
-}
-
-/// The folder, partition columns and extension of files laid out in hive-style folders.
-fn hive_folder(files: &FileSet) -> Option<(url::Url, Vec<(String, DataType)>, String)> {
-    let folder = crate::hive::folder_of(files)?;
-    let columns = crate::hive::partition_columns(&folder, files)?;
-    let extension = crate::hive::common_extension(files)?;
-    Some((folder, columns, extension))
 }
 
 /// A file table read in a fixed number of partitions, one per `blocksize` bytes of input.

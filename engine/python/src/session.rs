@@ -152,7 +152,7 @@ impl PySession {
     }
 
     /// Arrow data (anything with `__arrow_c_stream__`) as a frame of `npartitions`.
-    fn from_arrow(&self, data: &Bound<'_, PyAny>, npartitions: usize) -> PyResult<PyFrame> {
+    fn frame_from_arrow(&self, data: &Bound<'_, PyAny>, npartitions: usize) -> PyResult<PyFrame> {
         let (schema, batches) = import_stream(data)?;
         let frame = self
             .inner

@@ -148,7 +148,7 @@ def from_pandas(data: pd.DataFrame | pd.Series, npartitions: int | None = None, 
         npartitions = max(1, -(-len(data) // chunksize)) if chunksize else 1
     index = [data.index.name] if data.index.name is not None else []
     table = pa.Table.from_pandas(data.reset_index() if index else data, preserve_index=False)
-    frame = DataFrame(_session.current().from_arrow(table, npartitions), index)
+    frame = DataFrame(_session.current().frame_from_arrow(table, npartitions), index)
     return frame
 
 
