@@ -108,6 +108,7 @@ def test_groupby_aggregations_name_columns_as_pandas(sales, sales_pandas):
 
 
 def test_cleaning(sales, sales_pandas):
+    pdt.assert_frame_equal(sales[['qty', 'price']].isna().compute(), sales_pandas[['qty', 'price']].isna())
     frame_equal(sales.dropna().compute(), sales_pandas.dropna())
     frame_equal(sales.dropna(subset=['qty']).compute(), sales_pandas.dropna(subset=['qty']))
     filled = sales.fillna(0).compute()

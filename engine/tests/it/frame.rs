@@ -99,6 +99,7 @@ async fn groupby_follows_pandas() {
     let frame = sales()
         .await
         .groupby(&["region"])
+        .dropna(false)
         .agg(&[
             ("qty", &["sum", "count", "mean", "std"]),
             ("price", &["max"]),
@@ -116,7 +117,7 @@ async fn groupby_follows_pandas() {
         ]
     );
     let batch = one_batch(frame.collect().await.unwrap());
-    // Independent computation: groups sorted by key, the NULL key last.
+    // Independent computation: groups sorted by key, the NULL key last (kept: dropna(false)).
     let mut keys: Vec<Option<&str>> = SALES.iter().map(|(r, _, _)| *r).collect();
     keys.sort_by(|a, b| match (a, b) {
         (None, None) => std::cmp::Ordering::Equal,
@@ -761,6 +762,26 @@ async fn blocksize_sets_the_partitions() {
         10_000,
         "every row is read exactly once"
     );
+}
+
+#[tokio::test]
+async fn groupby_leaves_out_null_keys_as_pandas_does() {
+    let sizes = sales().await.groupby(&["region"]).size().unwrap();
+    let batch = one_batch(sizes.collect().await.unwrap());
+    let regions = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8).unwrap();
+    let regions: Vec<Option<&str>> = regions.as_string::<i32>().iter().collect();
+    assert_eq!(regions, [Some("east"), Some("north"), Some("south")]);
+    let total: i64 = batch
+        .column(1)
+        .as_primitive::<Int64Type>()
+        .values()
+        .iter()
+        .sum();
+    let with_region = SALES
+        .iter()
+        .filter(|(region, _, _)| region.is_some())
+        .count();
+    assert_eq!(total as usize, with_region, "row 6 has no region");
 }
 
 #[tokio::test]

@@ -25,12 +25,14 @@ class ProgressBar:
         self._thread: threading.Thread | None = None
 
     def register(self) -> None:
+        """Shows a bar for every computation from now on, until :meth:`unregister`."""
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._watch, name="rask-progress", daemon=True)
             self._thread.start()
 
     def unregister(self) -> None:
+        """Stops showing bars."""
         if self._thread is not None:
             self._stop.set()
             self._thread.join()

@@ -226,11 +226,7 @@ class DataFrame:
 
     def isna(self) -> DataFrame:
         """True where a value is missing, per column."""
-        return self._derive(
-            self._frame.select(self._index).assign([(c, self[c].isna()._over(self)) for c in self._data_columns()])
-            if self._index
-            else self._frame.assign([(c, self[c].isna()._over(self)) for c in self._data_columns()])
-        )
+        return self._derive(self._frame.assign([(c, self[c].isna()._over(self)) for c in self._data_columns()]))
 
     def isnull(self) -> DataFrame:
         """Alias of :meth:`isna`."""
@@ -289,24 +285,31 @@ class DataFrame:
         return [c for c in meta.columns if pd.api.types.is_numeric_dtype(meta[c]) and not pd.api.types.is_bool_dtype(meta[c])]
 
     def sum(self, numeric_only: bool = False) -> Series:
+        """Sum of the non-missing values."""
         return self._reduce("sum", self._numeric() if numeric_only else None)
 
     def mean(self, numeric_only: bool = False) -> Series:
+        """Mean of the non-missing values."""
         return self._reduce("mean", self._numeric() if numeric_only else None)
 
     def std(self, ddof: int = 1, numeric_only: bool = False) -> Series:
+        """Standard deviation of the non-missing values (``ddof=1`` by default, as pandas)."""
         return self._reduce("std" if ddof == 1 else "std_pop", self._numeric() if numeric_only else None)
 
     def var(self, ddof: int = 1, numeric_only: bool = False) -> Series:
+        """Variance of the non-missing values (``ddof=1`` by default, as pandas)."""
         return self._reduce("var" if ddof == 1 else "var_pop", self._numeric() if numeric_only else None)
 
     def min(self, numeric_only: bool = False) -> Series:
+        """Smallest value."""
         return self._reduce("min", self._numeric() if numeric_only else None)
 
     def max(self, numeric_only: bool = False) -> Series:
+        """Largest value."""
         return self._reduce("max", self._numeric() if numeric_only else None)
 
     def count(self) -> Series:
+        """Number of non-missing values."""
         return self._reduce("count")
 
     # -- grouping, joining -----------------------------------------------------------------
@@ -491,9 +494,11 @@ class Series:
         return self._finish(_to_pandas(self._frame_of()._frame.compute()))
 
     def head(self, n: int = 5, compute: bool = True) -> pd.Series:
+        """The first ``n`` values, reading only as much input as they need."""
         return self._finish(_to_pandas(self._frame_of()._frame.head(n)))
 
     def tail(self, n: int = 5) -> pd.Series:
+        """The last ``n`` values (computes the whole column)."""
         return self.compute().tail(n)
 
     def __len__(self) -> int:
@@ -501,11 +506,13 @@ class Series:
 
     @property
     def dtype(self) -> Any:
+        """The pandas dtype of the values."""
         schema = pa.schema(self._frame_of()._frame.schema())
         return schema.empty_table().to_pandas()[_VALUE].dtype
 
     @property
     def npartitions(self) -> int:
+        """How many partitions the values are computed in."""
         return self._base.npartitions
 
     def __repr__(self) -> str:
@@ -515,6 +522,7 @@ class Series:
         return Series(self._base, expr, self.name if name is None else name)
 
     def rename(self, name: Any) -> Series:
+        """The same values under another name."""
         return self._with(self._expr, name)
 
     def __getitem__(self, key: Any) -> Series:
@@ -540,6 +548,7 @@ class Series:
         return _PartitionSeries(self._base, per_value, column, dtype)
 
     def to_frame(self, name: Any = None) -> DataFrame:
+        """The values as a one-column lazy DataFrame."""
         name = self.name if name is None else name
         frame = self._base._frame.assign([(str(name), self._expr)])
         return DataFrame(frame.select(self._base._index + [str(name)]), self._base._index)
@@ -653,6 +662,7 @@ class Series:
     # -- element-wise ----------------------------------------------------------------------
 
     def isna(self) -> Series:
+        """True where a value is missing (NULL or NaN)."""
         if pd.api.types.is_float_dtype(self.dtype):
             return self._with(f"({self._expr} IS NULL OR isnan({self._expr}))")
         return self._with(f"({self._expr} IS NULL)")
@@ -660,25 +670,31 @@ class Series:
     isnull = isna
 
     def notna(self) -> Series:
+        """True where a value is present."""
         return self._with(f"(NOT {self.isna()._expr})")
 
     notnull = notna
 
     def fillna(self, value: Any) -> Series:
+        """Missing values replaced by ``value``."""
         if pd.api.types.is_float_dtype(self.dtype):
             return self._with(f"CASE WHEN {self.isna()._expr} THEN {literal(value)} ELSE {self._expr} END")
         return self._with(f"coalesce({self._expr}, {literal(value)})")
 
     def astype(self, dtype: Any) -> Series:
+        """The values cast to ``dtype`` (a pandas or NumPy dtype)."""
         return self._with(f"CAST({self._expr} AS {_sql.sql_type(dtype)})")
 
     def where(self, cond: Series, other: Any = None) -> Series:
+        """The value where ``cond`` holds, ``other`` (missing by default) elsewhere."""
         return self._with(f"CASE WHEN {self._operand(cond)} THEN {self._expr} ELSE {self._operand(other)} END")
 
     def mask(self, cond: Series, other: Any = None) -> Series:
+        """``other`` where ``cond`` holds, the value elsewhere."""
         return self._with(f"CASE WHEN {self._operand(cond)} THEN {self._operand(other)} ELSE {self._expr} END")
 
     def clip(self, lower: Any = None, upper: Any = None) -> Series:
+        """Values limited to ``[lower, upper]``; missing values stay missing."""
         expr = self._expr
         if lower is not None:
             expr = f"CASE WHEN {expr} < {literal(lower)} THEN {literal(lower)} ELSE {expr} END"
@@ -687,33 +703,40 @@ class Series:
         return self._with(expr)
 
     def abs(self) -> Series:
+        """Absolute values."""
         return self._with(f"abs({self._expr})")
 
     def round(self, decimals: int = 0) -> Series:
+        """Values rounded to ``decimals`` places."""
         return self._with(f"round({self._expr}, {int(decimals)})")
 
     def between(self, left: Any, right: Any, inclusive: str = "both") -> Series:
+        """True where the value lies between ``left`` and ``right``."""
         low = ">=" if inclusive in ("both", "left") else ">"
         high = "<=" if inclusive in ("both", "right") else "<"
         return self._with(f"({self._expr} {low} {literal(left)} AND {self._expr} {high} {literal(right)})")
 
     def isin(self, values: Iterable[Any]) -> Series:
+        """True where the value is one of ``values`` (False for a missing value, as pandas)."""
         values = list(values)
         if not values:
             return self._with("FALSE")
         return self._with(f"coalesce({self._expr} IN ({', '.join(literal(v) for v in values)}), FALSE)")
 
     def map_partitions(self, func: Callable[..., Any], *args: Any, meta: Any = None, **kwargs: Any) -> Any:
+        """``func`` over each partition of the values, as a pandas Series."""
         return self.to_frame(_VALUE if self.name is None else self.name).map_partitions(
             lambda part, *a, **k: func(part.iloc[:, 0], *a, **k), *args, meta=meta, **kwargs
         )
 
     @property
     def dt(self) -> _DatetimeAccessor:
+        """Parts of timestamps: ``.dt.year``, ``.dt.hour``, ``.dt.dayofweek`` …"""
         return _DatetimeAccessor(self)
 
     @property
     def str(self) -> _StringAccessor:
+        """String methods: ``.str.lower()``, ``.str.contains(pat)`` …"""
         return _StringAccessor(self)
 
     # -- whole-column results --------------------------------------------------------------
@@ -730,30 +753,39 @@ class Series:
         return Scalar(frame._frame.agg([(column, [func])]), func)
 
     def sum(self) -> Scalar:
+        """Sum of the non-missing values."""
         return self._reduce("sum")
 
     def mean(self) -> Scalar:
+        """Mean of the non-missing values."""
         return self._reduce("mean")
 
     def std(self, ddof: int = 1) -> Scalar:
+        """Standard deviation of the non-missing values (``ddof=1`` by default, as pandas)."""
         return self._reduce("std" if ddof == 1 else "std_pop")
 
     def var(self, ddof: int = 1) -> Scalar:
+        """Variance of the non-missing values (``ddof=1`` by default, as pandas)."""
         return self._reduce("var" if ddof == 1 else "var_pop")
 
     def min(self) -> Scalar:
+        """Smallest value."""
         return self._reduce("min")
 
     def max(self) -> Scalar:
+        """Largest value."""
         return self._reduce("max")
 
     def count(self) -> Scalar:
+        """Number of non-missing values."""
         return self._reduce("count")
 
     def nunique(self) -> Scalar:
+        """Number of distinct non-missing values."""
         return self._reduce("nunique")
 
     def quantile(self, q: float = 0.5) -> Scalar:
+        """The ``q`` quantile (approximate, as Dask's)."""
         frame, column = self._column_frame()
         return Scalar(frame._frame.quantile([column], q), "quantile")
 
@@ -769,34 +801,42 @@ class Series:
         return series
 
     def unique(self) -> Series:
+        """The distinct values."""
         frame, column = self._column_frame()
         return Series(DataFrame(frame._frame.select([column]).drop_duplicates([column])), quote(column), self.name)
 
     def drop_duplicates(self) -> Series:
+        """The distinct values."""
         return self.unique()
 
     def nlargest(self, n: int = 5) -> Series:
+        """The ``n`` largest values."""
         frame, column = self._column_frame()
         return Series(DataFrame(frame._frame.select([column]).nlargest(n, column)), quote(column), self.name)
 
     def nsmallest(self, n: int = 5) -> Series:
+        """The ``n`` smallest values."""
         frame, column = self._column_frame()
         return Series(DataFrame(frame._frame.select([column]).nsmallest(n, column)), quote(column), self.name)
 
     def sort_values(self, ascending: bool = True) -> Series:
+        """The values sorted (missing values last)."""
         frame, column = self._column_frame()
         sorted_frame = frame._frame.select(frame._index + [column]).sort_values([column], ascending)
         return Series(DataFrame(sorted_frame, frame._index), quote(column), self.name)
 
     def describe(self) -> pd.Series:
+        """count, mean, std, min, quartiles and max, as a pandas Series."""
         frame, column = self._column_frame()
         return frame[[column]].describe().compute()[column].rename(self.name)
 
     def persist(self) -> Series:
+        """The values computed into memory; later operations start from there."""
         frame = self._frame_of().persist()
         return Series(frame, quote(_VALUE), self.name)
 
     def to_parquet(self, path: str, **kwargs: Any) -> None:
+        """Writes the values as a one-column Parquet folder."""
         self.to_frame().to_parquet(path, **kwargs)
 
 
@@ -846,6 +886,7 @@ class Scalar:
         return self._frame, self._finish
 
     def compute(self) -> Any:
+        """The value, as a NumPy scalar (or pandas Timestamp)."""
         return self._finish(self._frame.compute())
 
     def __repr__(self) -> str:

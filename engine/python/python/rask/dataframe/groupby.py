@@ -72,33 +72,43 @@ class DataFrameGroupBy:
         return self._aggregate([(c, [func]) for c in columns], pd.Index(columns))
 
     def mean(self, numeric_only: bool = False) -> DataFrame:
+        """Mean of the non-missing values, per group."""
         return self._each("mean")
 
     def sum(self, numeric_only: bool = False) -> DataFrame:
+        """Sum of the non-missing values, per group."""
         return self._each("sum")
 
     def std(self, ddof: int = 1, numeric_only: bool = False) -> DataFrame:
+        """Standard deviation of the non-missing values (``ddof=1`` by default, as pandas), per group."""
         return self._each("std" if ddof == 1 else "std_pop")
 
     def var(self, ddof: int = 1, numeric_only: bool = False) -> DataFrame:
+        """Variance of the non-missing values (``ddof=1`` by default, as pandas), per group."""
         return self._each("var" if ddof == 1 else "var_pop")
 
     def min(self, numeric_only: bool = False) -> DataFrame:
+        """Smallest value, per group."""
         return self._each("min")
 
     def max(self, numeric_only: bool = False) -> DataFrame:
+        """Largest value, per group."""
         return self._each("max")
 
     def count(self) -> DataFrame:
+        """Number of non-missing values, per group."""
         return self._each("count")
 
     def first(self) -> DataFrame:
+        """First value in each group, in input order."""
         return self._each("first")
 
     def last(self) -> DataFrame:
+        """Last value in each group, in input order."""
         return self._each("last")
 
     def nunique(self) -> DataFrame:
+        """Number of distinct non-missing values, per group."""
         return self._each("nunique")
 
     def size(self) -> Series:
@@ -134,36 +144,47 @@ class SeriesGroupBy:
     aggregate = agg
 
     def mean(self) -> Series:
+        """Mean of the non-missing values, per group."""
         return self._one("mean")
 
     def sum(self) -> Series:
+        """Sum of the non-missing values, per group."""
         return self._one("sum")
 
     def std(self, ddof: int = 1) -> Series:
+        """Standard deviation of the non-missing values (``ddof=1`` by default, as pandas), per group."""
         return self._one("std" if ddof == 1 else "std_pop")
 
     def var(self, ddof: int = 1) -> Series:
+        """Variance of the non-missing values (``ddof=1`` by default, as pandas), per group."""
         return self._one("var" if ddof == 1 else "var_pop")
 
     def min(self) -> Series:
+        """Smallest value, per group."""
         return self._one("min")
 
     def max(self) -> Series:
+        """Largest value, per group."""
         return self._one("max")
 
     def count(self) -> Series:
+        """Number of non-missing values, per group."""
         return self._one("count")
 
     def first(self) -> Series:
+        """First value in each group, in input order."""
         return self._one("first")
 
     def last(self) -> Series:
+        """Last value in each group, in input order."""
         return self._one("last")
 
     def nunique(self) -> Series:
+        """Number of distinct non-missing values, per group."""
         return self._one("nunique")
 
     def size(self) -> Series:
+        """Rows per group, missing values included."""
         return DataFrameGroupBy(self._frame, self._by, self._dropna).size()
 
 
@@ -187,27 +208,35 @@ class Resampler:
         return result
 
     def agg(self, func: str) -> Any:
+        """One aggregation by name (``mean``, ``sum``, ``count`` …) per bin."""
         return self._apply(_func_name(func))
 
     def mean(self) -> Any:
+        """Mean of the non-missing values."""
         return self._apply("mean")
 
     def sum(self) -> Any:
+        """Sum of the non-missing values."""
         return self._apply("sum")
 
     def count(self) -> Any:
+        """Number of non-missing values."""
         return self._apply("count")
 
     def min(self) -> Any:
+        """Smallest value."""
         return self._apply("min")
 
     def max(self) -> Any:
+        """Largest value."""
         return self._apply("max")
 
     def first(self) -> Any:
+        """First value in each group, in input order."""
         return self._apply("first")
 
     def last(self) -> Any:
+        """Last value in each group, in input order."""
         return self._apply("last")
 
 
@@ -231,7 +260,9 @@ class Rolling:
         return result[columns] if self._columns is not None else result
 
     def mean(self) -> Any:
+        """Mean of the values in each window."""
         return self._apply("mean")
 
     def sum(self) -> Any:
+        """Sum of the values in each window."""
         return self._apply("sum")
