@@ -97,6 +97,23 @@ pub fn looks_like_path(name: &str) -> bool {
         || detect_format(Path::new(name)).is_some()
 }
 
+/// `path` made absolute with its `.` and `..` segments resolved by name, as the shell
+/// shows it: object-store paths (which DataFusion reads local files through) refuse `..`.
+pub(crate) fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let mut resolved = PathBuf::new();
+    for component in std::path::absolute(path)?.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            other => resolved.push(other),
+        }
+    }
+    Ok(resolved)
+}
+
 pub(crate) fn has_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
@@ -272,7 +289,7 @@ impl FileSet {
         let mut files = paths
             .iter()
             .map(|file| {
-                let absolute = std::path::absolute(file).map_err(|e| {
+                let absolute = absolute(file).map_err(|e| {
                     plan_datafusion_err!("cannot resolve '{}': {e}", file.display())
                 })?;
                 SourceFile::local(&absolute)
@@ -423,6 +440,21 @@ fn walk(pattern: &str, dir: &Path, limit: usize) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parent_segments_are_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("x.csv"), "v\n1\n").unwrap();
+        let pattern = format!("{}/a/../x.csv", dir.path().display());
+        let files = FileSet::resolve(&pattern).unwrap();
+        assert_eq!(
+            files.files[0].local_path().unwrap(),
+            dir.path().join("x.csv")
+        );
+        let glob = format!("{}/a/../*.csv", dir.path().display());
+        assert_eq!(FileSet::resolve(&glob).unwrap().files.len(), 1);
+    }
 
     #[test]
     fn a_walk_stops_at_its_limit_and_does_not_follow_links_to_directories() {

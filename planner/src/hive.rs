@@ -47,7 +47,7 @@ fn folder_of(files: &FileSet) -> Option<Url> {
         if !path.is_dir() {
             return None;
         }
-        Url::from_directory_path(std::path::absolute(path).ok()?).ok()?
+        Url::from_directory_path(crate::files::absolute(path).ok()?).ok()?
     };
     let below = |file: &Url| file.as_str().starts_with(folder.as_str());
     files.files.iter().all(|f| below(&f.url)).then_some(folder)

@@ -51,11 +51,6 @@ impl ArrowData {
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
         schema_capsule(py, &self.schema)
     }
-
-    /// Rows in all batches.
-    fn num_rows(&self) -> usize {
-        self.batches.iter().map(|b| b.num_rows()).sum()
-    }
 }
 
 /// A frame's column names and types, for `pyarrow.schema()`.

@@ -225,14 +225,6 @@ impl PyFrame {
         self.derived(|f| f.sample(frac, seed))
     }
 
-    fn std(&self, columns: Vec<String>, ddof: u8) -> PyResult<PyFrame> {
-        self.derived(|f| f.std(&strs(&columns), ddof))
-    }
-
-    fn var(&self, columns: Vec<String>, ddof: u8) -> PyResult<PyFrame> {
-        self.derived(|f| f.var(&strs(&columns), ddof))
-    }
-
     fn quantile(&self, columns: Vec<String>, q: f64) -> PyResult<PyFrame> {
         self.derived(|f| f.quantile(&strs(&columns), q))
     }
@@ -413,12 +405,6 @@ impl PyFrame {
         let frame = self.inner.clone();
         let graph = wait(py, async move { frame.visualize(&path).await })?;
         Ok(graph.to_dot())
-    }
-
-    fn compute_with_report(&self, py: Python<'_>, path: String) -> PyResult<ArrowData> {
-        let frame = self.inner.clone();
-        let table = wait(py, async move { frame.compute_with_report(&path).await })?;
-        Ok(ArrowData::new(table.schema, table.batches))
     }
 }
 

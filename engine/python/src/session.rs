@@ -215,11 +215,6 @@ impl PySession {
         Ok(true)
     }
 
-    /// Bytes the session's queries hold in its memory pool now.
-    fn memory_reserved(&self) -> usize {
-        self.inner.memory_reserved()
-    }
-
     /// The scheduler's URL when the session runs on a cluster.
     fn cluster_url(&self) -> Option<String> {
         self.inner.cluster_url().map(str::to_string)

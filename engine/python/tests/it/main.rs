@@ -93,7 +93,10 @@ fn pytest_suite() {
         .arg(package_dir().join("tests"))
         .env("PYTHONPATH", staged.path())
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("RASK_TESTDATA", package_dir().join("../../testdata"))
+        .env(
+            "RASK_TESTDATA",
+            package_dir().join("../../testdata").canonicalize().unwrap(),
+        )
         .current_dir(staged.path())
         .output()
         .expect("pytest runs");
