@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use datafusion::common::{internal_err, plan_err, DataFusionError, Result};
+use datafusion::functions::expr_fn::coalesce;
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, last_value, max, min, stddev, stddev_pop, sum,
     var_pop, var_sample,
@@ -31,7 +32,7 @@ pub enum AggFunc {
     Count,
     /// Number of rows, nulls included.
     Size,
-    /// Sum of non-null values.
+    /// Sum of non-null values; 0 when there are none, as pandas sums.
     Sum,
     /// Smallest value.
     Min,
@@ -159,6 +160,20 @@ impl AggSpec {
         }
     }
 
+    /// The result names of its sums.
+    fn sum_names(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .flat_map(|(column, funcs)| {
+                let several = funcs.len() > 1;
+                funcs
+                    .iter()
+                    .filter(|&&func| func == AggFunc::Sum)
+                    .map(move |&func| self.output_name(column, func, several))
+            })
+            .collect()
+    }
+
     /// The aggregate expressions, aliased to their result names.
     pub fn exprs(&self) -> Result<Vec<Expr>> {
         if self.columns.iter().all(|(_, funcs)| funcs.is_empty()) {
@@ -192,18 +207,44 @@ pub fn groupby_agg(plan: LogicalPlan, keys: &[String], spec: &AggSpec) -> Result
         .iter()
         .map(|k| k.clone().sort(true, false))
         .collect();
-    LogicalPlanBuilder::from(plan)
+    let aggregated = LogicalPlanBuilder::from(plan)
         .aggregate(key_exprs, spec.exprs()?)?
+        .build()?;
+    LogicalPlanBuilder::from(empty_sums_are_zero(aggregated, spec)?)
         .sort(order)?
         .build()
+}
+
+/// pandas sums no values to 0 where SQL gives NULL: the sums of groups (or frames) without a
+/// value become 0.
+fn empty_sums_are_zero(plan: LogicalPlan, spec: &AggSpec) -> Result<LogicalPlan> {
+    let sums = spec.sum_names();
+    if sums.is_empty() {
+        return Ok(plan);
+    }
+    let columns: Vec<Expr> = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .map(|column| {
+            let name = column.name.clone();
+            if sums.contains(&name) {
+                coalesce(vec![Expr::Column(column), lit(0)]).alias(name)
+            } else {
+                Expr::Column(column)
+            }
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(columns)?.build()
 }
 
 /// Whole-frame reductions: one row with one column per `(column, aggregation)`, named as
 /// [`AggSpec`] names them.
 pub fn reduce(plan: LogicalPlan, spec: &AggSpec) -> Result<LogicalPlan> {
-    LogicalPlanBuilder::from(plan)
+    let aggregated = LogicalPlanBuilder::from(plan)
         .aggregate(Vec::<Expr>::new(), spec.exprs()?)?
-        .build()
+        .build()?;
+    empty_sums_are_zero(aggregated, spec)
 }
 
 #[cfg(test)]

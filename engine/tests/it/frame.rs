@@ -785,6 +785,28 @@ async fn groupby_leaves_out_null_keys_as_pandas_does() {
 }
 
 #[tokio::test]
+async fn sums_of_no_values_are_zero_as_in_pandas() {
+    // south's bananas: one row, its qty missing.
+    let sums = sales()
+        .await
+        .groupby(&["region", "product"])
+        .agg(&[("qty", &["sum"])])
+        .unwrap();
+    let batch = one_batch(sums.collect().await.unwrap());
+    let regions = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8).unwrap();
+    let products = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8).unwrap();
+    let row = (0..batch.num_rows())
+        .find(|&i| {
+            regions.as_string::<i32>().value(i) == "south"
+                && products.as_string::<i32>().value(i) == "banana"
+        })
+        .unwrap();
+    let qty = batch.column(2).as_primitive::<Int64Type>();
+    assert!(qty.is_valid(row));
+    assert_eq!(qty.value(row), 0);
+}
+
+#[tokio::test]
 async fn a_read_in_blocks_names_the_bad_line() {
     let frame = Session::new()
         .unwrap()
