@@ -9,8 +9,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::stats::Precision;
-use datafusion::common::Statistics;
 use datafusion::common::{internal_datafusion_err, plan_err, project_schema, Result};
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::coop::make_cooperative;
@@ -181,9 +181,28 @@ impl ExecutionPlan for TimeseriesExec {
             Some(p) => self.streams.get(p).cloned().unwrap_or(0..0),
             None => self.parts.clone(),
         };
-        let rows = self.rows_in(parts);
+        let rows = self.rows_in(parts.clone());
         let mut statistics = Statistics::new_unknown(&self.schema());
         statistics.num_rows = Precision::Exact(rows as usize);
+        // The timestamps' range is known too, so `min`/`max` of it (set_index(sorted=True)
+        // measuring each day) need no rows generated.
+        if let (Ok(index), Some(first), Some(last)) = (
+            self.schema().index_of("timestamp"),
+            parts.clone().next(),
+            parts.last(),
+        ) {
+            let divisions = self.params.divisions();
+            let rows_last = self
+                .params
+                .rows_between(divisions[last], divisions[last + 1]);
+            let max = divisions[last] + (rows_last as i64 - 1) * self.params.freq;
+            let stamp =
+                |ns: i64| Precision::Exact(ScalarValue::TimestampNanosecond(Some(ns), None));
+            let column = &mut statistics.column_statistics[index];
+            column.min_value = stamp(divisions[first]);
+            column.max_value = stamp(max);
+            column.null_count = Precision::Exact(0);
+        }
         Ok(Arc::new(statistics))
     }
 
