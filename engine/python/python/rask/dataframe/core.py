@@ -454,6 +454,24 @@ def _bytes(size: int | str) -> int:
     return int(text)
 
 
+def _operator(op: str, reverse: bool = False) -> Callable[[Series, Any], Series]:
+    """A binary operator of Series: ``op`` between the Series and the other operand."""
+
+    def apply(self: Series, other: Any) -> Series:
+        return self._binary(op, other, reverse)
+
+    return apply
+
+
+def _comparison(op: str) -> Callable[[Series, Any], Series]:
+    """A comparison of Series, missing values compared as pandas compares them."""
+
+    def apply(self: Series, other: Any) -> Series:
+        return self._compare(op, other)
+
+    return apply
+
+
 class Series:
     """One lazy column: a SQL expression over the columns of the frame it came from."""
 
@@ -574,23 +592,9 @@ class Series:
     def _is_integer(self) -> bool:
         return pd.api.types.is_integer_dtype(self.dtype)
 
-    def __add__(self, other: Any) -> Series:
-        return self._binary("+", other)
-
-    def __radd__(self, other: Any) -> Series:
-        return self._binary("+", other, True)
-
-    def __sub__(self, other: Any) -> Series:
-        return self._binary("-", other)
-
-    def __rsub__(self, other: Any) -> Series:
-        return self._binary("-", other, True)
-
-    def __mul__(self, other: Any) -> Series:
-        return self._binary("*", other)
-
-    def __rmul__(self, other: Any) -> Series:
-        return self._binary("*", other, True)
+    __add__, __radd__ = _operator("+"), _operator("+", reverse=True)
+    __sub__, __rsub__ = _operator("-"), _operator("-", reverse=True)
+    __mul__, __rmul__ = _operator("*"), _operator("*", reverse=True)
 
     def __truediv__(self, other: Any) -> Series:
         # pandas divides as floats, whatever the operands
@@ -621,35 +625,12 @@ class Series:
     def __abs__(self) -> Series:
         return self.abs()
 
-    def __eq__(self, other: Any) -> Series:  # type: ignore[override]
-        return self._compare("=", other)
-
-    def __ne__(self, other: Any) -> Series:  # type: ignore[override]
-        return self._compare("<>", other)
-
-    def __lt__(self, other: Any) -> Series:
-        return self._compare("<", other)
-
-    def __le__(self, other: Any) -> Series:
-        return self._compare("<=", other)
-
-    def __gt__(self, other: Any) -> Series:
-        return self._compare(">", other)
-
-    def __ge__(self, other: Any) -> Series:
-        return self._compare(">=", other)
-
-    def __and__(self, other: Any) -> Series:
-        return self._binary("AND", other)
-
-    def __rand__(self, other: Any) -> Series:
-        return self._binary("AND", other, True)
-
-    def __or__(self, other: Any) -> Series:
-        return self._binary("OR", other)
-
-    def __ror__(self, other: Any) -> Series:
-        return self._binary("OR", other, True)
+    __eq__ = _comparison("=")  # type: ignore[assignment]
+    __ne__ = _comparison("<>")  # type: ignore[assignment]
+    __lt__, __le__ = _comparison("<"), _comparison("<=")
+    __gt__, __ge__ = _comparison(">"), _comparison(">=")
+    __and__, __rand__ = _operator("AND"), _operator("AND", reverse=True)
+    __or__, __ror__ = _operator("OR"), _operator("OR", reverse=True)
 
     def __invert__(self) -> Series:
         return self._with(f"(NOT {self._expr})")

@@ -188,6 +188,13 @@ class SeriesGroupBy:
         return DataFrameGroupBy(self._frame, self._by, self._dropna).size()
 
 
+def _picked(result: DataFrame, columns: Any) -> Any:
+    """A Series when one column was picked by name (``resample(..)['x']``), else the frame."""
+    if isinstance(columns, str):
+        return Series(result, quote(columns), columns)
+    return result
+
+
 class Resampler:
     """``df.resample(rule)`` over a timestamp index."""
 
@@ -202,10 +209,7 @@ class Resampler:
     def _apply(self, func: str) -> Any:
         columns = _names(self._columns) if self._columns is not None else self._frame._data_columns()
         frame = self._frame._frame.resample(self._rule, [(c, func) for c in columns])
-        result = DataFrame(frame, self._frame._index)
-        if isinstance(self._columns, str):
-            return Series(result, quote(self._columns), self._columns)
-        return result
+        return _picked(DataFrame(frame, self._frame._index), self._columns)
 
     def agg(self, func: str) -> Any:
         """One aggregation by name (``mean``, ``sum``, ``count`` …) per bin."""
@@ -255,9 +259,8 @@ class Rolling:
         columns = _names(self._columns) if self._columns is not None else self._frame._numeric()
         frame = self._frame._frame.rolling(self._window, func, columns)
         result = DataFrame(frame, self._frame._index)
-        if isinstance(self._columns, str):
-            return Series(result, quote(self._columns), self._columns)
-        return result[columns] if self._columns is not None else result
+        # The engine keeps every column beside the rolled ones.
+        return _picked(result[columns] if isinstance(self._columns, list) else result, self._columns)
 
     def mean(self) -> Any:
         """Mean of the values in each window."""
