@@ -14,8 +14,11 @@ runs (imported from there), with the table name replaced by the files.
 
 Engines: rask (the release `query` binary, or each `--rask NAME=BIN` given, to compare two
 builds of `query` in one run, e.g. `--rask before=/tmp/query-old --rask after=target/release/query`), df-baseline (benches/src/main.rs, release),
-and the peers of ../shared/bench/peers.py (duckdb, polars, datafusion, dask, pandas), which
-need the virtualenv of ../shared/bench/setup_peers.sh.
+rask-python (peers.py's Dask code run unchanged on `rask.dataframe` by dask_as_rask.py, with
+the release build of the extension, `cargo build --release -p rask-python`), python (the
+interpreter's own start-up: `rask-python / (rask + python)` is the Python layer's cost), and
+the peers of ../shared/bench/peers.py (duckdb, polars, datafusion, dask, pandas), which need
+the virtualenv of ../shared/bench/setup_peers.sh.
 """
 import argparse
 import os
@@ -34,6 +37,7 @@ from peers import SOURCE, SQL  # noqa: E402  (the workloads, shared with the pee
 
 QUERIES = ["q1", "q2", "q3", "q4", "q5", "q6", "q1p", "q3p"]
 PEERS = ["duckdb", "polars", "datafusion", "dask", "pandas"]
+PYTHON_PACKAGE = os.path.join(ROOT, "engine", "python", "python", "rask")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.expanduser("~"), ".cache/rask/target"))
 
 
@@ -54,7 +58,23 @@ def command(engine, query, datadir, args, outdir):
         kind = "--parquet" if src.endswith(".parquet") else "--csv"
         sql = q5_copy("t", outdir) if query == "q5" else SQL[query]
         return [args.baseline, kind, f"t={src}", sql]
+    if engine == "rask-python":
+        script = os.path.join(HERE, "dask_as_rask.py")
+        return ["env", f"PYTHONPATH={args.package}", args.python, script, query, datadir]
+    if engine == "python":
+        return [args.python, os.path.join(PEER_BENCH, "peers.py"), "python", "noop", datadir]
     return [args.python, os.path.join(PEER_BENCH, "peers.py"), engine, query, datadir]
+
+
+def stage_package(folder):
+    """The `rask` package with the release extension, importable from `folder`."""
+    library = os.path.join(TARGET, "release", "lib_rask.so")
+    if not os.path.exists(library):
+        sys.exit(f"{library} is missing: cargo build --release -p rask-python")
+    package = os.path.join(folder, "rask")
+    shutil.copytree(PYTHON_PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    os.symlink(library, os.path.join(package, "_rask.abi3.so"))
+    return folder
 
 
 def one_run(cmd, outdir):
@@ -97,7 +117,7 @@ def main():
     ap.add_argument("--rask", action="append", default=[], metavar="NAME=BIN")
     ap.add_argument("--baseline", default=os.path.join(TARGET, "release", "df-baseline"))
     ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), "peerbench/venv/bin/python"))
-    ap.add_argument("--engines", default="rask,df-baseline," + ",".join(PEERS))
+    ap.add_argument("--engines", default="rask,rask-python,python,df-baseline," + ",".join(PEERS))
     ap.add_argument("--queries", default=",".join(QUERIES))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
@@ -110,6 +130,8 @@ def main():
     queries = args.queries.split(",")
     results = {}
     outdir = tempfile.mkdtemp(prefix="rask_bench_")
+    if "rask-python" in engines:
+        args.package = stage_package(os.path.join(outdir, "package"))
     try:
         q5dir = os.path.join(outdir, "q5")
         for query in queries:
@@ -123,16 +145,18 @@ def main():
         shutil.rmtree(outdir, ignore_errors=True)
 
     first = next(iter(args.builds))
-    header = "| workload | " + " | ".join(engines) + f" | {first} / df-baseline (time, peak) |"
+    header = "| workload | " + " | ".join(engines) + f" | {first} / df-baseline (time, peak) | rask-python / ({first} + python) |"
     print(header)
-    print("|" + "---|" * (len(engines) + 2))
+    print("|" + "---|" * (len(engines) + 3))
     for query in queries:
         cells = [f"{results[(e, query)][0]:.2f} s / {results[(e, query)][3]:.0f} MiB" for e in engines]
-        ratio = ""
+        ratio = layer = ""
         if (first, query) in results and ("df-baseline", query) in results:
             r, b = results[(first, query)], results[("df-baseline", query)]
             ratio = f"{r[0] / b[0]:.2f}x, {r[3] / b[3]:.2f}x"
-        print(f"| {query} | " + " | ".join(cells) + f" | {ratio} |")
+        if all((e, query) in results for e in (first, "python", "rask-python")):
+            layer = f"{results[('rask-python', query)][0] / (results[(first, query)][0] + results[('python', query)][0]):.2f}x"
+        print(f"| {query} | " + " | ".join(cells) + f" | {ratio} | {layer} |")
     if args.out:
         with open(args.out, "w") as f:
             f.write("engine\tquery\tmedian_s\tmin_s\tmax_s\tpeak_mib\n")

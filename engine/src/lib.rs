@@ -49,7 +49,7 @@ pub use rask_planner::accessors::DaskExpr;
 pub use rask_planner::files::FileFormatKind;
 pub use rask_planner::frame::{AggFunc, AggSpec, DropHow, How, MergeSpec};
 pub use rask_planner::graph::TaskGraph;
-pub use rask_planner::listing::ReadOptions;
+pub use rask_planner::listing::{ReadOptions, WHOLE_FILES};
 pub use rask_planner::stores::{redact as redact_secrets, StorageOptions};
 pub use rask_planner::timeseries::TimeseriesParams;
 pub use session::Session;

@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::parser::ParserError;
 use rask_planner::argument_types::argument_type_error;
 use rask_planner::files::FileFormatKind;
 use rask_planner::functions::TableFunctions;
-use rask_planner::listing::ReadOptions;
+use rask_planner::listing::{ReadOptions, WHOLE_FILES};
 use rask_planner::nesting::{check_parsed, check_tokens, too_deep, PARSER_RECURSION_LIMIT};
 use rask_planner::repeated_names::{plan_with_repeated_names, RepeatedNames};
 use rask_planner::scans::file_scans;
@@ -26,6 +26,9 @@ use crate::error::{Error, Result};
 use crate::execution::Planned;
 use crate::monitor::QueryLog;
 use crate::scratch::ScratchDir;
+
+/// `dd.read_csv`'s default `blocksize`.
+const DASK_CSV_BLOCKSIZE: u64 = 64 << 20;
 
 impl SessionBuilder {
     /// Creates the session.
@@ -341,40 +344,42 @@ impl Session {
     }
 
     /// A lazy frame over CSV files (a path, directory or glob), as `dd.read_csv`; `options`
-    /// sets the delimiter, header, null strings and column types.
+    /// sets the delimiter, header, null strings and column types. Its partitions are Dask's:
+    /// blocks of `options.blocksize` bytes, 64 MB unless given.
     pub async fn read_csv(&self, path: &str, options: ReadOptions) -> Result<DataFrame> {
-        let format = options.format.unwrap_or(FileFormatKind::Csv);
-        self.read_files(
-            path,
-            ReadOptions {
-                format: Some(format),
-                ..options
-            },
-        )
-        .await
+        let options = ReadOptions {
+            format: Some(options.format.unwrap_or(FileFormatKind::Csv)),
+            blocksize: Some(options.blocksize.unwrap_or(DASK_CSV_BLOCKSIZE)),
+            ..options
+        };
+        self.read_files(path, options).await
     }
 
-    /// A lazy frame over Parquet files, as `dd.read_parquet`.
+    /// A lazy frame over Parquet files, as `dd.read_parquet`: a partition per file.
     pub async fn read_parquet(&self, path: &str) -> Result<DataFrame> {
-        self.read_format(path, FileFormatKind::Parquet).await
+        self.read_whole_files(path, FileFormatKind::Parquet).await
     }
 
-    /// A lazy frame over newline-delimited JSON files, as `dd.read_json(lines=True)`.
+    /// A lazy frame over newline-delimited JSON files, as `dd.read_json(lines=True)`: a
+    /// partition per file.
     pub async fn read_json(&self, path: &str) -> Result<DataFrame> {
-        self.read_format(path, FileFormatKind::Json).await
+        self.read_whole_files(path, FileFormatKind::Json).await
     }
 
-    async fn read_format(&self, path: &str, format: FileFormatKind) -> Result<DataFrame> {
+    async fn read_whole_files(&self, path: &str, format: FileFormatKind) -> Result<DataFrame> {
         let options = ReadOptions {
             format: Some(format),
+            blocksize: Some(WHOLE_FILES),
             ..ReadOptions::default()
         };
         self.read_files(path, options).await
     }
 
-    /// The built-in dataset of `dask.datasets.timeseries()`, generated lazily.
+    /// The built-in dataset of `dask.datasets.timeseries()`, generated lazily, in Dask's
+    /// partitions (one per `partition_freq`).
     pub fn timeseries(&self, params: TimeseriesParams) -> Result<DataFrame> {
-        self.scan("timeseries", Arc::new(TimeseriesTable::new(params)))
+        let table = TimeseriesTable::new(params).with_stream_per_part();
+        self.scan("timeseries", Arc::new(table))
     }
 
     /// An in-memory frame from named Arrow columns of equal length, split into

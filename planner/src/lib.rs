@@ -124,6 +124,7 @@ pub fn install(
         .with_session_id(session_id)
         .with_catalog_list(catalogs)
         .with_optimizer_rule(Arc::new(rules::PruneDivisions))
+        .with_physical_optimizer_rule(Arc::new(rules::KeepSourcePartitions))
         .with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
     add_analyzer_rules(builder.analyzer().get_or_insert_with(Analyzer::new));
     if plan_locally {

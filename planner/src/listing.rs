@@ -22,12 +22,16 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::{provider_as_source, ViewTable};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
@@ -65,9 +69,10 @@ pub struct ReadOptions {
     /// Columns to read as timestamps (nanoseconds), as Dask's `parse_dates`.
     pub parse_dates: Vec<String>,
     /// Bytes of input per partition, as Dask's `blocksize`: the files are read in as many
-    /// partitions as Dask cuts them into, `ceil(file bytes / blocksize)` per file (files holding quoted values, or
-    /// compressed ones, cannot be split below one partition per file). `None` spreads the
-    /// files over the session's partitions.
+    /// partitions as Dask cuts them into, `ceil(file bytes / blocksize)` per file (files
+    /// holding quoted values, or compressed ones, cannot be split below one partition per
+    /// file; [`WHOLE_FILES`] reads every file in one). `None` spreads the files over the
+    /// session's partitions, as SQL reads them.
     pub blocksize: Option<u64>,
     /// Options of the object store the files are in (`region`, `endpoint`, `anonymous`,
     /// credentials), as Dask's `storage_options`.
@@ -136,7 +141,7 @@ pub async fn file_table(
     .with_schema(file_schema);
     let mut table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
     if let Some(blocksize) = options.blocksize {
-        table = Arc::new(BlockTable::new(table, files, blocksize)?);
+        table = Arc::new(BlockTable::new(table, blocksize)?);
     }
     if custom_nulls {
         converting_nulls(table, &schema, &options.nulls, &files.pattern)
@@ -145,31 +150,26 @@ pub async fn file_table(
     }
 }
 
-/// A file table read in a fixed number of partitions, one per `blocksize` bytes of input.
+/// `blocksize` that reads each file whole, in one partition (Dask's `read_parquet`, and
+/// `read_csv(blocksize=None)`).
+pub const WHOLE_FILES: u64 = u64::MAX;
+
+/// A file table read in Dask's partitions rather than the session's: each file cut into
+/// blocks of `blocksize` bytes, its own last block shorter, one partition per block (one per
+/// file where a file cannot be cut: compressed, or CSV with quoted values).
 #[derive(Debug)]
 pub struct BlockTable {
     inner: Arc<dyn TableProvider>,
-    partitions: usize,
+    blocksize: u64,
 }
 
 impl BlockTable {
-    fn new(inner: Arc<dyn TableProvider>, files: &FileSet, blocksize: u64) -> Result<Self> {
+    /// `inner` read in blocks of `blocksize` bytes ([`WHOLE_FILES`]: a file per partition).
+    pub fn new(inner: Arc<dyn TableProvider>, blocksize: u64) -> Result<Self> {
         if blocksize == 0 {
             return plan_err!("blocksize must be at least 1 byte");
         }
-        // Dask cuts each file into blocks of its own: ten 1-byte files are ten partitions.
-        let blocks: u64 = files
-            .files
-            .iter()
-            .map(|f| f.size.div_ceil(blocksize).max(1))
-            .sum();
-        let partitions = blocks.max(1) as usize;
-        Ok(BlockTable { inner, partitions })
-    }
-
-    /// `inner` read in exactly `partitions` partitions.
-    pub fn with_partitions(inner: Arc<dyn TableProvider>, partitions: usize) -> Self {
-        BlockTable { inner, partitions }
+        Ok(BlockTable { inner, blocksize })
     }
 
     /// The file table read.
@@ -177,9 +177,9 @@ impl BlockTable {
         &self.inner
     }
 
-    /// How many partitions it is read in.
-    pub fn partitions(&self) -> usize {
-        self.partitions
+    /// Bytes per partition.
+    pub fn blocksize(&self) -> u64 {
+        self.blocksize
     }
 }
 
@@ -206,21 +206,52 @@ impl TableProvider for BlockTable {
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
-    ) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
-        let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
-            return self.inner.scan(session, projection, filters, limit).await;
-        };
-        // Split the scan into byte ranges as the physical optimizer would, but into one
-        // range per block rather than one per session partition.
-        let mut state = state.clone();
-        let options = state.config_mut().options_mut();
-        options.execution.target_partitions = self.partitions;
-        options.optimizer.repartition_file_min_size = 0;
-        let plan = self.inner.scan(&state, projection, filters, limit).await?;
-        Ok(plan
-            .repartitioned(self.partitions, state.config_options())?
-            .unwrap_or(plan))
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let plan = self.inner.scan(session, projection, filters, limit).await?;
+        Ok(in_blocks(&plan, self.blocksize).unwrap_or(plan))
     }
+}
+
+/// `plan`, a file scan, regrouped into one partition per block, in the files' order; the
+/// partitioning is declared so the physical optimizer does not merge or split the blocks
+/// into the session's partitions again. `None` when `plan` is not a file scan.
+fn in_blocks(plan: &Arc<dyn ExecutionPlan>, blocksize: u64) -> Option<Arc<dyn ExecutionPlan>> {
+    let scan = plan.downcast_ref::<DataSourceExec>()?;
+    let config = scan.data_source().downcast_ref::<FileScanConfig>()?;
+    let splittable = !config.file_compression_type.is_compressed()
+        && config.file_source().supports_repartitioning();
+    let blocksize = if splittable { blocksize } else { WHOLE_FILES };
+    let groups: Vec<FileGroup> = config
+        .file_groups
+        .iter()
+        .flat_map(FileGroup::iter)
+        .flat_map(|file| blocks(file, blocksize))
+        .map(|block| FileGroup::new(vec![block]))
+        .collect();
+    if groups.is_empty() {
+        return None;
+    }
+    let partitioning = Partitioning::UnknownPartitioning(groups.len());
+    let config = FileScanConfigBuilder::from(config.clone())
+        .with_file_groups(groups)
+        .with_output_partitioning(Some(partitioning))
+        .build();
+    Some(DataSourceExec::from_data_source(config))
+}
+
+/// `file` as Dask cuts it: `blocksize` bytes from each multiple of `blocksize`.
+fn blocks(file: &PartitionedFile, blocksize: u64) -> Vec<PartitionedFile> {
+    let (start, end) = file.range();
+    if end - start <= blocksize {
+        return vec![file.clone()];
+    }
+    (start..end)
+        .step_by(usize::try_from(blocksize).unwrap_or(usize::MAX))
+        .map(|from| {
+            let to = from.saturating_add(blocksize).min(end);
+            file.clone().with_range(from as i64, to as i64)
+        })
+        .collect()
 }
 
 fn all_text(schema: &SchemaRef) -> SchemaRef {

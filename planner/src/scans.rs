@@ -88,13 +88,19 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
 }
 
 /// One plan per natural partition when `plan` is a bare scan of a file table (one per file,
-/// with the table's options and reconciled schema, under the file's name) or of
+/// whatever its blocks, with the table's options and reconciled schema, under the file's
+/// name) or of
 /// `timeseries()` (one per Dask partition). `None` for any other plan.
 pub fn partition_scans(plan: &LogicalPlan) -> datafusion::common::Result<Option<Vec<LogicalPlan>>> {
     let LogicalPlan::TableScan(scan) = plan else {
         return Ok(None);
     };
-    let provider = source_as_provider(&scan.source)?;
+    let mut provider = source_as_provider(&scan.source)?;
+    if let Some(blocks) =
+        (provider.as_ref() as &dyn Any).downcast_ref::<crate::listing::BlockTable>()
+    {
+        provider = Arc::clone(blocks.inner());
+    }
     let any: &dyn Any = provider.as_ref();
     let parts: Vec<(String, Arc<dyn TableProvider>)> =
         if let Some(listing) = any.downcast_ref::<ListingTable>() {

@@ -195,6 +195,8 @@ pub struct TimeseriesTable {
     parts: std::ops::Range<usize>,
     schema: SchemaRef,
     max_streams: Option<usize>,
+    /// Whether each Dask partition is a stream of its own, whatever the session's partitions.
+    stream_per_part: bool,
 }
 
 impl TimeseriesTable {
@@ -205,6 +207,7 @@ impl TimeseriesTable {
             params,
             schema: timeseries_schema(),
             max_streams: None,
+            stream_per_part: false,
         }
     }
 
@@ -218,6 +221,7 @@ impl TimeseriesTable {
                 parts: part..part + 1,
                 schema: Arc::clone(&self.schema),
                 max_streams: self.max_streams,
+                stream_per_part: self.stream_per_part,
             })
             .collect()
     }
@@ -236,6 +240,13 @@ impl TimeseriesTable {
     /// Generates the rows in at most `streams` streams, whatever the session's partitions.
     pub fn with_max_streams(mut self, streams: usize) -> Self {
         self.max_streams = Some(streams);
+        self
+    }
+
+    /// Generates each Dask partition in a stream of its own, so the frame's partitions are
+    /// Dask's (30 for the default month) however many the session runs.
+    pub fn with_stream_per_part(mut self) -> Self {
+        self.stream_per_part = true;
         self
     }
 
@@ -266,13 +277,18 @@ impl TableProvider for TimeseriesTable {
             Some(p) => p.clone(),
             None => (0..self.schema.fields().len()).collect(),
         };
+        let streams = if self.stream_per_part {
+            self.parts.len()
+        } else {
+            self.max_streams
+                .unwrap_or(usize::MAX)
+                .min(state.config().target_partitions())
+        };
         Ok(Arc::new(TimeseriesExec::new(
             self.params.clone(),
             self.parts.clone(),
             columns,
-            self.max_streams
-                .unwrap_or(usize::MAX)
-                .min(state.config().target_partitions()),
+            streams,
         )?))
     }
 }

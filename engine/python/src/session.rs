@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use rask::{DataType, FileFormatKind, ReadOptions, TimeseriesParams};
+use rask::{DataType, FileFormatKind, ReadOptions, TimeseriesParams, WHOLE_FILES};
 
 use crate::arrow_ffi::{import_stream, ArrowData};
 use crate::errors;
@@ -249,7 +249,10 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ReadArgs {
                 "header" => read.header = Some(value.extract()?),
                 "na_values" => read.nulls = value.extract()?,
                 "parse_dates" => read.parse_dates = value.extract()?,
-                "blocksize" => read.blocksize = Some(value.extract()?),
+                "blocksize" => {
+                    let blocksize: Option<u64> = value.extract()?;
+                    read.blocksize = Some(blocksize.unwrap_or(WHOLE_FILES));
+                }
                 "dtype" => {
                     let pairs: Vec<(String, String)> = value.extract()?;
                     read.dtypes = pairs

@@ -196,6 +196,26 @@ def test_from_pandas_keeps_rows_and_partitions():
     frame_equal(dd.from_dict({'x': [1, 2, 3]}, npartitions=2).compute(), pd.DataFrame({'x': [1, 2, 3]}))
 
 
+def test_partitions_are_counted_as_dask_counts_them(sales_glob, tmp_path):
+    # testdata/sales: three files of 4, 3 and 3 rows; a partition per file, each a call.
+    sales = dd.read_csv(sales_glob)
+    assert sales.npartitions == 3
+    assert sorted(sales.map_partitions(len).compute().tolist()) == [3, 3, 4]
+    # Files holding quoted values are not cut below a partition each.
+    assert dd.read_csv(sales_glob, blocksize=40).npartitions == 3
+    assert dd.read_csv(sales_glob, blocksize=None).npartitions == 3
+
+    sales.to_parquet(tmp_path / 'pq')
+    assert dd.read_parquet(str(tmp_path / 'pq')).npartitions == len(list((tmp_path / 'pq').iterdir()))
+    sales.to_json(str(tmp_path / 'part-*.json'))
+    assert dd.read_json(str(tmp_path / 'part-*.json')).npartitions == 3
+
+    # A partition per day, without an index.
+    week = rask.datasets.timeseries('2000-01-01', '2000-01-08', freq='1h')
+    assert week.npartitions == 7
+    assert week.map_partitions(len).compute().tolist() == [24] * 7
+
+
 def test_index_operations():
     pdf = pd.DataFrame({
         'timestamp': pd.date_range('2024-01-01', periods=96, freq='h'),
@@ -232,6 +252,9 @@ def test_compute_shares_scans_and_returns_pandas(sales, sales_pandas):
     assert isinstance(frame, pd.DataFrame) and len(frame) == (sales_pandas.price > 1).sum()
     assert np.isclose(mean, sales_pandas.price.mean())
     assert count == 8
+    rows, columns = sales[sales.price > 1].shape
+    assert columns == sales_pandas.shape[1]
+    assert rask.compute(rows)[0] == (sales_pandas.price > 1).sum()
 
 
 def test_writes_read_back(sales, sales_pandas, tmp_path):

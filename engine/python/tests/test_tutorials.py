@@ -15,7 +15,11 @@ import rask.dataframe as dd
 def test_reading_the_csv_parts(in_tutorial_dir, tutorial_pandas):
     ddf = dd.read_csv('data_part_*.csv', parse_dates=['timestamp'])
 
-    assert ddf.npartitions >= 1
+    assert ddf.npartitions == 5  # one per file, as Dask reads them
+    sizes = [p.stat().st_size for p in in_tutorial_dir.glob('data_part_*.csv')]
+    in_blocks = dd.read_csv('data_part_*.csv', blocksize=200_000)
+    assert in_blocks.npartitions == sum(-(-size // 200_000) for size in sizes) > 5
+    assert in_blocks.map_partitions(len).compute().sum() == len(tutorial_pandas)
     assert ddf.columns.tolist() == ['id', 'value', 'category', 'timestamp']
     assert len(ddf) == len(tutorial_pandas)
     assert ddf.dtypes['id'] == np.int64 and ddf.dtypes['value'] == np.float64

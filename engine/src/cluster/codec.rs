@@ -565,8 +565,8 @@ impl NodeCodec for MapPartitionsCodec {
     }
 }
 
-/// Files read with a `blocksize`: the file table travels as a scan plan, which DataFusion
-/// serialises, and the partition count beside it.
+/// Files read in Dask's blocks: the file table travels as a scan plan, which DataFusion
+/// serialises, and the blocksize beside it.
 #[derive(Debug)]
 struct BlockTableCodec;
 
@@ -586,7 +586,7 @@ impl NodeCodec for BlockTableCodec {
         let scan =
             LogicalPlanBuilder::scan("blocks", provider_as_source(table.inner().clone()), None)?
                 .build()?;
-        let mut payload = (table.partitions() as u64).to_le_bytes().to_vec();
+        let mut payload = table.blocksize().to_le_bytes().to_vec();
         payload.extend_from_slice(&logical_plan_to_bytes_with_extension_codec(&scan, codec)?);
         Ok(Some(payload))
     }
@@ -597,7 +597,7 @@ impl NodeCodec for BlockTableCodec {
         ctx: &TaskContext,
         codec: &RaskCodec,
     ) -> Result<Arc<dyn TableProvider>> {
-        let (count, plan) = payload
+        let (blocksize, plan) = payload
             .split_first_chunk::<8>()
             .ok_or_else(|| plan_datafusion_err!("malformed plan node: blocks"))?;
         let LogicalPlan::TableScan(scan) =
@@ -605,10 +605,10 @@ impl NodeCodec for BlockTableCodec {
         else {
             return plan_err!("malformed plan node: blocks is not a scan");
         };
-        Ok(Arc::new(BlockTable::with_partitions(
+        Ok(Arc::new(BlockTable::new(
             source_as_provider(&scan.source)?,
-            u64::from_le_bytes(*count) as usize,
-        )))
+            u64::from_le_bytes(*blocksize),
+        )?))
     }
 }
 

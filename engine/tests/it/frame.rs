@@ -1,5 +1,7 @@
 //! The DataFrame API against independent computations over the fixture rows.
 
+use std::sync::Arc;
+
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
@@ -731,37 +733,107 @@ async fn std_and_var_take_ddof() {
     assert!(sales().await.std(&["qty"], 2).is_err());
 }
 
-#[tokio::test]
-async fn blocksize_sets_the_partitions() {
-    let session = Session::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    rask::datasets::data_parts(dir.path(), 2, 5_000).unwrap();
-    let glob = format!("{}/data_part_*.csv", dir.path().display());
-    // Dask cuts each file into blocks of its own.
-    let blocks: u64 = (0..2)
-        .map(|i| {
-            std::fs::metadata(dir.path().join(format!("data_part_{i}.csv")))
-                .unwrap()
-                .len()
-                .div_ceil(40_000)
-        })
-        .sum();
-    let frame = session
-        .read_csv(
-            &glob,
-            ReadOptions {
-                blocksize: Some(40_000),
-                ..ReadOptions::default()
+/// Rows in each partition `frame` hands to `map_partitions`, one entry per call.
+async fn rows_per_call(frame: DataFrame) -> Vec<usize> {
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&calls);
+    // With its meta given, the function is not also called on an empty frame to infer it.
+    let meta = frame.schema();
+    let counted = frame
+        .map_partitions(
+            "count_rows",
+            move |batch: RecordBatch| {
+                seen.lock().unwrap().push(batch.num_rows());
+                Ok(batch)
             },
+            Some(meta),
         )
+        .unwrap();
+    counted.compute().await.unwrap();
+    let mut calls = calls.lock().unwrap().clone();
+    calls.sort_unstable();
+    calls
+}
+
+#[tokio::test]
+async fn partitions_are_dasks_whatever_the_session_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = rask::datasets::data_parts(dir.path(), 3, 5_000).unwrap();
+    let glob = format!("{}/data_part_*.csv", dir.path().display());
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .collect();
+    for session_partitions in [1, 2, 7] {
+        let session = Session::builder()
+            .partitions(session_partitions)
+            .build()
+            .unwrap();
+        // A file per partition below read_csv's 64 MB blocks, as Dask reads them.
+        let whole = session
+            .read_csv(&glob, ReadOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(whole.npartitions().await.unwrap(), 3);
+        let positive = whole.clone().filter(col("value").gt(lit(0.0))).unwrap();
+        assert_eq!(
+            positive.npartitions().await.unwrap(),
+            3,
+            "row-wise steps keep them"
+        );
+        assert_eq!(rows_per_call(whole).await, [5_000; 3]);
+
+        // Each file cut into blocks of its own.
+        let blocks: u64 = sizes.iter().map(|size| size.div_ceil(40_000)).sum();
+        let in_blocks = session
+            .read_csv(
+                &glob,
+                ReadOptions {
+                    blocksize: Some(40_000),
+                    ..ReadOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(in_blocks.npartitions().await.unwrap() as u64, blocks);
+        let rows = rows_per_call(in_blocks).await;
+        assert_eq!(rows.len() as u64, blocks);
+        assert_eq!(rows.iter().sum::<usize>(), 15_000, "every row once");
+
+        // Five days of hourly rows: a partition per day.
+        let days = session
+            .timeseries(
+                TimeseriesParams::new(None, Some("2000-01-06"), Some("1h"), None, None).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(days.npartitions().await.unwrap(), 5);
+        assert_eq!(rows_per_call(days).await, [24; 5]);
+    }
+
+    // Parquet and JSON: a partition per file.
+    let session = Session::builder().partitions(2).build().unwrap();
+    let frame = session
+        .read_csv(&glob, ReadOptions::default())
         .await
         .unwrap();
-    assert_eq!(frame.npartitions().await.unwrap() as u64, blocks);
-    assert_eq!(
-        frame.len().await.unwrap(),
-        10_000,
-        "every row is read exactly once"
-    );
+    let parquet = dir.path().join("parquet");
+    frame
+        .clone()
+        .to_parquet(&parquet, &rask::sink::ParquetSink::default())
+        .await
+        .unwrap();
+    let written = std::fs::read_dir(&parquet).unwrap().count();
+    assert_eq!(written, 3, "a file per partition");
+    let read = session
+        .read_parquet(parquet.to_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(read.npartitions().await.unwrap(), written);
+    let json = dir.path().join("part-*.json");
+    frame.to_json(&json).await.unwrap();
+    let read = session.read_json(json.to_str().unwrap()).await.unwrap();
+    assert_eq!(read.npartitions().await.unwrap(), 3);
+    assert_eq!(rows_per_call(read).await, [5_000; 3]);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! | [`PruneDivisions`] (`prune_divisions`) | logical | drops the partitions of known divisions a filter on the index excludes |
 //! | [`MergeUsingColumns`] (`merge_using_columns`) | analyzer, before type coercion | the `USING` column of a right or full join is the merged `coalesce(l.k, r.k)`; `SELECT *` over `USING` joins shows those columns first |
 //! | [`IntersectExceptAll`] (`intersect_except_all`) | analyzer, after type coercion | counts the copies of each row on both sides of `INTERSECT ALL` / `EXCEPT ALL` and emits min(m, n) / max(m − n, 0) of them |
+//! | [`KeepSourcePartitions`] (`keep_source_partitions`) | physical, after DataFusion's | no round-robin repartition over sources in Dask's partitions (blocks, days, in-memory partitions) |
 //! | [`BindSharedScans`] (`bind_shared_scans`) | physical, runs last | ties the places reading one shared sub-plan to one producer |
 //! | [`CheckedArithmetic`] (`checked_arithmetic`) | analyzer, after type coercion | integer `+ - *` and unary minus raise `bigint out of range` instead of wrapping |
 //! | [`ExactAggregates`] (`exact_aggregates`) | analyzer, before type coercion | `sum` of integers in 128 bits (an error past the result type, never a wrapped number); `avg` of integers and decimals from exact sums |
@@ -19,6 +20,7 @@ mod exact_aggregates;
 mod expressions;
 mod frame_bounds;
 mod intersect_except_all;
+mod keep_source_partitions;
 mod merge_using_columns;
 mod prune_divisions;
 mod rounding_casts;
@@ -29,6 +31,7 @@ pub use decimal_division::DecimalDivision;
 pub use exact_aggregates::ExactAggregates;
 pub use frame_bounds::FrameBounds;
 pub use intersect_except_all::IntersectExceptAll;
+pub use keep_source_partitions::KeepSourcePartitions;
 pub use merge_using_columns::MergeUsingColumns;
 pub use prune_divisions::PruneDivisions;
 pub use rounding_casts::RoundingCasts;

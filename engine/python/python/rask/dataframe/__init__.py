@@ -41,14 +41,17 @@ def read_csv(
     **kwargs: Any,
 ) -> DataFrame:
     """CSV files (a path, a glob such as ``'data_part_*.csv'``, or a URL) as a lazy frame,
-    one partition per ``blocksize`` bytes (Dask's default: 64 MB)."""
+    one partition per ``blocksize`` bytes of each file (Dask's default: 64 MB), or per file
+    with ``blocksize=None``."""
     if kwargs:
         raise TypeError(f"read_csv: unsupported arguments: {', '.join(sorted(kwargs))}")
     from .core import _bytes
 
-    options: dict[str, Any] = {"sep": sep, "header": header is not None}
-    if blocksize is not None:
-        options["blocksize"] = _bytes(blocksize)
+    options: dict[str, Any] = {
+        "sep": sep,
+        "header": header is not None,
+        "blocksize": None if blocksize is None else _bytes(blocksize),
+    }
     if dtype:
         options["dtype"] = _dtype_pairs(dtype)
     if parse_dates:
@@ -69,12 +72,11 @@ def read_parquet(
     **kwargs: Any,
 ) -> DataFrame:
     """Parquet files or folders (hive-style ``key=value`` folders become columns) as a lazy
-    frame. ``filters`` take pyarrow's form: ``[('x', '>', 0), ...]`` (AND), or a list of such
+    frame, a partition per file. ``filters`` take pyarrow's form: ``[('x', '>', 0), ...]`` (AND), or a list of such
     lists (OR of ANDs); they reach the scan, which skips row groups they rule out."""
     if kwargs:
         raise TypeError(f"read_parquet: unsupported arguments: {', '.join(sorted(kwargs))}")
-    options = {"storage_options": _storage(storage_options)} if storage_options else {}
-    frame = _read_each(path, "parquet", options)
+    frame = _read_each(path, "parquet", _whole_files(storage_options))
     if filters:
         frame = frame[_filter_series(frame, filters)]
     if columns is not None:
@@ -122,13 +124,21 @@ def read_json(
     storage_options: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> DataFrame:
-    """Newline-delimited JSON files (one object per line) as a lazy frame."""
+    """Newline-delimited JSON files (one object per line) as a lazy frame, a partition per
+    file."""
     if not lines or orient != "records":
         raise NotImplementedError("read_json: only lines=True, orient='records' (NDJSON) is supported")
     if kwargs:
         raise TypeError(f"read_json: unsupported arguments: {', '.join(sorted(kwargs))}")
-    options = {"storage_options": _storage(storage_options)} if storage_options else {}
-    return _read_each(url_path, "json", options)
+    return _read_each(url_path, "json", _whole_files(storage_options))
+
+
+def _whole_files(storage_options: dict[str, Any] | None) -> dict[str, Any]:
+    """Read options for a partition per file, as Dask reads Parquet and JSON."""
+    options: dict[str, Any] = {"blocksize": None}
+    if storage_options:
+        options["storage_options"] = _storage(storage_options)
+    return options
 
 
 def _read_each(paths: str | Sequence[str], format: str, options: dict[str, Any]) -> DataFrame:

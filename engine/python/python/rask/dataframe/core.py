@@ -102,6 +102,12 @@ class DataFrame:
     def __len__(self) -> int:
         return self._frame.len()
 
+    @property
+    def shape(self) -> tuple[Scalar, int]:
+        """``(rows, columns)``, the row count lazy as Dask's is."""
+        counted = (self._data_columns() or self._index)[0]
+        return Scalar(self._frame.agg([(counted, ["size"])]), "size"), len(self.columns)
+
     def __repr__(self) -> str:
         meta = self._meta
         header = pd.DataFrame(
@@ -852,7 +858,7 @@ class Scalar:
         column = pa.table(data).column(0)
         value = column[0].as_py() if len(column) else None
         if value is None:
-            return np.int64(0) if self._func in ("count", "nunique", "sum") else np.float64("nan")
+            return np.int64(0) if self._func in ("count", "nunique", "sum", "size") else np.float64("nan")
         if isinstance(value, bool):
             return np.bool_(value)
         if isinstance(value, int):
