@@ -44,7 +44,8 @@ impl PySession {
     /// A session whose queries run on the cluster whose scheduler is at `url`.
     #[staticmethod]
     fn connect(py: Python<'_>, url: &str) -> PyResult<Self> {
-        let inner = wait(py, rask::Session::connect(url))?;
+        let url = url.to_string();
+        let inner = wait(py, async move { rask::Session::connect(&url).await })?;
         Ok(PySession {
             inner,
             dashboard: Mutex::new(None),

@@ -75,3 +75,8 @@ def test_keyboard_interrupt_cancels_and_the_session_carries_on():
     timer.cancel()
     small = dd.from_pandas(__import__('pandas').DataFrame({'x': [1, 2, 3]}), npartitions=1)
     assert small.x.sum().compute() == 6
+    # Nothing goes on computing behind the session's back: the 366 daily partitions stop.
+    time.sleep(0.5)
+    cpu = time.process_time()
+    time.sleep(2)
+    assert time.process_time() - cpu < 1, 'the cancelled query still runs'

@@ -85,7 +85,7 @@ impl Planned {
     pub(crate) async fn stream(self) -> Result<BatchStream> {
         let shown = self.shown.clone();
         let (run, context) = self.start(1)?;
-        let physical = Arc::clone(run.query().plan());
+        let physical = run.query().plan();
         match datafusion::physical_plan::execute_stream(physical, context) {
             Ok(inner) => Ok(BatchStream::new(inner, run, shown.as_deref())),
             Err(error) => Err(run.fail(error).await),
@@ -150,8 +150,14 @@ impl Planned {
             .session_config()
             .get_extension::<QueryLog>()
             .unwrap_or_default();
-        let query = log.start(self.label, self.physical, pool);
-        let context = Arc::new(self.task.with_runtime(runtime));
+        let stopped = Arc::new(rask_planner::operators::QueryStopped::default());
+        let config = self
+            .task
+            .session_config()
+            .clone()
+            .with_extension(Arc::clone(&stopped));
+        let query = log.start(self.label, self.physical, pool, stopped);
+        let context = Arc::new(self.task.with_session_config(config).with_runtime(runtime));
         let spill_dirs = context.runtime_env().disk_manager.temp_dir_paths();
         let stores = Arc::clone(&context.runtime_env().object_store_registry);
         Ok((

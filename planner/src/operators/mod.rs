@@ -26,7 +26,7 @@ pub use map_partitions::MapPartitionsExec;
 pub use rebalance::RebalanceExec;
 pub(crate) use shared_scan::Producer;
 pub use shared_scan::SharedScanExec;
-pub use timeseries::TimeseriesExec;
+pub use timeseries::{QueryStopped, TimeseriesExec};
 
 use std::sync::Arc;
 

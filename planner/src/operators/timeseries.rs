@@ -1,6 +1,7 @@
 //! [`TimeseriesExec`]: the rows of `timeseries()`, generated batch by batch as they are read.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -221,6 +222,7 @@ impl ExecutionPlan for TimeseriesExec {
         let columns = self.columns.clone();
         let schema = self.schema();
         let generated = BaselineMetrics::new(&self.metrics, partition);
+        let stopped = context.session_config().get_extension::<QueryStopped>();
         let batches = range
             .flat_map(move |part| {
                 PartitionGenerator::new(
@@ -233,6 +235,7 @@ impl ExecutionPlan for TimeseriesExec {
                     batch_size,
                 )
             })
+            .take_while(move |_| !stopped.as_ref().is_some_and(|s| s.is_stopped()))
             .inspect(move |batch| {
                 if let Ok(batch) = batch {
                     generated.record_output(batch.num_rows());
@@ -244,6 +247,25 @@ impl ExecutionPlan for TimeseriesExec {
             self.schema(),
             futures::stream::iter(batches),
         ))))
+    }
+}
+
+/// Raised once the query a task context runs was cancelled or failed (kept in its session
+/// config): generators stop at their next batch. A repartition's input tasks outlive the
+/// streams that read them until the runtime gets round to cancelling each, which behind
+/// hundreds of partitions busy generating days of rows can take minutes; meanwhile they
+/// would go on generating for nobody.
+#[derive(Debug, Default)]
+pub struct QueryStopped(AtomicBool);
+
+impl QueryStopped {
+    /// Tells the query's generators to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
