@@ -150,6 +150,9 @@ def test_accessors(sales, sales_pandas):
     for part in ['year', 'month', 'day', 'hour', 'minute', 'day_of_week']:
         got = getattr(sales.sold_at.dt, part).compute()
         pdt.assert_series_equal(got, getattr(stamps.dt, part), check_dtype=False, check_names=False, obj=part)
+    for freq in ['D', '6h', '15min']:
+        floored = sales.sold_at.dt.floor(freq).compute().astype('datetime64[ns]')
+        pdt.assert_series_equal(floored, stamps.dt.floor(freq).astype('datetime64[ns]'), check_names=False, obj=freq)
     region = sales_pandas.region
     pdt.assert_series_equal(sales.region.str.upper().compute(), region.str.upper(), check_dtype=False)
     pdt.assert_series_equal(sales.region.str.len().compute(), region.str.len(), check_dtype=False)

@@ -910,7 +910,10 @@ class _DatetimeAccessor:
         return self._series._with(f"CAST({self._series._expr} AS DATE)")
 
     def floor(self, freq: str) -> Series:
-        return self._series._with(f"date_bin(INTERVAL '{pd.Timedelta(freq).value} nanoseconds', {self._series._expr})")
+        """Timestamps rounded down to a multiple of ``freq`` (``'D'``, ``'15min'``), counted
+        from 1970 as pandas counts them."""
+        nanos = pd.tseries.frequencies.to_offset(freq).nanos
+        return self._series._with(f"date_bin(INTERVAL '{nanos} nanoseconds', {self._series._expr})")
 
 
 class _StringAccessor:
