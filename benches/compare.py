@@ -16,7 +16,8 @@ Engines: rask (the release `query` binary, or each `--rask NAME=BIN` given, to c
 builds of `query` in one run, e.g. `--rask before=/tmp/query-old --rask after=target/release/query`), df-baseline (benches/src/main.rs, release),
 rask-python (peers.py's Dask code run unchanged on `rask.dataframe` by dask_as_rask.py, with
 the release build of the extension, `cargo build --release -p rask-python`), python (the
-interpreter's own start-up: `rask-python / (rask + python)` is the Python layer's cost), and
+interpreter starting and importing pandas and pyarrow, which any program that gets pandas
+objects back pays: `rask-python / (rask + python)` is the cost of the Python layer), and
 the peers of ../shared/bench/peers.py (duckdb, polars, datafusion, dask, pandas), which need
 the virtualenv of ../shared/bench/setup_peers.sh.
 """
@@ -62,7 +63,7 @@ def command(engine, query, datadir, args, outdir):
         script = os.path.join(HERE, "dask_as_rask.py")
         return ["env", f"PYTHONPATH={args.package}", args.python, script, query, datadir]
     if engine == "python":
-        return [args.python, os.path.join(PEER_BENCH, "peers.py"), "python", "noop", datadir]
+        return [args.python, "-c", "import pandas, pyarrow"]
     return [args.python, os.path.join(PEER_BENCH, "peers.py"), engine, query, datadir]
 
 
