@@ -169,3 +169,169 @@ fn help_and_version() {
     let version = ok(&["--version"]);
     assert!(version.starts_with("query "), "{version}");
 }
+
+/// splitmix64: enough randomness to pick options, reproducible from a seed.
+struct Picks(u64);
+
+impl Picks {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+
+    fn one<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+        choices[self.below(choices.len())]
+    }
+}
+
+/// Random command lines: options with values good, bad and absurd, and statements that run,
+/// fail or do not parse. Every run ends by itself with exit 0, 1 (a statement failed) or 2 (a
+/// usage error) and says why in one `error:` line (a `hint:` may follow); never a panic, a
+/// signal or a half-written output. `RASK_FUZZ_SEED=N` repeats a pass, `RASK_FUZZ_ITERATIONS=N`
+/// makes it longer.
+#[test]
+fn random_command_lines_end_cleanly() {
+    let seed: u64 = std::env::var("RASK_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11);
+    let runs: usize = std::env::var("RASK_FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    println!("flag fuzz seed {seed} (RASK_FUZZ_SEED={seed} repeats this pass)");
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let script = at("script.sql");
+    std::fs::write(&script, "SELECT 2 AS two; SELEC oops;").unwrap();
+    let (out_csv, out_parquet, out_odd) = (at("out.csv"), at("out.parquet"), at("out.xyz"));
+    let (graph, report, spill) = (at("graph.svg"), at("report.html"), at("spill"));
+    std::fs::create_dir(&spill).unwrap();
+    let sales = "t=testdata/sales/part_*.csv";
+    let options: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "--partitions",
+            vec![
+                "1",
+                "3",
+                "0",
+                "-1",
+                "1025",
+                "abc",
+                "99999999999999999999999",
+            ],
+        ),
+        (
+            "--memory-limit",
+            vec![
+                "200MB",
+                "1GB",
+                "0",
+                "-5",
+                "10XB",
+                "1e99",
+                "18446744073709551616",
+            ],
+        ),
+        ("--batch-size", vec!["1", "8192", "0", "1048577", "x"]),
+        ("--maxrows", vec!["0", "inf", "3", "-1", "x"]),
+        (
+            "--format",
+            vec![
+                "table", "csv", "json", "ndjson", "markdown", "tsv", "xml", "",
+            ],
+        ),
+        (
+            "--spill-dir",
+            vec![spill.as_str(), "/nonexistent/spill", "/dev/null"],
+        ),
+        (
+            "--table",
+            vec![sales, "t=", "=x", "t=/nonexistent/*.csv", "noequals"],
+        ),
+        (
+            "-o",
+            vec![
+                out_csv.as_str(),
+                out_parquet.as_str(),
+                out_odd.as_str(),
+                "/nonexistent/x.csv",
+            ],
+        ),
+        (
+            "--graph",
+            vec![graph.as_str(), "/nonexistent/g.svg", "graph.txt"],
+        ),
+        ("--report", vec![report.as_str(), "/nonexistent/r.html"]),
+        (
+            "--cluster",
+            vec!["http://x", "nonsense", "127.0.0.1:99999", ""],
+        ),
+        ("--workers", vec!["0", "-1", "x", "65"]),
+        ("--dashboard", vec!["=notaport", "=99999"]),
+        ("-f", vec![script.as_str(), "/nonexistent.sql"]),
+        ("-q", vec![]),
+        ("--timing", vec![]),
+        ("--no-progress", vec![]),
+    ];
+    let statements = [
+        "SELECT 1 AS one",
+        "SELECT count(*) AS n FROM 'testdata/sales/part_*.csv'",
+        "SELECT * FROM t",
+        "SELEC 1",
+        "SELECT 1/0",
+        "",
+    ];
+    let mut picks = Picks(seed);
+    for run in 0..runs {
+        let mut args: Vec<String> = Vec::new();
+        for _ in 0..1 + picks.below(4) {
+            let (flag, values) = &options[picks.below(options.len())];
+            match (values.is_empty(), flag.starts_with("--dashboard")) {
+                (true, _) => args.push(flag.to_string()),
+                (false, true) => args.push(format!("{flag}{}", picks.one(values))),
+                (false, false) => args.extend([flag.to_string(), picks.one(values).to_string()]),
+            }
+        }
+        args.push(picks.one(&statements).to_string());
+        let _ = std::fs::remove_file(&out_csv);
+        let output = Command::cargo_bin("query")
+            .unwrap()
+            .env_remove("RUST_BACKTRACE")
+            .current_dir(workspace())
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let shown = format!("run {run} of seed {seed}: query {args:?}");
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{shown} ended with {:?}",
+            output.status
+        );
+        let text = stderr(&output);
+        assert!(
+            !text.contains("panicked") && !text.contains("internal error"),
+            "{shown}:\n{text}"
+        );
+        if code != Some(0) {
+            let errors = text.lines().filter(|l| l.starts_with("error: ")).count();
+            assert_eq!(errors, 1, "{shown}: one error line expected:\n{text}");
+            assert!(
+                text.lines()
+                    .all(|l| l.starts_with("error: ") || l.starts_with("hint: ")),
+                "{shown}:\n{text}"
+            );
+            if args.iter().any(|a| a == &out_csv) {
+                assert!(
+                    !std::path::Path::new(&out_csv).exists(),
+                    "{shown}: a failed run wrote {out_csv}"
+                );
+            }
+        }
+    }
+}

@@ -213,9 +213,9 @@ def test_partitions_are_counted_as_dask_counts_them(sales_glob, tmp_path):
     sales.to_json(str(tmp_path / 'part-*.json'))
     assert dd.read_json(str(tmp_path / 'part-*.json')).npartitions == 3
 
-    # A partition per day, without an index.
+    # A partition per day, indexed with known divisions.
     week = rask.datasets.timeseries('2000-01-01', '2000-01-08', freq='1h')
-    assert week.npartitions == 7
+    assert week.npartitions == 7 and week.known_divisions and len(week.divisions) == 8
     assert week.map_partitions(len).compute().tolist() == [24] * 7
 
 

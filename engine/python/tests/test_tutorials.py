@@ -146,10 +146,9 @@ def test_distributed_threshold(tmp_path, monkeypatch):
 def test_timeseries_blog_post():
     df = rask.datasets.timeseries()
     assert df.columns.tolist() == ['id', 'name', 'x', 'y']
-    daily = df.set_index('timestamp', sorted=True)
-    assert daily.npartitions == 30 and daily.known_divisions
-    assert daily.divisions[0] == pd.Timestamp('2000-01-01') and daily.divisions[1] == pd.Timestamp('2000-01-02')
-    assert daily.map_partitions(len).compute().tolist() == [86400] * 30  # one call per day
+    assert df.npartitions == 30 and df.known_divisions
+    assert df.divisions[0] == pd.Timestamp('2000-01-01') and df.divisions[1] == pd.Timestamp('2000-01-02')
+    assert df.map_partitions(len).compute().tolist() == [86400] * 30  # one call per day
 
     some_groupby_agg_operation = df.groupby('name').agg({'x': 'max', 'y': 'mean'})
     some_groupby_agg_computed = some_groupby_agg_operation.compute()

@@ -19,10 +19,10 @@ def timeseries(
     """Dask's demo frame: a row every ``freq`` from ``start`` to ``end`` with columns ``id``
     (int), ``name`` (str), ``x`` and ``y`` (floats), indexed by ``timestamp``, one partition
     per ``partition_freq``."""
-    frame = DataFrame(
-        _session.current().timeseries(str(start), str(end), str(freq), str(partition_freq), seed),
-        ["timestamp"],
-    )
+    generated = _session.current().timeseries(str(start), str(end), str(freq), str(partition_freq), seed)
+    # Indexed by its sorted timestamps: one partition per `partition_freq` with known
+    # divisions, as Dask's (the engine takes them from the parameters, generating nothing).
+    frame = DataFrame(generated.set_index("timestamp", True), ["timestamp"])
     if dtypes is not None:
         missing = [c for c in dtypes if c not in frame._data_columns()]
         if missing:
