@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Result as DfResult;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
@@ -43,7 +42,7 @@ impl QueryLog {
             started: SystemTime::now(),
             started_at: Instant::now(),
             progress: Progress::new(&plan),
-            plan: Mutex::new(plan),
+            plan,
             pool,
             stopped,
             state: Mutex::new(QueryState::Running),
@@ -112,7 +111,7 @@ pub struct Query {
     sql: String,
     started: SystemTime,
     started_at: Instant,
-    plan: Mutex<Arc<dyn ExecutionPlan>>,
+    plan: Arc<dyn ExecutionPlan>,
     pool: Arc<QueryPool>,
     /// Raised when it stops before its end, for the operators that look.
     stopped: Arc<QueryStopped>,
@@ -167,22 +166,20 @@ impl Query {
         self.pool.peak.load(Ordering::Relaxed)
     }
 
-    /// The physical plan it runs (with the metrics gathered so far), or ran; a query that
-    /// was cancelled or failed keeps its operators without their metrics.
-    pub fn plan(&self) -> Arc<dyn ExecutionPlan> {
-        let plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(&plan)
+    /// The physical plan it runs.
+    pub fn plan(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.plan
     }
 
     /// Its task graph with the metrics gathered so far.
     pub fn graph(&self) -> TaskGraph {
-        TaskGraph::new(&self.plan())
+        TaskGraph::new(&self.plan)
     }
 
     /// The files its scans read, with their sizes in bytes.
     pub fn files(&self) -> Vec<(String, u64)> {
         let mut files = Vec::new();
-        let mut pending = vec![self.plan()];
+        let mut pending = vec![Arc::clone(&self.plan)];
         while let Some(node) = pending.pop() {
             let scan = node
                 .as_ref()
@@ -215,21 +212,6 @@ impl Query {
         }
         if stopped {
             self.stopped.stop();
-            self.release_plan();
-        }
-    }
-
-    /// Swaps the plan for a copy without its running state. DataFusion's repartitions keep
-    /// their input tasks in the operator, not in the streams reading them, so while the plan
-    /// that started them lives those tasks go on generating, reading and aggregating to the
-    /// end of their input, although nobody reads any more: a cancelled query would hold the
-    /// cores for as long as it would have run.
-    fn release_plan(&self) {
-        let mut plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh =
-            Arc::clone(&plan).transform_up(|node| Ok(Transformed::yes(node.reset_state()?)));
-        if let Ok(fresh) = fresh {
-            *plan = fresh.data;
         }
     }
 

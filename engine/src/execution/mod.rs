@@ -85,7 +85,7 @@ impl Planned {
     pub(crate) async fn stream(self) -> Result<BatchStream> {
         let shown = self.shown.clone();
         let (run, context) = self.start(1)?;
-        let physical = run.query().plan();
+        let physical = Arc::clone(run.query().plan());
         match datafusion::physical_plan::execute_stream(physical, context) {
             Ok(inner) => Ok(BatchStream::new(inner, run, shown.as_deref())),
             Err(error) => Err(run.fail(error).await),

@@ -251,10 +251,10 @@ impl ExecutionPlan for TimeseriesExec {
 }
 
 /// Raised once the query a task context runs was cancelled or failed (kept in its session
-/// config): generators stop at their next batch. A repartition's input tasks outlive the
-/// streams that read them until the runtime gets round to cancelling each, which behind
-/// hundreds of partitions busy generating days of rows can take minutes; meanwhile they
-/// would go on generating for nobody.
+/// config): generators stop at their next batch. Below a partial aggregation a generator is
+/// never told that nobody reads any more (the aggregation sends only at its input's end),
+/// so the tasks of a cancelled query over many daily partitions would go on generating for
+/// minutes.
 #[derive(Debug, Default)]
 pub struct QueryStopped(AtomicBool);
 

@@ -72,8 +72,9 @@ def read_parquet(
     **kwargs: Any,
 ) -> DataFrame:
     """Parquet files or folders (hive-style ``key=value`` folders become columns) as a lazy
-    frame, a partition per file. ``filters`` take pyarrow's form: ``[('x', '>', 0), ...]`` (AND), or a list of such
-    lists (OR of ANDs); they reach the scan, which skips row groups they rule out."""
+    frame, a partition per file. ``filters`` take pyarrow's form: ``[('x', '>', 0), ...]``
+    (AND), or a list of such lists (OR of ANDs); they reach the scan, which skips row groups
+    they rule out."""
     if kwargs:
         raise TypeError(f"read_parquet: unsupported arguments: {', '.join(sorted(kwargs))}")
     frame = _read_each(path, "parquet", _whole_files(storage_options))
