@@ -77,6 +77,17 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value = "40", value_parser = parse_maxrows)]
     pub maxrows: usize,
 
+    /// Text columns the table format may take; wider results have long cells cut and middle
+    /// columns left out ('inf' or 0 for no limit) [default: the terminal's width, no limit
+    /// when output is not a terminal].
+    #[arg(long, value_name = "N", value_parser = parse_maxwidth)]
+    pub maxwidth: Option<usize>,
+
+    /// Draw tables with ASCII characters instead of box drawing (the default in a locale
+    /// that is not UTF-8).
+    #[arg(long)]
+    pub ascii: bool,
+
     /// Write the last statement's result to FILE instead of printing it; the format follows
     /// the extension: .csv, .tsv, .json, .ndjson, .parquet, .arrow. Written atomically.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -219,11 +230,20 @@ fn parse_table(text: &str) -> Result<(String, String), String> {
 
 /// A number of rows, `inf` or `0` for all of them: `--maxrows` and the shell's `.maxrows`.
 pub fn parse_maxrows(text: &str) -> Result<usize, String> {
+    parse_limit(text, "rows")
+}
+
+/// A table width, `inf` or `0` for no limit: `--maxwidth` and the shell's `.maxwidth`.
+pub fn parse_maxwidth(text: &str) -> Result<usize, String> {
+    parse_limit(text, "columns")
+}
+
+fn parse_limit(text: &str, unit: &str) -> Result<usize, String> {
     match text {
         "inf" | "0" => Ok(usize::MAX),
         _ => text
             .parse()
-            .map_err(|_| format!("expected a number of rows or 'inf', got '{text}'")),
+            .map_err(|_| format!("expected a number of {unit} or 'inf', got '{text}'")),
     }
 }
 

@@ -9,6 +9,8 @@ mod output;
 mod progress;
 mod repl;
 mod runner;
+mod table;
+mod terminal;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -22,6 +24,7 @@ use rask::{Result, Session};
 use crate::args::Args;
 use crate::exit::usage;
 use crate::runner::{LastStatement, Runner, Script, Settings};
+use crate::table::TableStyle;
 
 fn main() -> ExitCode {
     let runtime = match rask::stack::runtime() {
@@ -119,6 +122,11 @@ async fn prepare(
         progress: progress::wanted(args.no_progress),
         quiet: args.quiet,
         output: None,
+        style: TableStyle {
+            max_width: args.maxwidth,
+            ..TableStyle::for_locale(args.ascii)
+        },
+        pager: false,
     };
     Ok((Runner::new(session, settings), scripts, dashboard))
 }

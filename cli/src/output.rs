@@ -4,21 +4,19 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use comfy_table::{Cell, CellAlignment, Table};
-use rask::arrow::util::display::{ArrayFormatter, FormatOptions};
 use rask::report::{check_graph_path, check_report_path};
 use rask::sink::{BatchWriter, OutputFormat};
-use rask::{BatchStream, DataType, Query, RecordBatch, Result, SchemaRef, TaskGraph};
+use rask::{BatchStream, Query, Result, TaskGraph};
 
 use crate::args::Format;
+use crate::table::{render_markdown, render_table, ShownRows, TableStyle};
 
 /// Computes `frame` and prints it, with a progress bar on stderr while it runs when
 /// `progress` allows one; the bar goes before the first row is printed. Returns the query
 /// as run, with its metrics.
 pub async fn print_frame(
     frame: rask::DataFrame,
-    format: Format,
-    maxrows: usize,
+    view: &View<'_>,
     progress: bool,
     out: &mut (impl Write + Send),
 ) -> Result<Arc<Query>> {
@@ -29,7 +27,7 @@ pub async fn print_frame(
         (frame.execute_stream().await?, None)
     };
     let query = Arc::clone(stream.query());
-    print(stream, format, maxrows, out, bar).await?;
+    print(stream, view, out, bar).await?;
     Ok(query)
 }
 
@@ -65,18 +63,28 @@ pub fn write_report(query: &Query, path: &Path, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Prints every batch of `stream` to `out`; table formats show at most `maxrows` rows and
-/// say how many were left out, or that there were none (as DuckDB's shell does, the row count
-/// is told only when the table alone does not show all rows).
+/// How a result is shown: its format, and for the table formats the rows, width and style.
+pub struct View<'a> {
+    pub format: Format,
+    pub maxrows: usize,
+    pub style: &'a TableStyle,
+    /// Text columns the table may take.
+    pub width: usize,
+    /// Hand a table taller than the terminal to the pager.
+    pub pager: bool,
+}
+
+/// Prints every batch of `stream` to `out`; the table formats show at most `maxrows` rows
+/// (the first and last ones, in the table format) fitted to the width, with a footer saying
+/// what was left out.
 pub async fn print(
     mut stream: BatchStream,
-    format: Format,
-    maxrows: usize,
+    view: &View<'_>,
     out: &mut (impl Write + Send),
     mut bar: Option<crate::progress::Bar>,
 ) -> Result<()> {
     let schema = stream.schema();
-    let streamed = match format {
+    let streamed = match view.format {
         Format::Csv => Some(OutputFormat::Csv),
         Format::Tsv => Some(OutputFormat::Tsv),
         Format::Json => Some(OutputFormat::Json),
@@ -93,71 +101,20 @@ pub async fn print(
         drop(bar);
         return writer.finish();
     }
-    let mut shown: Vec<RecordBatch> = Vec::new();
-    let (mut kept, mut total) = (0usize, 0u64);
+    let table = view.format == Format::Table;
+    let mut rows = ShownRows::new(view.maxrows, table);
     while let Some(batch) = stream.next_batch().await {
-        let batch = batch?;
-        total += batch.num_rows() as u64;
-        let room = maxrows - kept;
-        if room > 0 {
-            let take = room.min(batch.num_rows());
-            shown.push(batch.slice(0, take));
-            kept += take;
-        }
+        rows.push(&batch?);
     }
     drop(bar);
-    writeln!(out, "{}", render(&schema, &shown, format)?)?;
-    if total == 0 {
-        writeln!(out, "0 rows")?;
-    } else if total > kept as u64 {
-        writeln!(
-            out,
-            "{total} rows in total, {} not shown (use --maxrows N or --maxrows inf to see more)",
-            total - kept as u64
-        )?;
-    }
-    Ok(())
-}
-
-/// Renders batches as an ASCII or Markdown table, numbers right-aligned, NULL spelled out.
-fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String> {
-    let mut table = Table::new();
-    if format == Format::Markdown {
-        table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
+    let text = if table {
+        render_table(&schema, &rows, view.style, view.width)?
     } else {
-        table.load_preset("||--+-++|    ++++++");
+        render_markdown(&schema, &rows, view.style)?
+    };
+    if view.pager && crate::terminal::taller_than_screen(&text) {
+        return crate::terminal::page(&text);
     }
-    table.set_header(schema.fields().iter().map(|f| Cell::new(f.name())));
-    let numeric: Vec<bool> = schema
-        .fields()
-        .iter()
-        .map(|f| is_numeric(f.data_type()))
-        .collect();
-    let options = FormatOptions::default().with_null("NULL");
-    for batch in batches {
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            table.add_row(formatters.iter().zip(&numeric).map(|(f, &numeric)| {
-                let mut text = f.value(row).to_string();
-                if format == Format::Markdown {
-                    text = text.replace('|', "\\|");
-                }
-                let cell = Cell::new(text);
-                if numeric {
-                    cell.set_alignment(CellAlignment::Right)
-                } else {
-                    cell
-                }
-            }));
-        }
-    }
-    Ok(table.to_string())
-}
-
-fn is_numeric(data_type: &DataType) -> bool {
-    data_type.is_numeric()
+    writeln!(out, "{text}")?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ use crate::args::Format;
 use crate::exit::usage;
 use crate::interrupt;
 use crate::output;
+use crate::table::TableStyle;
 
 /// SQL text to run, with the name its syntax errors are reported under.
 pub struct Script {
@@ -74,6 +75,28 @@ pub struct Settings {
     pub quiet: bool,
     /// Where results print instead of standard output (`.output FILE`).
     pub output: Option<File>,
+    /// How the table format draws.
+    pub style: TableStyle,
+    /// Show tables taller than the terminal in the pager (the shell, `.pager`).
+    pub pager: bool,
+}
+
+impl Settings {
+    /// How results print now: to a file, tables are never cut to the terminal nor paged.
+    fn view(&self) -> output::View<'_> {
+        let to_terminal = self.output.is_none();
+        output::View {
+            format: self.format,
+            maxrows: self.maxrows,
+            style: &self.style,
+            width: match self.style.max_width {
+                Some(width) => width,
+                None if to_terminal => crate::terminal::width(),
+                None => usize::MAX,
+            },
+            pager: self.pager && to_terminal,
+        }
+    }
 }
 
 /// What becomes of the last statement of a run besides printing: the command line's `-o`,
@@ -191,14 +214,8 @@ impl Runner {
                 if *printed_before && matches!(settings.format, Format::Table | Format::Markdown) {
                     writeln!(out)?;
                 }
-                let query = output::print_frame(
-                    frame,
-                    settings.format,
-                    settings.maxrows,
-                    settings.progress,
-                    out,
-                )
-                .await?;
+                let query =
+                    output::print_frame(frame, &settings.view(), settings.progress, out).await?;
                 out.flush()?;
                 *printed_before = true;
                 query
