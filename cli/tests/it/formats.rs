@@ -107,12 +107,16 @@ fn table_cells(text: &str) -> Vec<Vec<String>> {
 fn table_and_markdown_read_back() {
     for format in ["table", "markdown"] {
         let text = ok(&["--format", format, SALES_QUERY]);
-        let cells = table_cells(&text);
+        let mut cells = table_cells(&text);
         assert_eq!(
             cells[0],
             ["id", "region", "price", "note"],
             "{format}:\n{text}"
         );
+        // Tables give the types under the names; Markdown, meant to be pasted, does not.
+        if format == "table" {
+            assert_eq!(cells.remove(1), ["int64", "varchar", "double", "varchar"]);
+        }
         let expected: Vec<Vec<String>> = SALES
             .iter()
             .map(|(id, region, price, note)| {
@@ -145,17 +149,28 @@ fn table_and_markdown_read_back() {
 
 #[test]
 fn maxrows_shows_a_footer() {
+    // The first two rows and the last one, around a row of `...`.
     let text = ok(&["--maxrows", "3", SALES_QUERY]);
-    let cells = table_cells(&text);
-    assert_eq!(cells.len(), 1 + 3, "{text}");
-    assert!(text.contains("10 rows in total, 7 not shown"), "{text}");
+    let ids: Vec<String> = table_cells(&text)[2..].iter().map(|row| row[0].clone()).collect();
+    assert_eq!(ids, ["1", "2", "...", "10"], "{text}");
+    assert!(text.ends_with("+\n10 rows (3 shown)\n"), "{text}");
     let all = ok(&["--maxrows", "inf", SALES_QUERY]);
-    assert_eq!(table_cells(&all).len(), 11);
-    assert!(!all.contains("not shown"));
-    // The default shows 40 rows of a longer result.
+    assert_eq!(table_cells(&all).len(), 2 + 10);
+    assert!(!all.contains("shown"));
+    // The default shows 40 rows of a longer result: 1 to 20 and 81 to 100.
     let long = ok(&["SELECT * FROM generate_series(1, 100)"]);
-    assert_eq!(table_cells(&long).len(), 41);
-    assert!(long.contains("100 rows in total, 60 not shown"), "{long}");
+    let values: Vec<String> = table_cells(&long)[2..].iter().map(|row| row[0].clone()).collect();
+    let expected: Vec<String> = (1..=20)
+        .map(|v| v.to_string())
+        .chain(["...".to_string()])
+        .chain((81..=100).map(|v| v.to_string()))
+        .collect();
+    assert_eq!(values, expected);
+    assert!(long.ends_with("100 rows (40 shown)\n"), "{long}");
+    // Markdown shows the first rows only: a `...` row would not paste well.
+    let markdown = ok(&["--format", "markdown", "--maxrows", "3", SALES_QUERY]);
+    assert_eq!(table_cells(&markdown).len(), 1 + 3, "{markdown}");
+    assert!(markdown.ends_with("|\n10 rows (3 shown)\n"), "{markdown}");
 }
 
 /// No row matches `id < 0`.
@@ -165,8 +180,9 @@ const EMPTY_QUERY: &str = "SELECT id, region FROM 'testdata/sales/part_*.csv' WH
 /// JSON array, no NDJSON line, and the table formats' header with a `0 rows` footer.
 #[test]
 fn an_empty_result_still_shows_its_columns() {
-    let border = "+----+--------+\n";
-    let table = format!("{border}| id | region |\n{border}{border}0 rows\n");
+    let border = "+-------+---------+\n";
+    let table =
+        format!("{border}| id    | region  |\n| int64 | varchar |\n{border}{border}0 rows\n");
     for (format, expected) in [
         ("csv", "id,region\n"),
         ("tsv", "id\tregion\n"),
@@ -208,9 +224,9 @@ const REPEATED_QUERY: &str = "SELECT id, id * 10 AS id, region AS id FROM 'testd
 /// as often as the result has it.
 #[test]
 fn repeated_column_names_are_printed_as_they_are() {
-    let border = "+----+----+-------+\n";
+    let border = "+-------+-------+---------+\n";
     let table = format!(
-        "{border}| id | id | id    |\n{border}|  1 | 10 | north |\n|  2 | 20 | south |\n{border}"
+        "{border}| id    | id    | id      |\n| int64 | int64 | varchar |\n{border}|     1 |    10 | north   |\n|     2 |    20 | south   |\n{border}"
     );
     for (format, expected) in [
         ("csv", "id,id,id\n1,10,north\n2,20,south\n"),
@@ -248,4 +264,91 @@ fn repeated_column_names_are_printed_as_they_are() {
         ]),
         "product,category,origin,product,category,origin\napple,fruit,Spain,apple,fruit,Spain\n"
     );
+}
+
+/// Runs `query` in a UTF-8 locale with `COLUMNS` set as given; returns stdout.
+fn ok_in_utf8(args: &[&str], columns: Option<&str>) -> String {
+    let mut command = assert_cmd::Command::cargo_bin("query").unwrap();
+    command
+        .current_dir(crate::workspace())
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("COLUMNS")
+        .args(args);
+    if let Some(columns) = columns {
+        command.env("COLUMNS", columns);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", crate::stderr(&output));
+    crate::stdout(&output)
+}
+
+const WIDE_QUERY: &str = "SELECT id, region, note, 'The quick brown fox jumps over the lazy dog' AS comment FROM 'testdata/sales/part_*.csv' ORDER BY id LIMIT 3";
+
+/// 1 + (5+3) + (7+3) + (11+3) + (43+3) = 79 columns unfitted; at 50, the 37 left for text
+/// give `comment` what the others do not need: 14.
+#[test]
+fn a_wide_result_is_cut_to_the_width_asked() {
+    let expected = "\
+┌───────┬─────────┬─────────────┬────────────────┐
+│ id    │ region  │ note        │ comment        │
+│ int64 │ varchar │ varchar     │ varchar        │
+├───────┼─────────┼─────────────┼────────────────┤
+│     1 │ north   │ plain       │ The quick bro… │
+│     2 │ south   │ with, comma │ The quick bro… │
+│     3 │ north   │ say \"hi\"    │ The quick bro… │
+└───────┴─────────┴─────────────┴────────────────┘
+";
+    assert_eq!(ok_in_utf8(&["--maxwidth", "50", WIDE_QUERY], None), expected);
+    // Without a limit, nothing is cut.
+    let whole = ok_in_utf8(&["--maxwidth", "inf", WIDE_QUERY], None);
+    assert!(whole.contains("│ The quick brown fox jumps over the lazy dog │"), "{whole}");
+}
+
+/// At 30 columns not even every column at 8 fits: the first and last stay around a `…`.
+#[test]
+fn columns_that_do_not_fit_are_left_out_in_the_middle() {
+    let expected = "\
+┌───────┬───┬────────────────┐
+│ id    │ … │ comment        │
+│ int64 │   │ varchar        │
+├───────┼───┼────────────────┤
+│     1 │ … │ The quick bro… │
+│     2 │ … │ The quick bro… │
+│     3 │ … │ The quick bro… │
+└───────┴───┴────────────────┘
+3 rows · 4 columns (2 shown)
+";
+    assert_eq!(ok_in_utf8(&["--maxwidth", "30", WIDE_QUERY], None), expected);
+    // `COLUMNS` is the width when the output is no terminal and none is asked for.
+    assert_eq!(ok_in_utf8(&[WIDE_QUERY], Some("30")), expected);
+    // ASCII: the same layout, its markers three dots wide.
+    let ascii = ok_in_utf8(&["--ascii", "--maxwidth", "30", WIDE_QUERY], None);
+    assert!(ascii.starts_with("+-------+-----+--------------+\n| id    | ... | comment      |\n"), "{ascii}");
+}
+
+/// The first and last rows around a `…` row; floats to ten significant digits; a line break
+/// in a cell shown as `\n`; timestamps with a space.
+#[test]
+fn long_results_show_their_first_and_last_rows() {
+    let sql = "SELECT value AS v, value / 3.0 AS third, 'line' || chr(10) || 'break' AS text FROM generate_series(1, 6) ORDER BY v";
+    let expected = "\
+┌───────┬──────────────┬─────────────┐
+│ v     │ third        │ text        │
+│ int64 │ double       │ varchar     │
+├───────┼──────────────┼─────────────┤
+│     1 │ 0.3333333333 │ line\\nbreak │
+│     2 │ 0.6666666667 │ line\\nbreak │
+│     … │            … │ …           │
+│     5 │  1.666666667 │ line\\nbreak │
+│     6 │          2.0 │ line\\nbreak │
+└───────┴──────────────┴─────────────┘
+6 rows (4 shown)
+";
+    assert_eq!(ok_in_utf8(&["--maxrows", "4", sql], None), expected);
+    // Files and other formats keep every digit and the line break.
+    let csv = ok(&["--format", "csv", "SELECT 1 / 3.0 AS third, 'a' || chr(10) || 'b' AS s"]);
+    assert_eq!(csv, "third,s\n0.3333333333333333,\"a\nb\"\n");
+    let stamps = ok(&["SELECT TIMESTAMP '2024-03-15 13:45:00' AS t, TIMESTAMP '2024-03-15 13:45:00.25' AS u"]);
+    assert!(stamps.contains("| 2024-03-15 13:45:00 | 2024-03-15 13:45:00.250 |"), "{stamps}");
+    assert!(stamps.contains("| timestamp           | timestamp               |"), "{stamps}");
 }

@@ -46,11 +46,14 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Runs `query` from the workspace root with `args`, without `RUST_BACKTRACE` (with it, a
-/// contained panic is also shown as Rust reports panics, for debugging).
+/// contained panic is also shown as Rust reports panics, for debugging), in the C locale
+/// (tables drawn in ASCII) and with no `COLUMNS` to fit tables to.
 pub fn query(args: &[&str]) -> Output {
     Command::cargo_bin("query")
         .unwrap()
         .env_remove("RUST_BACKTRACE")
+        .env("LC_ALL", "C")
+        .env_remove("COLUMNS")
         .current_dir(workspace())
         .args(args)
         .output()

@@ -44,7 +44,7 @@ fn the_graph_of_a_run_is_the_plan_with_each_operators_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.dot");
     let printed = by_region(&["--graph", path.to_str().unwrap()]);
-    assert!(printed.contains("| north  | 3 |  13 |"), "{printed}");
+    assert!(printed.contains("| north   |     3 |    13 |"), "{printed}");
     let dot = std::fs::read_to_string(&path).unwrap();
     // Worked out from the fixture: 10 rows read, 6 above price 1, 3 regions through the
     // final aggregation, sort, projection and merge. The partial aggregation yields each
@@ -247,5 +247,5 @@ fn a_one_shot_query_prints_the_dashboard_link() {
         "{}",
         stderr(&output)
     );
-    assert!(stdout(&output).contains("| 10 |"));
+    assert!(stdout(&output).contains("|    10 |"));
 }
