@@ -64,6 +64,11 @@ pub struct Args {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
+    /// Keep the views, external tables and settings statements define in FILE, and define
+    /// those it keeps first (created by the first definition; the data stays in its files).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
     /// Register the files at PATH (file, directory or glob) as table NAME (repeatable).
     #[arg(long = "table", value_name = "NAME=PATH", value_parser = parse_table)]
     pub tables: Vec<(String, String)>,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::ValueEnum;
 use rask::{Error, Query, Result, Session};
 
-use crate::args::{parse_maxrows, Format};
+use crate::args::{parse_maxrows, parse_maxwidth, Format};
 use crate::exit::usage;
 use crate::output;
 use crate::runner::{Runner, Script};
@@ -37,6 +37,25 @@ pub enum Command {
     Read(PathBuf),
     /// Results to a file, or back to the terminal.
     Output(Option<PathBuf>),
+    /// The next result to a file.
+    Once(PathBuf),
+    /// The last result again, whole.
+    Last,
+    /// Keep definitions in a catalog file, or say which one is in use.
+    Open(Option<PathBuf>),
+    /// A command of the system shell.
+    Shell(String),
+    NullValue(String),
+    /// Column widths by position, 0 for fitted; none: all fitted.
+    Width(Vec<usize>),
+    /// `None` fits the terminal.
+    MaxWidth(Option<usize>),
+    Pager(bool),
+    Prompt {
+        main: String,
+        continuation: Option<String>,
+    },
+    Version,
     Quit,
 }
 
@@ -57,7 +76,7 @@ struct Spec {
     parse: fn(&str) -> Option<Command>,
 }
 
-const COMMANDS: [Spec; 13] = [
+const COMMANDS: [Spec; 23] = [
     Spec {
         names: &[".help"],
         syntax: ".help",
@@ -96,14 +115,48 @@ const COMMANDS: [Spec; 13] = [
         parse: |rest| parse_maxrows(rest).ok().map(Command::MaxRows),
     },
     Spec {
+        names: &[".maxwidth"],
+        syntax: ".maxwidth N|inf|auto",
+        about: "text columns a table may take (auto: the terminal's)",
+        parse: |rest| match rest {
+            "auto" => Some(Command::MaxWidth(None)),
+            _ => parse_maxwidth(rest)
+                .ok()
+                .map(|n| Command::MaxWidth(Some(n))),
+        },
+    },
+    Spec {
+        names: &[".width"],
+        syntax: ".width [N ...]",
+        about: "widths of the first columns of tables, 0 to fit one;\n\
+                none: all fitted",
+        parse: |rest| {
+            rest.split_whitespace()
+                .map(|n| n.parse().ok())
+                .collect::<Option<Vec<usize>>>()
+                .map(Command::Width)
+        },
+    },
+    Spec {
+        names: &[".nullvalue"],
+        syntax: ".nullvalue TEXT",
+        about: "how tables show NULL",
+        parse: |rest| match words(rest)?.as_slice() {
+            [text] => Some(Command::NullValue(text.clone())),
+            _ => None,
+        },
+    },
+    Spec {
+        names: &[".pager"],
+        syntax: ".pager on|off",
+        about: "show tables taller than the terminal in $PAGER (less -S)",
+        parse: |rest| on_off(rest).map(Command::Pager),
+    },
+    Spec {
         names: &[".timer"],
         syntax: ".timer on|off",
         about: "print each statement's elapsed time",
-        parse: |rest| match rest {
-            "on" => Some(Command::Timer(true)),
-            "off" => Some(Command::Timer(false)),
-            _ => None,
-        },
+        parse: |rest| on_off(rest).map(Command::Timer),
     },
     Spec {
         names: &[".explain"],
@@ -150,6 +203,53 @@ const COMMANDS: [Spec; 13] = [
         parse: |rest| Some(Command::Output(argument(rest).map(PathBuf::from))),
     },
     Spec {
+        names: &[".once"],
+        syntax: ".once FILE",
+        about: "write the next result to FILE",
+        parse: |rest| argument(rest).map(|file| Command::Once(file.into())),
+    },
+    Spec {
+        names: &[".last"],
+        syntax: ".last",
+        about: "the last result again, every row and column",
+        parse: |rest| nothing(rest, Command::Last),
+    },
+    Spec {
+        names: &[".open"],
+        syntax: ".open [FILE]",
+        about: "keep views, external tables and settings in FILE (as\n\
+                --db), defining those it keeps; none: the file in use",
+        parse: |rest| Some(Command::Open(argument(rest).map(PathBuf::from))),
+    },
+    Spec {
+        names: &[".shell", ".system"],
+        syntax: ".shell COMMAND",
+        about: "run COMMAND in the system shell",
+        parse: |rest| argument(rest).map(Command::Shell),
+    },
+    Spec {
+        names: &[".prompt"],
+        syntax: ".prompt MAIN [CONTINUE]",
+        about: "the prompts, quoted to keep spaces: .prompt 'sql> ' '...> '",
+        parse: |rest| match words(rest)?.as_slice() {
+            [main] => Some(Command::Prompt {
+                main: main.clone(),
+                continuation: None,
+            }),
+            [main, continuation] => Some(Command::Prompt {
+                main: main.clone(),
+                continuation: Some(continuation.clone()),
+            }),
+            _ => None,
+        },
+    },
+    Spec {
+        names: &[".version"],
+        syntax: ".version",
+        about: "the versions of Rask and DataFusion",
+        parse: |rest| nothing(rest, Command::Version),
+    },
+    Spec {
         names: &[".quit", ".exit"],
         syntax: ".quit",
         about: "leave (also .exit)",
@@ -160,6 +260,51 @@ const COMMANDS: [Spec; 13] = [
 /// For commands that take no argument.
 fn nothing(rest: &str, command: Command) -> Option<Command> {
     rest.is_empty().then_some(command)
+}
+
+fn on_off(rest: &str) -> Option<bool> {
+    match rest {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Words separated by spaces, a word in single or double quotes keeping its spaces (a quote
+/// doubled inside stands for itself); `None` for an unclosed quote or no word.
+fn words(rest: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '\'' || c == '"' {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    q if q == c && chars.peek() == Some(&c) => {
+                        chars.next();
+                        word.push(c);
+                    }
+                    q if q == c => break,
+                    other => word.push(other),
+                }
+            }
+        } else {
+            while let Some(&d) = chars.peek() {
+                if d.is_whitespace() {
+                    break;
+                }
+                word.push(d);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+    (!words.is_empty()).then_some(words)
 }
 
 /// The argument, if one was given.
@@ -267,6 +412,29 @@ impl Command {
             Command::Output(file) => {
                 runner.settings.output = file.as_deref().map(create_output).transpose()?;
             }
+            Command::Once(file) => runner.settings.once = Some(create_output(&file)?),
+            Command::Last => runner.print_last().await?,
+            Command::Open(Some(file)) => runner.open_db(&file).await?,
+            Command::Open(None) => match runner.db_path() {
+                Some(path) => println!("{}", path.display()),
+                None => println!("no catalog file: definitions last as long as the session"),
+            },
+            Command::Shell(command) => run_shell(&command)?,
+            Command::NullValue(text) => runner.settings.style.null = text,
+            Command::Width(widths) => runner.settings.style.widths = widths,
+            Command::MaxWidth(width) => runner.settings.style.max_width = width,
+            Command::Pager(on) => runner.settings.pager = on,
+            Command::Prompt { main, continuation } => {
+                runner.settings.prompt = main;
+                if let Some(continuation) = continuation {
+                    runner.settings.continuation = continuation;
+                }
+            }
+            Command::Version => println!(
+                "Rask {} (DataFusion {})",
+                env!("CARGO_PKG_VERSION"),
+                rask::DATAFUSION_VERSION
+            ),
             Command::Quit => return Ok(Flow::Quit),
         }
         Ok(Flow::Continue)
@@ -287,6 +455,22 @@ fn columns_sql(table: Option<&str>) -> String {
         "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns \
          WHERE table_schema = 'public'{filter} ORDER BY table_name, ordinal_position;"
     )
+}
+
+/// Runs `command` with `sh -c`, its output on the terminal; a failure is an error.
+fn run_shell(command: &str) -> Result<()> {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .map_err(|e| Error::execution(format!("cannot run the shell: {e}")))?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(Error::execution(match status.code() {
+        Some(code) => format!("'{command}' exited with status {code}"),
+        None => format!("'{command}' was ended by a signal"),
+    }))
 }
 
 fn create_output(path: &Path) -> Result<std::fs::File> {
@@ -320,6 +504,9 @@ mod tests {
                     "FILE" => "plan.svg",
                     "SQL" => "SELECT 1;",
                     "N" => "10",
+                    "TEXT" | "MAIN" | "CONTINUE" => "'> '",
+                    "COMMAND" => "true",
+                    "..." => "",
                     other => other,
                 }
             })

@@ -3,6 +3,7 @@
 mod args;
 mod cluster;
 mod command;
+mod db;
 mod exit;
 mod interrupt;
 mod output;
@@ -57,7 +58,7 @@ fn run(runtime: &tokio::runtime::Runtime, args: &Args) -> Result<()> {
     runtime.block_on(async { interrupt::listen(interactive) })?;
     rask::panics::report_panics_as_errors();
     let since = interrupt::mark();
-    let (runner, scripts, dashboard) = runtime.block_on(async {
+    let (mut runner, scripts, dashboard) = runtime.block_on(async {
         tokio::select! {
             biased;
             cancelled = interrupt::after(since) => Err(cancelled),
@@ -127,8 +128,16 @@ async fn prepare(
             ..TableStyle::for_locale(args.ascii)
         },
         pager: false,
+        once: None,
+        keep_last: false,
+        prompt: "rask> ".to_string(),
+        continuation: " ...> ".to_string(),
     };
-    Ok((Runner::new(session, settings), scripts, dashboard))
+    let mut runner = Runner::new(session, settings);
+    if let Some(path) = &args.db {
+        runner.open_db(path).await?;
+    }
+    Ok((runner, scripts, dashboard))
 }
 
 async fn build_session(args: &Args) -> Result<Session> {

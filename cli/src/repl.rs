@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -20,9 +21,6 @@ use rustyline::{Context, Editor, Helper};
 use crate::command::{Command, Flow};
 use crate::exit::print_error;
 use crate::runner::{Runner, Script};
-
-const PROMPT: &str = "rask> ";
-const CONTINUATION: &str = " ...> ";
 
 /// Where the shell keeps its history: `RASK_HISTORY`, or the user's data directory.
 fn history_path() -> Option<PathBuf> {
@@ -241,6 +239,8 @@ pub fn run(
     dashboard: Option<&Dashboard>,
 ) -> Result<()> {
     let colour = std::env::var_os("NO_COLOR").is_none();
+    runner.settings.pager = std::io::stdout().is_terminal();
+    runner.settings.keep_last = true;
     let session = runner.session().clone();
     let vocabulary = Arc::new(Mutex::new(runtime.block_on(Vocabulary::load(&session))));
     let mut editor: Editor<ReplHelper, DefaultHistory> =
@@ -262,14 +262,17 @@ pub fn run(
     if let Some(dashboard) = dashboard {
         println!("Dashboard: {}", dashboard.url());
     }
+    if let Some(path) = runner.db_path() {
+        println!("Catalog: {}", path.display());
+    }
     let mut pending = String::new();
     loop {
         let prompt = if pending.is_empty() {
-            PROMPT
+            runner.settings.prompt.clone()
         } else {
-            CONTINUATION
+            runner.settings.continuation.clone()
         };
-        match editor.readline(prompt) {
+        match editor.readline(&prompt) {
             Ok(line) => {
                 if pending.is_empty() && line.trim_start().starts_with('.') {
                     let _ = editor.add_history_entry(line.trim());

@@ -12,6 +12,7 @@ use rask::sink::write_file;
 use rask::{Error, Query, Result, Session, Statement};
 
 use crate::args::Format;
+use crate::db::{self, Db};
 use crate::exit::usage;
 use crate::interrupt;
 use crate::output;
@@ -79,22 +80,29 @@ pub struct Settings {
     pub style: TableStyle,
     /// Show tables taller than the terminal in the pager (the shell, `.pager`).
     pub pager: bool,
+    /// Where the next result prints instead (`.once FILE`).
+    pub once: Option<File>,
+    /// Keep each result printed for `.last` (the shell).
+    pub keep_last: bool,
+    /// The shell's prompts: for a statement, and for its lines after the first.
+    pub prompt: String,
+    pub continuation: String,
 }
 
 impl Settings {
     /// How results print now: to a file, tables are never cut to the terminal nor paged.
-    fn view(&self) -> output::View<'_> {
-        let to_terminal = self.output.is_none();
+    fn view(&self, to_file: bool) -> output::View<'_> {
         output::View {
             format: self.format,
             maxrows: self.maxrows,
             style: &self.style,
             width: match self.style.max_width {
                 Some(width) => width,
-                None if to_terminal => crate::terminal::width(),
-                None => usize::MAX,
+                None if to_file => usize::MAX,
+                None => crate::terminal::width(),
             },
-            pager: self.pager && to_terminal,
+            pager: self.pager && !to_file,
+            keep: self.keep_last,
         }
     }
 }
@@ -119,58 +127,99 @@ impl LastStatement {
     };
 }
 
+/// A statement and its text as written.
+pub type Step = (Statement, String);
+
 /// Runs statements through one session with the current [`Settings`].
 pub struct Runner {
     session: Session,
     pub settings: Settings,
+    /// The catalog definitions are kept in (`--db`, `.open`).
+    db: Option<Db>,
+    /// The last result printed, for `.last` (kept in the shell only).
+    last_result: Option<output::Kept>,
 }
 
 impl Runner {
     pub fn new(session: Session, settings: Settings) -> Runner {
-        Runner { session, settings }
+        Runner {
+            session,
+            settings,
+            db: None,
+            last_result: None,
+        }
     }
 
     pub fn session(&self) -> &Session {
         &self.session
     }
 
+    /// Keeps the session's definitions in the catalog at `path` from now on, after defining
+    /// what it already keeps; the tables of the catalog used before leave the session.
+    pub async fn open_db(&mut self, path: &Path) -> Result<()> {
+        let db = Db::open(path, &self.session).await?;
+        if let Some(previous) = self.db.replace(db) {
+            let kept: Vec<String> = self
+                .db
+                .iter()
+                .flat_map(Db::tables)
+                .map(str::to_string)
+                .collect();
+            for table in previous.tables().filter(|t| !kept.iter().any(|k| k == t)) {
+                self.session.context().deregister_table(table)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The catalog in use, if any.
+    pub fn db_path(&self) -> Option<&Path> {
+        self.db.as_ref().map(Db::path)
+    }
+
     /// Splits `scripts` into statements, all before any runs, so that a syntax error
     /// anywhere runs nothing; a script's errors name it.
-    pub fn parse(&self, scripts: &[Script]) -> Result<Vec<Statement>> {
-        let mut statements = Vec::new();
+    pub fn parse(&self, scripts: &[Script]) -> Result<Vec<Step>> {
+        let mut steps = Vec::new();
         for script in scripts {
-            let parsed = self
-                .session
-                .parse(&script.text)
-                .map_err(|e| match &script.label {
-                    Some(label) => e.context(label),
-                    None => e,
-                })?;
-            statements.extend(parsed);
+            let parsed =
+                self.session
+                    .parse_with_text(&script.text)
+                    .map_err(|e| match &script.label {
+                        Some(label) => e.context(label),
+                        None => e,
+                    })?;
+            steps.extend(parsed);
         }
-        Ok(statements)
+        Ok(steps)
     }
 
     /// Parses and runs one script whose last statement only prints, as the shell does.
-    pub async fn run_script(&self, script: Script) -> Result<()> {
-        let statements = self.parse(&[script])?;
-        self.run(statements, &LastStatement::PRINT_ONLY).await
+    pub async fn run_script(&mut self, script: Script) -> Result<()> {
+        let steps = self.parse(&[script])?;
+        self.run(steps, &LastStatement::PRINT_ONLY).await
     }
 
-    /// Runs `statements` in order, printing each result (a blank line between the tables of
+    /// Where results print: `.once`'s file (taken), `.output`'s, or standard output.
+    fn destination(&mut self) -> Result<Box<dyn Write + Send>> {
+        Ok(match (self.settings.once.take(), &self.settings.output) {
+            (Some(file), _) => Box::new(file),
+            (None, Some(file)) => Box::new(file.try_clone()?),
+            (None, None) => Box::new(std::io::stdout()),
+        })
+    }
+
+    /// Runs `steps` in order, printing each result (a blank line between the tables of
     /// one run), and stops at the first failure. A signal (Ctrl-C, SIGTERM) cancels the
     /// statement running and ends the run with [`rask::ErrorKind::Cancelled`]; a panic ends
     /// the statement with an internal error.
-    pub async fn run(&self, statements: Vec<Statement>, last: &LastStatement) -> Result<()> {
-        let destination: Box<dyn Write + Send> = match &self.settings.output {
-            Some(file) => Box::new(file.try_clone()?),
-            None => Box::new(std::io::stdout()),
-        };
-        let mut out = BufWriter::new(destination);
+    pub async fn run(&mut self, steps: Vec<Step>, last: &LastStatement) -> Result<()> {
+        let to_file = self.settings.once.is_some() || self.settings.output.is_some();
+        let mut out = BufWriter::new(self.destination()?);
         let mut printed_before = false;
-        let final_index = statements.len().saturating_sub(1);
+        let final_index = steps.len().saturating_sub(1);
         let since = interrupt::mark();
-        for (index, statement) in statements.into_iter().enumerate() {
+        for (index, step) in steps.into_iter().enumerate() {
             let after = if index == final_index {
                 last
             } else {
@@ -178,10 +227,11 @@ impl Runner {
             };
             let started = Instant::now();
             let ran = rask::panics::contain_async(self.run_one(
-                statement,
+                step,
                 after,
                 &mut out,
                 &mut printed_before,
+                to_file,
             ));
             tokio::select! {
                 // A cancel seen together with the end of a write wins: the write is dropped
@@ -199,29 +249,61 @@ impl Runner {
     }
 
     async fn run_one(
-        &self,
-        statement: Statement,
+        &mut self,
+        (statement, text): Step,
         last: &LastStatement,
         out: &mut (impl Write + Send),
         printed_before: &mut bool,
+        to_file: bool,
     ) -> Result<()> {
-        let settings = &self.settings;
+        let change = self.db.as_ref().and(db::change(&statement));
         let frame = self.session.execute(statement).await?;
         let query = match &last.output {
             Some(path) => self.write(frame, path).await?,
             None if frame.schema().fields().is_empty() => output::drain(frame).await?,
             None => {
+                let settings = &self.settings;
                 if *printed_before && matches!(settings.format, Format::Table | Format::Markdown) {
                     writeln!(out)?;
                 }
-                let query =
-                    output::print_frame(frame, &settings.view(), settings.progress, out).await?;
+                let view = settings.view(to_file);
+                let (query, kept) =
+                    output::print_frame(frame, &view, settings.progress, out).await?;
                 out.flush()?;
                 *printed_before = true;
+                if kept.is_some() {
+                    self.last_result = kept;
+                }
                 query
             }
         };
+        if let (Some(db), Some(change)) = (&mut self.db, change) {
+            db.record(change, &text)?;
+        }
         self.write_graph_and_report(&query, last)
+    }
+
+    /// Prints the last result again, every row and column of it.
+    pub async fn print_last(&mut self) -> Result<()> {
+        let kept = self.last_result.as_ref().ok_or_else(|| {
+            Error::plan("no result yet: .last shows the last result printed again")
+        })?;
+        let batches = kept.batches()?;
+        let style = TableStyle {
+            max_width: Some(usize::MAX),
+            ..self.settings.style.clone()
+        };
+        let to_file = self.settings.once.is_some() || self.settings.output.is_some();
+        let view = output::View {
+            maxrows: usize::MAX,
+            style: &style,
+            keep: false,
+            ..self.settings.view(to_file)
+        };
+        let mut out = BufWriter::new(self.destination()?);
+        output::print(batches, &view, &mut out, None).await?;
+        out.flush()?;
+        Ok(())
     }
 
     /// Writes the result of `frame` to the file at `path`; returns the query as run.

@@ -11,9 +11,9 @@ use std::collections::VecDeque;
 
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, Width};
 use rask::arrow::array::{Array, AsArray};
+use rask::arrow::datatypes::TimeUnit;
 use rask::arrow::datatypes::{Float32Type, Float64Type};
 use rask::arrow::util::display::{ArrayFormatter, FormatOptions};
-use rask::arrow::datatypes::TimeUnit;
 use rask::{DataType, RecordBatch, Result, SchemaRef};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -272,18 +272,14 @@ pub fn render_markdown(schema: &SchemaRef, rows: &ShownRows, style: &TableStyle)
     table.set_header(schema.fields().iter().map(|f| Cell::new(escape(f.name()))));
     for batch in &rows.head {
         for row in cells(batch, style)? {
-            table.add_row(
-                row.into_iter()
-                    .zip(schema.fields())
-                    .map(|(text, field)| {
-                        let cell = Cell::new(text.replace('|', "\\|"));
-                        if is_numeric(field.data_type()) {
-                            cell.set_alignment(CellAlignment::Right)
-                        } else {
-                            cell
-                        }
-                    }),
-            );
+            table.add_row(row.into_iter().zip(schema.fields()).map(|(text, field)| {
+                let cell = Cell::new(text.replace('|', "\\|"));
+                if is_numeric(field.data_type()) {
+                    cell.set_alignment(CellAlignment::Right)
+                } else {
+                    cell
+                }
+            }));
         }
     }
     let mut text = table.to_string();
@@ -601,7 +597,13 @@ mod tests {
         rows.head
             .iter()
             .chain(&rows.tail)
-            .flat_map(|batch| batch.column(0).as_primitive::<rask::arrow::datatypes::Int64Type>().values().to_vec())
+            .flat_map(|batch| {
+                batch
+                    .column(0)
+                    .as_primitive::<rask::arrow::datatypes::Int64Type>()
+                    .values()
+                    .to_vec()
+            })
             .collect()
     }
 
@@ -657,7 +659,10 @@ mod tests {
             assert_eq!(float_text(value, FLOAT64_DIGITS), shown, "{value:e}");
         }
         assert_eq!(float_text(f64::from(0.1f32), FLOAT32_DIGITS), "0.1");
-        assert_eq!(float_text(f64::from(1.0f32 / 3.0), FLOAT32_DIGITS), "0.333333");
+        assert_eq!(
+            float_text(f64::from(1.0f32 / 3.0), FLOAT32_DIGITS),
+            "0.333333"
+        );
     }
 
     #[test]
@@ -700,10 +705,22 @@ mod tests {
         let least = [8; 10];
         let layout = fit(&natural, &least, 60, 1);
         // 60 - 4 for the `…` column: 1 + 4 × 11 = 45 fits, a fifth (56) does too, a sixth not.
-        let columns: Vec<usize> = layout.left.iter().chain(&layout.right).map(|&(c, _)| c).collect();
+        let columns: Vec<usize> = layout
+            .left
+            .iter()
+            .chain(&layout.right)
+            .map(|&(c, _)| c)
+            .collect();
         assert_eq!(columns, [0, 1, 2, 8, 9]);
         assert!(layout.elided);
-        let drawn = 1 + layout.left.iter().chain(&layout.right).map(|&(_, w)| w + 3).sum::<usize>() + 4;
+        let drawn = 1
+            + layout
+                .left
+                .iter()
+                .chain(&layout.right)
+                .map(|&(_, w)| w + 3)
+                .sum::<usize>()
+            + 4;
         assert!(drawn <= 60, "{layout:?} is {drawn} wide");
         // Even a terminal narrower than one column shows that column, cut.
         let tiny = fit(&[40, 40], &[8, 8], 12, 1);
@@ -715,8 +732,14 @@ mod tests {
     fn footers_say_what_was_left_out() {
         assert_eq!(footer(3, 3, 2, 2), None);
         assert_eq!(footer(0, 0, 2, 2).as_deref(), Some("0 rows"));
-        assert_eq!(footer(100, 40, 2, 2).as_deref(), Some("100 rows (40 shown)"));
-        assert_eq!(footer(1, 1, 30, 8).as_deref(), Some("1 row · 30 columns (8 shown)"));
+        assert_eq!(
+            footer(100, 40, 2, 2).as_deref(),
+            Some("100 rows (40 shown)")
+        );
+        assert_eq!(
+            footer(1, 1, 30, 8).as_deref(),
+            Some("1 row · 30 columns (8 shown)")
+        );
         assert_eq!(
             footer(100, 40, 30, 8).as_deref(),
             Some("100 rows (40 shown) · 30 columns (8 shown)")

@@ -5,30 +5,53 @@ use std::process::{Command, Stdio};
 
 use rask::{Error, Result};
 
-/// Columns and rows of the terminal on standard output, if it is one.
-fn size() -> Option<(usize, usize)> {
+/// Columns and rows of the terminal on standard output as it reports them (0 for unknown),
+/// if it is one.
+fn reported_size() -> Option<(usize, usize)> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
     // SAFETY: TIOCGWINSZ fills the `winsize` it is given and reads nothing else.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     let status = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) };
-    (status == 0 && size.ws_col > 0 && size.ws_row > 0)
-        .then(|| (usize::from(size.ws_col), usize::from(size.ws_row)))
+    Some(if status == 0 {
+        (usize::from(size.ws_col), usize::from(size.ws_row))
+    } else {
+        (0, 0)
+    })
+}
+
+/// A size from the environment (`COLUMNS`, `LINES`), as curses reads it when the terminal
+/// does not say.
+fn from_environment(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
 }
 
 /// Text columns a table printed to standard output may take: the terminal's width, else
-/// `COLUMNS` when set, else no limit (output to a file or a pipe is not cut).
+/// `COLUMNS` when set, else no limit (output to a pipe is not cut unless `COLUMNS` says).
 pub fn width() -> usize {
-    size()
+    reported_size()
         .map(|(columns, _)| columns)
-        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .filter(|&columns| columns > 0)
+        .or_else(|| from_environment("COLUMNS"))
         .unwrap_or(usize::MAX)
 }
 
-/// Whether `text` needs more lines than the terminal shows (with room for the prompt).
+/// Whether standard output is a terminal and `text` needs more of its lines than it has
+/// (with room for the prompt); its height is `LINES` when it does not report one.
 pub fn taller_than_screen(text: &str) -> bool {
-    size().is_some_and(|(_, rows)| text.lines().count() + 1 > rows)
+    let Some((_, rows)) = reported_size() else {
+        return false;
+    };
+    let rows = Some(rows)
+        .filter(|&r| r > 0)
+        .or_else(|| from_environment("LINES"));
+    rows.is_some_and(|rows| text.lines().count() + 1 > rows)
 }
 
 /// Shows `text` in `$PAGER` (`less -S` when unset), lines unwrapped so that wide tables

@@ -60,7 +60,11 @@ pub use datafusion::arrow::array::RecordBatch;
 pub use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 pub use datafusion::common::ScalarValue;
 pub use datafusion::logical_expr::{col, lit, Expr};
-pub use datafusion::sql::parser::Statement;
+pub use datafusion::sql::parser::{ResetStatement, Statement};
+/// The SQL syntax trees statements are made of.
+pub use datafusion::sql::sqlparser;
+/// The version of DataFusion queries run on.
+pub use datafusion::DATAFUSION_VERSION;
 
 /// Formats batches as an ASCII table.
 pub fn pretty_format(batches: &[RecordBatch]) -> Result<String> {

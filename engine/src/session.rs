@@ -246,6 +246,24 @@ impl Session {
         crate::stack::deep(|| crate::panics::contain(|| parse(sql)))
     }
 
+    /// [`Session::parse`], each statement with its text as written (the text of a script's
+    /// statements, for a catalog that keeps them); where the text cannot be split as the
+    /// parser split it, the statement's display stands in.
+    pub fn parse_with_text(&self, sql: &str) -> Result<Vec<(Statement, String)>> {
+        let statements = self.parse(sql)?;
+        let texts = rask_planner::script::statement_texts(sql);
+        if texts.len() == statements.len() {
+            return Ok(statements.into_iter().zip(texts).collect());
+        }
+        Ok(statements
+            .into_iter()
+            .map(|statement| {
+                let text = statement.to_string();
+                (statement, text)
+            })
+            .collect())
+    }
+
     /// Plans one statement. DDL (`CREATE ..`, `DROP ..`) takes effect now; queries and `COPY`
     /// run when the returned frame is computed.
     pub async fn execute(&self, statement: Statement) -> Result<DataFrame> {

@@ -59,6 +59,7 @@ pub mod resample;
 pub mod rules;
 pub mod sample;
 pub mod scans;
+pub mod script;
 pub mod sized;
 pub mod stores;
 pub mod timeseries;

@@ -151,7 +151,10 @@ fn table_and_markdown_read_back() {
 fn maxrows_shows_a_footer() {
     // The first two rows and the last one, around a row of `...`.
     let text = ok(&["--maxrows", "3", SALES_QUERY]);
-    let ids: Vec<String> = table_cells(&text)[2..].iter().map(|row| row[0].clone()).collect();
+    let ids: Vec<String> = table_cells(&text)[2..]
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
     assert_eq!(ids, ["1", "2", "...", "10"], "{text}");
     assert!(text.ends_with("+\n10 rows (3 shown)\n"), "{text}");
     let all = ok(&["--maxrows", "inf", SALES_QUERY]);
@@ -159,7 +162,10 @@ fn maxrows_shows_a_footer() {
     assert!(!all.contains("shown"));
     // The default shows 40 rows of a longer result: 1 to 20 and 81 to 100.
     let long = ok(&["SELECT * FROM generate_series(1, 100)"]);
-    let values: Vec<String> = table_cells(&long)[2..].iter().map(|row| row[0].clone()).collect();
+    let values: Vec<String> = table_cells(&long)[2..]
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
     let expected: Vec<String> = (1..=20)
         .map(|v| v.to_string())
         .chain(["...".to_string()])
@@ -298,10 +304,16 @@ fn a_wide_result_is_cut_to_the_width_asked() {
 │     3 │ north   │ say \"hi\"    │ The quick bro… │
 └───────┴─────────┴─────────────┴────────────────┘
 ";
-    assert_eq!(ok_in_utf8(&["--maxwidth", "50", WIDE_QUERY], None), expected);
+    assert_eq!(
+        ok_in_utf8(&["--maxwidth", "50", WIDE_QUERY], None),
+        expected
+    );
     // Without a limit, nothing is cut.
     let whole = ok_in_utf8(&["--maxwidth", "inf", WIDE_QUERY], None);
-    assert!(whole.contains("│ The quick brown fox jumps over the lazy dog │"), "{whole}");
+    assert!(
+        whole.contains("│ The quick brown fox jumps over the lazy dog │"),
+        "{whole}"
+    );
 }
 
 /// At 30 columns not even every column at 8 fits: the first and last stay around a `…`.
@@ -318,12 +330,18 @@ fn columns_that_do_not_fit_are_left_out_in_the_middle() {
 └───────┴───┴────────────────┘
 3 rows · 4 columns (2 shown)
 ";
-    assert_eq!(ok_in_utf8(&["--maxwidth", "30", WIDE_QUERY], None), expected);
+    assert_eq!(
+        ok_in_utf8(&["--maxwidth", "30", WIDE_QUERY], None),
+        expected
+    );
     // `COLUMNS` is the width when the output is no terminal and none is asked for.
     assert_eq!(ok_in_utf8(&[WIDE_QUERY], Some("30")), expected);
     // ASCII: the same layout, its markers three dots wide.
     let ascii = ok_in_utf8(&["--ascii", "--maxwidth", "30", WIDE_QUERY], None);
-    assert!(ascii.starts_with("+-------+-----+--------------+\n| id    | ... | comment      |\n"), "{ascii}");
+    assert!(
+        ascii.starts_with("+-------+-----+--------------+\n| id    | ... | comment      |\n"),
+        "{ascii}"
+    );
 }
 
 /// The first and last rows around a `…` row; floats to ten significant digits; a line break
@@ -346,9 +364,21 @@ fn long_results_show_their_first_and_last_rows() {
 ";
     assert_eq!(ok_in_utf8(&["--maxrows", "4", sql], None), expected);
     // Files and other formats keep every digit and the line break.
-    let csv = ok(&["--format", "csv", "SELECT 1 / 3.0 AS third, 'a' || chr(10) || 'b' AS s"]);
+    let csv = ok(&[
+        "--format",
+        "csv",
+        "SELECT 1 / 3.0 AS third, 'a' || chr(10) || 'b' AS s",
+    ]);
     assert_eq!(csv, "third,s\n0.3333333333333333,\"a\nb\"\n");
-    let stamps = ok(&["SELECT TIMESTAMP '2024-03-15 13:45:00' AS t, TIMESTAMP '2024-03-15 13:45:00.25' AS u"]);
-    assert!(stamps.contains("| 2024-03-15 13:45:00 | 2024-03-15 13:45:00.250 |"), "{stamps}");
-    assert!(stamps.contains("| timestamp           | timestamp               |"), "{stamps}");
+    let stamps = ok(&[
+        "SELECT TIMESTAMP '2024-03-15 13:45:00' AS t, TIMESTAMP '2024-03-15 13:45:00.25' AS u",
+    ]);
+    assert!(
+        stamps.contains("| 2024-03-15 13:45:00 | 2024-03-15 13:45:00.250 |"),
+        "{stamps}"
+    );
+    assert!(
+        stamps.contains("| timestamp           | timestamp               |"),
+        "{stamps}"
+    );
 }

@@ -10,6 +10,7 @@ mod options;
 mod outputs;
 mod remote;
 mod repl;
+mod shell;
 mod venv;
 mod visual;
 

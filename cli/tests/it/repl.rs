@@ -49,8 +49,18 @@ fn shell(history: &std::path::Path) -> PtySession {
 }
 
 fn shell_with_intro(history: &std::path::Path, args: &[&str]) -> (PtySession, String) {
+    shell_with_env(history, args, &[])
+}
+
+/// A shell started with `args` and the variables `env` set.
+fn shell_with_env(
+    history: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (PtySession, String) {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("query"));
     command
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(workspace())
         .env("RASK_HISTORY", history)
@@ -83,7 +93,9 @@ fn a_query_prints_its_result_and_errors_keep_the_shell() {
     shell.exp_string(PROMPT).unwrap();
     type_line(&mut shell, "SELECT 6 * 7 AS answer WHERE false;");
     shell
-        .exp_string("+--------+\r\n| answer |\r\n| int64  |\r\n+--------+\r\n+--------+\r\n0 rows\r\n")
+        .exp_string(
+            "+--------+\r\n| answer |\r\n| int64  |\r\n+--------+\r\n+--------+\r\n0 rows\r\n",
+        )
         .unwrap();
     leave(shell);
 }
@@ -246,4 +258,36 @@ fn graph_and_report_commands_draw_the_last_query() {
     );
     let report = std::fs::read_to_string(file("report.html")).unwrap();
     assert!(report.contains("<section id=\"operators\">"));
+}
+
+#[test]
+fn tall_results_go_to_the_pager_and_prompts_change() {
+    let history = tempfile::tempdir().unwrap();
+    // The pseudo-terminal reports no size: `LINES` says 10.
+    let (mut shell, _) = shell_with_env(
+        &history.path().join("history"),
+        &[],
+        &[("PAGER", "sed 's/^/paged: /'"), ("LINES", "10")],
+    );
+    let tall = "SELECT value FROM generate_series(1, 30);";
+    type_line(&mut shell, tall);
+    shell.exp_string("paged: |    30 |").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+    // A short result prints as it is.
+    type_line(&mut shell, "SELECT 41 + 1 AS short;");
+    let before = shell.exp_string("|    42 |").unwrap();
+    assert!(!before.contains("paged:"), "{before}");
+    type_line(&mut shell, ".pager off");
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, tall);
+    let before = shell.exp_string("|    30 |").unwrap();
+    assert!(!before.contains("paged:"), "{before}");
+    type_line(&mut shell, ".prompt 'sql> ' '  -> '");
+    shell.exp_string("sql> ").unwrap();
+    type_line(&mut shell, "SELECT 1");
+    shell.exp_string("  -> ").unwrap();
+    type_line(&mut shell, "AS one;");
+    shell.exp_string("|     1 |").unwrap();
+    shell.exp_string("sql> ").unwrap();
+    leave(shell);
 }
