@@ -21,6 +21,7 @@ pub enum Command {
     /// One table's columns, or every table's.
     Schema(Option<String>),
     Describe(String),
+    Summarize(String),
     Mode(Format),
     MaxRows(usize),
     Timer(bool),
@@ -76,7 +77,7 @@ struct Spec {
     parse: fn(&str) -> Option<Command>,
 }
 
-const COMMANDS: [Spec; 23] = [
+const COMMANDS: [Spec; 24] = [
     Spec {
         names: &[".help"],
         syntax: ".help",
@@ -100,6 +101,13 @@ const COMMANDS: [Spec; 23] = [
         syntax: ".describe NAME",
         about: "summary statistics of a table's numeric columns",
         parse: |rest| argument(rest).map(Command::Describe),
+    },
+    Spec {
+        names: &[".summarize"],
+        syntax: ".summarize NAME",
+        about: "per column of a table or 'file': type, min, max, distinct\n\
+                values, mean, std, quartiles and NULL share (SUMMARIZE)",
+        parse: |rest| argument(rest).map(Command::Summarize),
     },
     Spec {
         names: &[".mode"],
@@ -380,6 +388,11 @@ impl Command {
                     .sql(&format!("SELECT * FROM {table}"))
                     .await?;
                 println!("{}", frame.describe().await?.compute().await?);
+            }
+            Command::Summarize(table) => {
+                runner
+                    .run_script(Script::typed(format!("SUMMARIZE {table};")))
+                    .await?
             }
             Command::Mode(format) => runner.settings.format = format,
             Command::MaxRows(rows) => runner.settings.maxrows = rows,

@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, Width};
 use rask::arrow::array::{Array, AsArray};
-use rask::arrow::datatypes::TimeUnit;
 use rask::arrow::datatypes::{Float32Type, Float64Type};
 use rask::arrow::util::display::{ArrayFormatter, FormatOptions};
 use rask::{DataType, RecordBatch, Result, SchemaRef};
@@ -185,7 +184,7 @@ pub fn render_table(
     let types: Vec<String> = schema
         .fields()
         .iter()
-        .map(|f| type_name(f.data_type()))
+        .map(|f| rask::sql_type_name(f.data_type()))
         .collect();
     let natural: Vec<usize> = (0..columns)
         .map(|c| match style.widths.get(c) {
@@ -518,61 +517,6 @@ fn escape(text: &str) -> String {
 
 fn is_numeric(data_type: &DataType) -> bool {
     data_type.is_numeric()
-}
-
-/// The name a column's type goes by under its name, as SQL spells it.
-pub fn type_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "varchar".into(),
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "int8".into(),
-        DataType::Int16 => "int16".into(),
-        DataType::Int32 => "int32".into(),
-        DataType::Int64 => "int64".into(),
-        DataType::UInt8 => "uint8".into(),
-        DataType::UInt16 => "uint16".into(),
-        DataType::UInt32 => "uint32".into(),
-        DataType::UInt64 => "uint64".into(),
-        DataType::Float16 => "float16".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
-        DataType::Timestamp(unit, zone) => {
-            // Nanoseconds are SQL's timestamps here; other units say so.
-            let unit = match unit {
-                TimeUnit::Second => "_s",
-                TimeUnit::Millisecond => "_ms",
-                TimeUnit::Microsecond => "_us",
-                TimeUnit::Nanosecond => "",
-            };
-            match zone {
-                Some(_) => format!("timestamptz{unit}"),
-                None => format!("timestamp{unit}"),
-            }
-        }
-        DataType::Interval(_) => "interval".into(),
-        DataType::Duration(_) => "duration".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "blob".into(),
-        DataType::FixedSizeBinary(n) => format!("blob({n})"),
-        DataType::Null => "null".into(),
-        DataType::List(field) | DataType::LargeList(field) | DataType::ListView(field) => {
-            format!("{}[]", type_name(field.data_type()))
-        }
-        DataType::FixedSizeList(field, n) => format!("{}[{n}]", type_name(field.data_type())),
-        DataType::Struct(fields) => format!(
-            "struct({})",
-            fields
-                .iter()
-                .map(|f| format!("{} {}", f.name(), type_name(f.data_type())))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        DataType::Map(..) => "map".into(),
-        DataType::Dictionary(_, value) => type_name(value),
-        other => other.to_string().to_ascii_lowercase(),
-    }
 }
 
 #[cfg(test)]

@@ -537,6 +537,13 @@ impl DataFrame {
         computed(vec![batch])
     }
 
+    /// A row for each column: its type, min, max, approximate distinct count, mean,
+    /// standard deviation, approximate quartiles, row count and share of NULLs (in percent),
+    /// as SQL's `SUMMARIZE`. Lazy, one pass over the frame.
+    pub fn summarize(self) -> Result<DataFrame> {
+        self.map_plan(rask_planner::summarize::summarize)
+    }
+
     /// Approximate quantile `q` (0 to 1) of each listed column, one row.
     pub fn quantile(self, columns: &[&str], q: f64) -> Result<DataFrame> {
         if !(0.0..=1.0).contains(&q) {

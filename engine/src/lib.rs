@@ -52,6 +52,7 @@ pub use rask_planner::graph::TaskGraph;
 pub use rask_planner::listing::{ReadOptions, WHOLE_FILES};
 pub use rask_planner::stores::{redact as redact_secrets, StorageOptions};
 pub use rask_planner::timeseries::TimeseriesParams;
+pub use rask_planner::type_names::sql_type_name;
 pub use session::Session;
 
 /// Arrow, as Rask uses it: arrays, record batches, data types.

@@ -461,6 +461,7 @@ impl Session {
 /// Parses `sql` into statements under Rask's nesting limit: the text is measured before
 /// the parser runs and each statement's tree after.
 fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let sql = &*rask_planner::summarize::rewrite_statements(sql);
     check_tokens(sql)?;
     let statements = DFParserBuilder::new(sql)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)

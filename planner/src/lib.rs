@@ -62,7 +62,9 @@ pub mod scans;
 pub mod script;
 pub mod sized;
 pub mod stores;
+pub mod summarize;
 pub mod timeseries;
+pub mod type_names;
 pub mod url_table;
 
 use std::sync::Arc;
@@ -139,6 +141,7 @@ pub fn install(
     }
     let ctx = SessionContext::new_with_state(builder.build());
     ctx.register_relation_planner(functions.clone())?;
+    ctx.register_relation_planner(Arc::new(summarize::SummarizePlanner))?;
     let state = ctx.state_weak_ref();
     factory.set_session(move || state.upgrade().map(|state| state.read().clone()));
     Ok((ctx, functions))

@@ -2,6 +2,8 @@
 //! must be the statement itself: DataFusion's display of a parsed `CREATE EXTERNAL TABLE`
 //! leaves out its columns, partition columns and options.
 
+use std::ops::Range;
+
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
 
@@ -9,6 +11,14 @@ use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
 /// them, the comments around them or empty statements: one text for each statement the
 /// parser reads. Empty when the text does not tokenize.
 pub fn statement_texts(sql: &str) -> Vec<String> {
+    statement_spans(sql)
+        .into_iter()
+        .map(|span| sql[span].to_string())
+        .collect()
+}
+
+/// Where in `sql` the texts of [`statement_texts`] are.
+pub fn statement_spans(sql: &str) -> Vec<Range<usize>> {
     let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else {
         return Vec::new();
     };
@@ -24,14 +34,14 @@ pub fn statement_texts(sql: &str) -> Vec<String> {
             .nth(column)
             .map_or(sql.len(), |(at, _)| start + at)
     };
-    let mut texts = Vec::new();
+    let mut spans = Vec::new();
     let mut statement: Option<(usize, usize)> = None;
     for token in tokens {
         match token.token {
             Token::Whitespace(_) => {}
             Token::SemiColon => {
                 if let Some((start, end)) = statement.take() {
-                    texts.push(sql[start..end].to_string());
+                    spans.push(start..end);
                 }
             }
             _ => {
@@ -42,9 +52,9 @@ pub fn statement_texts(sql: &str) -> Vec<String> {
         }
     }
     if let Some((start, end)) = statement {
-        texts.push(sql[start..end].to_string());
+        spans.push(start..end);
     }
-    texts
+    spans
 }
 
 #[cfg(test)]

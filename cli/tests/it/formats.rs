@@ -382,3 +382,81 @@ fn long_results_show_their_first_and_last_rows() {
         "{stamps}"
     );
 }
+
+/// `SUMMARIZE` over the fixture, each statistic worked out here from `SALES`.
+#[test]
+fn summarize_describes_every_column() {
+    let text = ok(&[
+        "--format",
+        "csv",
+        "SUMMARIZE SELECT id, region, price, note FROM 'testdata/sales/part_*.csv'",
+    ]);
+    let rows = parse_delimited(&text, ',');
+    assert_eq!(
+        rows[0],
+        [
+            "column_name",
+            "column_type",
+            "min",
+            "max",
+            "approx_unique",
+            "avg",
+            "std",
+            "q25",
+            "q50",
+            "q75",
+            "count",
+            "null_percentage"
+        ]
+    );
+    let by_name = |name: &str| rows.iter().find(|row| row[0] == name).unwrap().clone();
+    let number = |text: &str| text.parse::<f64>().unwrap();
+    let close = |text: &str, expected: f64| (number(text) - expected).abs() < 1e-9;
+
+    let ids: Vec<f64> = SALES.iter().map(|s| s.0 as f64).collect();
+    let prices: Vec<f64> = SALES.iter().filter_map(|s| s.2).collect();
+    for (name, values, kind) in [("id", &ids, "int64"), ("price", &prices, "double")] {
+        let row = by_name(name);
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let variance =
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64;
+        assert_eq!(row[1], kind);
+        assert!(close(&row[5], mean), "{name} avg {}", row[5]);
+        assert!(close(&row[6], variance.sqrt()), "{name} std {}", row[6]);
+        let least = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let most = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!((number(&row[2]), number(&row[3])), (least, most), "{name}");
+        let missing = 100.0 * (SALES.len() - values.len()) as f64 / SALES.len() as f64;
+        assert!(close(&row[11], missing), "{name} nulls {}", row[11]);
+        // Quartiles are approximate but in order, within the values.
+        let quartiles: Vec<f64> = row[7..10].iter().map(|q| number(q)).collect();
+        assert!(
+            quartiles.windows(2).all(|w| w[0] <= w[1])
+                && quartiles[0] >= least
+                && quartiles[2] <= most,
+            "{quartiles:?}"
+        );
+        assert_eq!(row[10], "10");
+    }
+    assert_eq!(by_name("id")[4], "10");
+
+    let regions: Vec<&str> = SALES.iter().filter_map(|s| s.1).collect();
+    let region = by_name("region");
+    assert_eq!(region[1], "varchar");
+    assert_eq!(region[2], *regions.iter().min().unwrap());
+    assert_eq!(region[3], *regions.iter().max().unwrap());
+    assert_eq!(region[4], "3");
+    assert_eq!(&region[5..10], ["", "", "", "", ""], "no mean of text");
+    assert!(close(&region[11], 10.0));
+
+    // The function form composes: the columns with a NULL, and a dot command's spelling.
+    assert_eq!(
+        ok(&["--format", "csv", "SELECT column_name FROM summarize((SELECT * FROM 'testdata/sales/part_*.csv')) WHERE null_percentage > 0 ORDER BY 1"]),
+        "column_name\nnote\nprice\nqty\nregion\n"
+    );
+    crate::fails(
+        &["SELECT * FROM summarize(1)"],
+        1,
+        &["summarize takes a query"],
+    );
+}
