@@ -15,6 +15,9 @@ pub fn usage(message: impl std::fmt::Display) -> Error {
 pub fn print_error(error: &Error) {
     // A statement that failed may be quoted in its error, with the secrets it passed.
     eprintln!("error: {}", rask::redact_secrets(&error.to_string()));
+    if let Some(excerpt) = error.excerpt() {
+        eprintln!("{}", rask::redact_secrets(excerpt));
+    }
     if let Some(hint) = error.hint() {
         eprintln!("hint: {hint}");
     }

@@ -127,8 +127,13 @@ impl LastStatement {
     };
 }
 
-/// A statement and its text as written.
-pub type Step = (Statement, String);
+/// A statement, its text as written and the text of the script it is part of (where the
+/// positions of its errors point).
+pub struct Step {
+    statement: Statement,
+    text: String,
+    script: Arc<str>,
+}
 
 /// Runs statements through one session with the current [`Settings`].
 pub struct Runner {
@@ -182,14 +187,19 @@ impl Runner {
     pub fn parse(&self, scripts: &[Script]) -> Result<Vec<Step>> {
         let mut steps = Vec::new();
         for script in scripts {
-            let parsed =
-                self.session
-                    .parse_with_text(&script.text)
-                    .map_err(|e| match &script.label {
-                        Some(label) => e.context(label),
-                        None => e,
-                    })?;
-            steps.extend(parsed);
+            let parsed = self.session.parse_with_text(&script.text).map_err(|e| {
+                let e = e.with_excerpt_of(&script.text);
+                match &script.label {
+                    Some(label) => e.context(label),
+                    None => e,
+                }
+            })?;
+            let whole: Arc<str> = Arc::from(script.text.as_str());
+            steps.extend(parsed.into_iter().map(|(statement, text)| Step {
+                statement,
+                text,
+                script: Arc::clone(&whole),
+            }));
         }
         Ok(steps)
     }
@@ -226,6 +236,7 @@ impl Runner {
                 &LastStatement::PRINT_ONLY
             };
             let started = Instant::now();
+            let script = Arc::clone(&step.script);
             let ran = rask::panics::contain_async(self.run_one(
                 step,
                 after,
@@ -238,7 +249,7 @@ impl Runner {
                 // before its rename.
                 biased;
                 cancelled = interrupt::after(since) => return Err(cancelled),
-                ran = ran => ran?,
+                ran = ran => ran.map_err(|e| e.with_excerpt_of(&script))?,
             }
             if self.settings.timer {
                 eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());
@@ -250,7 +261,9 @@ impl Runner {
 
     async fn run_one(
         &mut self,
-        (statement, text): Step,
+        Step {
+            statement, text, ..
+        }: Step,
         last: &LastStatement,
         out: &mut (impl Write + Send),
         printed_before: &mut bool,

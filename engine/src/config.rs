@@ -102,6 +102,9 @@ impl SessionBuilder {
             // inputs enough without it.
             .with_round_robin_repartition(partitions <= ROUND_ROBIN_PARTITIONS)
             .with_information_schema(true)
+            // Planning errors then carry where the statement went wrong, for the caret
+            // under it.
+            .set_bool("datafusion.sql_parser.collect_spans", true)
             .with_option_extension(rask_planner::stores::CarriedOptions::default())
             .with_extension(Arc::new(QueryLog::default()));
         if let Some(rows) = self.batch_size {

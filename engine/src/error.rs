@@ -37,6 +37,8 @@ pub struct Error {
     source: Option<DataFusionError>,
     /// What the operating system said, when the error came from it.
     io: Option<std::io::ErrorKind>,
+    /// Lines shown under the message: the statement's line with a caret.
+    excerpt: Option<String>,
 }
 
 /// One constructor per [`ErrorKind`]: `Error::plan(message)` is `Error::new(ErrorKind::Plan, message)`.
@@ -78,6 +80,7 @@ impl Error {
             message: internal.unwrap_or(message),
             source: None,
             io: None,
+            excerpt: None,
         }
     }
 
@@ -144,6 +147,57 @@ impl Error {
     pub(crate) fn with_io_kind(mut self, kind: std::io::ErrorKind) -> Self {
         self.io = Some(kind);
         self
+    }
+
+    /// Where in the SQL text the problem is, as line and column counted from 1, when known:
+    /// from a syntax error, or from the span of what planning refused (an unknown column).
+    pub fn position(&self) -> Option<(usize, usize)> {
+        let spanned = self
+            .source
+            .iter()
+            .flat_map(|source| source.iter())
+            .find_map(|error| {
+                let start = error.diagnostic()?.span?.start;
+                (start.line > 0).then(|| (start.line as usize, start.column as usize))
+            });
+        // Other errors may give lines and columns of files, not of the statement.
+        let of_statement =
+            self.kind == ErrorKind::Syntax || self.message.contains("nested too deeply");
+        spanned.or_else(|| {
+            if !of_statement {
+                return None;
+            }
+            static AT: std::sync::LazyLock<Option<regex::Regex>> =
+                std::sync::LazyLock::new(|| regex::Regex::new(r"at line (\d+), column (\d+)").ok());
+            let captures = AT.as_ref()?.captures(&self.message)?;
+            Some((captures[1].parse().ok()?, captures[2].parse().ok()?))
+        })
+    }
+
+    /// The same error showing the line of `sql` at [`Error::position`] with a caret under
+    /// the column, as PostgreSQL and DuckDB show it.
+    pub fn with_excerpt_of(mut self, sql: &str) -> Self {
+        if let Some((line, column)) = self.position() {
+            if let Some(text) = sql.lines().nth(line - 1) {
+                let label = format!("LINE {line}: ");
+                let before: usize = text
+                    .chars()
+                    .take(column.saturating_sub(1))
+                    .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(1))
+                    .sum();
+                let shown = text.replace('\t', " ");
+                self.excerpt = Some(format!(
+                    "{label}{shown}\n{}^",
+                    " ".repeat(label.len() + before)
+                ));
+            }
+        }
+        self
+    }
+
+    /// The lines shown under the message, if any (see [`Error::with_excerpt_of`]).
+    pub fn excerpt(&self) -> Option<&str> {
+        self.excerpt.as_deref()
     }
 
     /// The same error with `context` before its message (`context: message`).

@@ -368,3 +368,44 @@ fn very_wide_statements_run_and_very_wide_files_are_refused() {
         &["has 10001 columns, more than the 10000 a table may have"],
     );
 }
+
+/// A syntax error, and a column planning cannot find, show their statement's line with a
+/// caret under the place, counted in the script the statement is part of.
+#[test]
+fn errors_point_at_the_place_in_the_statement() {
+    let err = crate::fails(
+        &["SELECT 1 +* FROM t"],
+        1,
+        &["syntax error", "line 1, column 11"],
+    );
+    assert_eq!(
+        err.lines().skip(1).take(2).collect::<Vec<_>>(),
+        ["LINE 1: SELECT 1 +* FROM t", "                  ^"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("report.sql");
+    std::fs::write(
+        &script,
+        "SELECT 1;\nSELECT product\nFROM 'testdata/products.csv' WHERE categori = 'fruit';\n",
+    )
+    .unwrap();
+    let output = crate::query(&["-f", script.to_str().unwrap()]);
+    let err = crate::stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(
+        err.lines().skip(1).take(2).collect::<Vec<_>>(),
+        [
+            "LINE 3: FROM 'testdata/products.csv' WHERE categori = 'fruit';",
+            "                                           ^"
+        ],
+        "{err}"
+    );
+    // Wide characters before the place count two columns each.
+    let err = crate::fails(&["SELECT '日本' AS j, nope"], 1, &["nope"]);
+    assert_eq!(
+        err.lines().nth(2),
+        Some(&*format!("{}^", " ".repeat(8 + 20))),
+        "{err}"
+    );
+}
