@@ -265,6 +265,39 @@ const COMMANDS: [Spec; 24] = [
     },
 ];
 
+/// What a command's first argument can be, read off its syntax line.
+pub enum ArgumentKind {
+    /// One of these words.
+    Word(Vec<&'static str>),
+    Table,
+    File,
+    Other,
+}
+
+/// Every command's names, `.help` first.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    COMMANDS.iter().flat_map(|spec| spec.names.iter().copied())
+}
+
+/// What the first argument of the command called `name` can be.
+pub fn argument_kind(name: &str) -> ArgumentKind {
+    let Some(spec) = COMMANDS.iter().find(|spec| spec.names.contains(&name)) else {
+        return ArgumentKind::Other;
+    };
+    let argument = spec
+        .syntax
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .trim_matches(|c| c == '[' || c == ']');
+    match argument {
+        "NAME" => ArgumentKind::Table,
+        "FILE" => ArgumentKind::File,
+        words if words.contains('|') => ArgumentKind::Word(words.split('|').collect()),
+        _ => ArgumentKind::Other,
+    }
+}
+
 /// For commands that take no argument.
 fn nothing(rest: &str, command: Command) -> Option<Command> {
     rest.is_empty().then_some(command)
@@ -326,9 +359,11 @@ fn sql_argument(text: &str) -> Option<String> {
 }
 
 const HELP_INTRO: &str = "\
-Statements end with ';' and may span lines. Tab completes keywords, functions, tables,
-columns and (inside quotes) file names. Ctrl-C cancels a running query or clears the
-line; Ctrl-D leaves.
+Statements end with ';' and may span lines. Tab completes what the candidates share and
+a second Tab lists them: keywords, functions, tables (only tables after FROM and JOIN),
+the columns of the statement's tables and quoted files, file names inside quotes, dot
+commands and their arguments. Ctrl-C cancels a running query or clears the line; Ctrl-D
+leaves.
 ";
 
 /// Where descriptions start in `.help`.

@@ -3,22 +3,23 @@
 //! or [`Command`] (dot commands); an error is printed and the shell carries on.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rask::dashboard::Dashboard;
 use rask::{Error, Result, Session, SQL_KEYWORDS};
+use regex::Regex;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, Helper};
+use rustyline::{CompletionType, Config, Context, Editor, Helper};
 
-use crate::command::{Command, Flow};
+use crate::command::{argument_kind, command_names, ArgumentKind, Command, Flow};
 use crate::exit::print_error;
 use crate::runner::{Runner, Script};
 
@@ -64,11 +65,22 @@ struct ReplHelper {
     /// Earlier lines of the statement being typed, whose tables count for completion.
     pending: Arc<Mutex<String>>,
     colour: bool,
+    /// Where the columns of files named in a statement are looked up.
+    session: Session,
+    runtime: tokio::runtime::Handle,
+    /// The columns of the files and `read_*()` calls completion has looked at.
+    file_columns: Mutex<HashMap<String, Vec<String>>>,
 }
 
+/// A file, directory or glob in quotes, or a `read_*()` call, after `FROM` or `JOIN`.
+static NAMED_FILE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:from|join)\s+('(?:[^']|'')+'|read_\w+\s*\([^)]*\))").ok()
+});
+
 impl ReplHelper {
-    /// File names completing `prefix` (a path typed inside quotes).
-    fn complete_path(prefix: &str) -> Vec<Pair> {
+    /// Paths completing `prefix` (typed inside quotes, or as a dot command's argument): a
+    /// directory ends in `/`, and with `close` a single file found closes the quote.
+    fn complete_path(prefix: &str, close: bool) -> Vec<Pair> {
         let (dir, stem) = match prefix.rfind('/') {
             Some(slash) => (&prefix[..=slash], &prefix[slash + 1..]),
             None => ("", prefix),
@@ -81,34 +93,84 @@ impl ReplHelper {
         let Ok(entries) = std::fs::read_dir(listing) else {
             return vec![];
         };
-        let mut pairs: Vec<Pair> = entries
+        let mut pairs: Vec<(Pair, bool)> = entries
             .filter_map(|entry| entry.ok())
             .filter_map(|entry| {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !name.starts_with(stem) || (name.starts_with('.') && !stem.starts_with('.')) {
                     return None;
                 }
-                let slash = if entry.path().is_dir() { "/" } else { "" };
-                Some(Pair {
-                    display: format!("{name}{slash}"),
-                    replacement: format!("{dir}{name}{slash}"),
-                })
+                let is_dir = entry.path().is_dir();
+                let slash = if is_dir { "/" } else { "" };
+                Some((
+                    Pair {
+                        display: format!("{name}{slash}"),
+                        replacement: format!("{dir}{name}{slash}"),
+                    },
+                    is_dir,
+                ))
             })
             .collect();
+        if let [(only, false)] = pairs.as_mut_slice() {
+            if close {
+                only.replacement.push('\'');
+            }
+        }
+        let mut pairs: Vec<Pair> = pairs.into_iter().map(|(pair, _)| pair).collect();
         pairs.sort_by(|a, b| a.display.cmp(&b.display));
         pairs
     }
 
-    fn complete_word(&self, line: &str, word: &str) -> Vec<Pair> {
+    /// The columns of the local files and `read_*()` calls `statement` names, looked up
+    /// once each.
+    fn named_file_columns(&self, statement: &str) -> Vec<String> {
+        let Some(pattern) = NAMED_FILE.as_ref() else {
+            return vec![];
+        };
+        let mut columns = Vec::new();
+        for found in pattern.captures_iter(statement) {
+            let relation = found[1].to_string();
+            // A remote store may be slow to answer or ask for credentials: not while typing.
+            if relation.contains("://") {
+                continue;
+            }
+            let Ok(mut cache) = self.file_columns.lock() else {
+                return columns;
+            };
+            let known = cache.entry(relation.clone()).or_insert_with(|| {
+                let sql = format!("SELECT * FROM {relation} LIMIT 0");
+                self.runtime
+                    .block_on(self.session.sql(&sql))
+                    .map(|frame| {
+                        frame
+                            .schema()
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+            columns.extend(known.iter().cloned());
+        }
+        columns
+    }
+
+    fn complete_word(&self, line: &str, word: &str, tables_only: bool) -> Vec<Pair> {
+        let statement = match self.pending.lock() {
+            Ok(pending) => format!("{pending} {line}"),
+            Err(_) => line.to_string(),
+        };
+        let file_columns = if tables_only {
+            vec![]
+        } else {
+            self.named_file_columns(&statement)
+        };
         let vocabulary = match self.vocabulary.lock() {
             Ok(v) => v,
             Err(_) => return vec![],
         };
         let lower = word.to_ascii_lowercase();
-        let statement = match self.pending.lock() {
-            Ok(pending) => format!("{pending} {line}"),
-            Err(_) => line.to_string(),
-        };
         let words: Vec<String> = statement
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .map(str::to_ascii_lowercase)
@@ -116,27 +178,36 @@ impl ReplHelper {
         let named = |table: &String| words.contains(&table.to_ascii_lowercase());
         // Columns of the tables the statement names; before it names one (the select list
         // comes first), those of every table.
-        let any_named = vocabulary.tables.keys().any(named);
-        let columns = vocabulary
+        let any_named = !file_columns.is_empty() || vocabulary.tables.keys().any(named);
+        let table_columns = vocabulary
             .tables
             .iter()
             .filter(|(table, _)| !any_named || named(table))
             .flat_map(|(_, columns)| columns.iter().cloned());
         let tables = vocabulary.tables.keys().cloned();
-        let functions = vocabulary.functions.iter().cloned();
-        let keywords = vocabulary.keywords.iter().map(|k| {
-            // Keep the case the user types in.
-            if word.chars().next().is_some_and(char::is_lowercase) {
-                k.to_ascii_lowercase()
-            } else {
-                k.clone()
-            }
-        });
+        let candidates: Vec<String> = if tables_only {
+            tables.collect()
+        } else {
+            let functions = vocabulary.functions.iter().cloned();
+            let keywords = vocabulary.keywords.iter().map(|k| {
+                // Keep the case the user types in.
+                if word.chars().next().is_some_and(char::is_lowercase) {
+                    k.to_ascii_lowercase()
+                } else {
+                    k.clone()
+                }
+            });
+            file_columns
+                .into_iter()
+                .chain(table_columns)
+                .chain(tables)
+                .chain(functions)
+                .chain(keywords)
+                .collect()
+        };
         let mut seen = std::collections::HashSet::new();
-        columns
-            .chain(tables)
-            .chain(functions)
-            .chain(keywords)
+        candidates
+            .into_iter()
             .filter(|candidate| candidate.to_ascii_lowercase().starts_with(&lower))
             .filter(|candidate| seen.insert(candidate.clone()))
             .map(|candidate| Pair {
@@ -144,6 +215,52 @@ impl ReplHelper {
                 replacement: candidate,
             })
             .collect()
+    }
+
+    /// A dot command's name, or its first argument: one of its words, a table, a file.
+    fn complete_command(&self, before: &str) -> (usize, Vec<Pair>) {
+        let start = before.len() - before.trim_start().len();
+        let typed = &before[start..];
+        let Some((name, _)) = typed.split_once(char::is_whitespace) else {
+            let names = command_names()
+                .filter(|name| name.starts_with(typed))
+                .map(|name| Pair {
+                    display: name.to_string(),
+                    replacement: name.to_string(),
+                });
+            return (start, names.collect());
+        };
+        let argument_start = before
+            .rfind(char::is_whitespace)
+            .map_or(before.len(), |i| i + 1);
+        let word = &before[argument_start..];
+        let words = |candidates: Vec<String>| -> Vec<Pair> {
+            candidates
+                .into_iter()
+                .filter(|candidate| candidate.starts_with(word))
+                .map(|candidate| Pair {
+                    display: candidate.clone(),
+                    replacement: candidate,
+                })
+                .collect()
+        };
+        let pairs = match argument_kind(name) {
+            ArgumentKind::Word(options) => words(
+                options
+                    .into_iter()
+                    // `N` and the like are placeholders, not words to type.
+                    .filter(|w| !w.chars().all(|c| c.is_ascii_uppercase()))
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            ArgumentKind::Table => match self.vocabulary.lock() {
+                Ok(vocabulary) => words(vocabulary.tables.keys().cloned().collect()),
+                Err(_) => vec![],
+            },
+            ArgumentKind::File => ReplHelper::complete_path(word, false),
+            ArgumentKind::Other => vec![],
+        };
+        (argument_start, pairs)
     }
 }
 
@@ -157,18 +274,29 @@ impl Completer for ReplHelper {
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
+        let continuing = self.pending.lock().is_ok_and(|pending| !pending.is_empty());
+        if !continuing && before.trim_start().starts_with('.') {
+            return Ok(self.complete_command(before));
+        }
         if before.matches('\'').count() % 2 == 1 {
             let quote = before.rfind('\'').map_or(0, |q| q + 1);
-            return Ok((quote, ReplHelper::complete_path(&before[quote..])));
+            return Ok((quote, ReplHelper::complete_path(&before[quote..], true)));
         }
         let start = before
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
             .map_or(0, |i| i + 1);
         let word = &before[start..];
-        if word.is_empty() {
+        let previous = before[..start]
+            .split_whitespace()
+            .last()
+            .unwrap_or_default();
+        let tables_only = ["FROM", "JOIN"]
+            .iter()
+            .any(|keyword| previous.eq_ignore_ascii_case(keyword));
+        if word.is_empty() && !tables_only {
             return Ok((pos, vec![]));
         }
-        Ok((start, self.complete_word(line, word)))
+        Ok((start, self.complete_word(line, word, tables_only)))
     }
 }
 
@@ -243,13 +371,20 @@ pub fn run(
     runner.settings.keep_last = true;
     let session = runner.session().clone();
     let vocabulary = Arc::new(Mutex::new(runtime.block_on(Vocabulary::load(&session))));
-    let mut editor: Editor<ReplHelper, DefaultHistory> =
-        Editor::new().map_err(|e| Error::execution(format!("cannot open the terminal: {e}")))?;
+    // Tab completes the prefix the candidates share; a second Tab lists them in columns.
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .build();
+    let mut editor: Editor<ReplHelper, DefaultHistory> = Editor::with_config(config)
+        .map_err(|e| Error::execution(format!("cannot open the terminal: {e}")))?;
     let shared_pending = Arc::new(Mutex::new(String::new()));
     editor.set_helper(Some(ReplHelper {
         vocabulary: vocabulary.clone(),
         pending: shared_pending.clone(),
         colour,
+        session: session.clone(),
+        runtime: runtime.handle().clone(),
+        file_columns: Mutex::new(HashMap::new()),
     }));
     let history = history_path();
     if let Some(path) = &history {

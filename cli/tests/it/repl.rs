@@ -143,9 +143,10 @@ fn tab_completes_columns_and_file_names() {
     type_line(&mut shell, " FROM products WHERE product = 'durian';");
     shell.exp_string("NULL").unwrap();
     shell.exp_string(PROMPT).unwrap();
+    // A single file found closes the quote.
     type_text(&mut shell, "SELECT count(*) AS n FROM 'testdata/prod\t");
-    shell.exp_string("products.csv").unwrap();
-    type_line(&mut shell, "';");
+    shell.exp_string("products.csv'").unwrap();
+    type_line(&mut shell, ";");
     shell.exp_regex(r"\|\s+4 \|").unwrap();
     leave(shell);
 }
@@ -289,5 +290,59 @@ fn tall_results_go_to_the_pager_and_prompts_change() {
     type_line(&mut shell, "AS one;");
     shell.exp_string("|     1 |").unwrap();
     shell.exp_string("sql> ").unwrap();
+    leave(shell);
+}
+
+#[test]
+fn tab_completes_the_common_prefix_then_lists_the_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["alpha_1.csv", "alpha_2.csv", "beta.csv"] {
+        std::fs::write(dir.path().join(name), "a,b\n1,2\n").unwrap();
+    }
+    let folder = dir.path().display().to_string();
+    let (_history, mut shell) = fresh_shell();
+    type_text(&mut shell, &format!("SELECT * FROM '{folder}/al\t"));
+    shell.exp_string("alpha_").unwrap();
+    type_text(&mut shell, "\t");
+    shell.exp_regex(r"alpha_1\.csv\s+alpha_2\.csv").unwrap();
+    type_text(&mut shell, "2\t");
+    shell.exp_string("alpha_2.csv'").unwrap();
+    type_line(&mut shell, ";");
+    shell.exp_string("|     1 |     2 |").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+
+    // Columns of a file the statement names, wherever the cursor is: typed before it.
+    let from = " FROM 'testdata/products.csv';";
+    type_text(&mut shell, &format!("SELECT {from}"));
+    type_text(&mut shell, &"\x1b[D".repeat(from.len()));
+    type_text(&mut shell, "categ\t");
+    shell.exp_string("category").unwrap();
+    type_text(&mut shell, "\n");
+    shell.exp_string("| stone fruit |").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+
+    // After FROM only tables: the view, not its column `product`.
+    type_line(
+        &mut shell,
+        "CREATE VIEW products AS SELECT * FROM 'testdata/products.csv';",
+    );
+    shell.exp_string(PROMPT).unwrap();
+    type_text(&mut shell, "SELECT count(*) AS n FROM prod\t");
+    shell.exp_string("products").unwrap();
+    type_line(&mut shell, ";");
+    shell.exp_string("|     4 |").unwrap();
+    shell.exp_string(PROMPT).unwrap();
+
+    // Dot commands and their words.
+    type_text(&mut shell, ".mo\t");
+    shell.exp_string(".mode").unwrap();
+    type_text(&mut shell, " \t\t");
+    shell
+        .exp_regex(r"table\s+csv\s+tsv\s+json\s+ndjson\s+markdown")
+        .unwrap();
+    type_line(&mut shell, "csv");
+    shell.exp_string(PROMPT).unwrap();
+    type_line(&mut shell, "SELECT 'in csv' AS s;");
+    shell.exp_string("s\r\nin csv\r\n").unwrap();
     leave(shell);
 }
