@@ -20,6 +20,8 @@ pub enum Command {
     Tables,
     /// One table's columns, or every table's.
     Schema(Option<String>),
+    /// How the columns of the files a glob matches differ.
+    SchemaOfFiles(String),
     Describe(String),
     Summarize(String),
     Mode(Format),
@@ -92,9 +94,20 @@ const COMMANDS: [Spec; 24] = [
     },
     Spec {
         names: &[".schema"],
-        syntax: ".schema [NAME]",
-        about: "columns and types of one table, or of all",
-        parse: |rest| Some(Command::Schema(argument(rest))),
+        syntax: ".schema [NAME|--files GLOB]",
+        about: "columns and types of one table, or of all; with --files,\n\
+                each file's columns and how they differ from the first's",
+        parse: |rest| match rest.strip_prefix("--files") {
+            Some(glob) if glob.is_empty() || glob.starts_with(char::is_whitespace) => {
+                let glob = glob.trim();
+                let unquoted = glob
+                    .strip_prefix('\'')
+                    .and_then(|g| g.strip_suffix('\''))
+                    .unwrap_or(glob);
+                argument(unquoted).map(Command::SchemaOfFiles)
+            }
+            _ => Some(Command::Schema(argument(rest))),
+        },
     },
     Spec {
         names: &[".describe"],
@@ -291,7 +304,7 @@ pub fn argument_kind(name: &str) -> ArgumentKind {
         .unwrap_or_default()
         .trim_matches(|c| c == '[' || c == ']');
     match argument {
-        "NAME" => ArgumentKind::Table,
+        words if words.split('|').any(|word| word == "NAME") => ArgumentKind::Table,
         "FILE" => ArgumentKind::File,
         words if words.contains('|') => ArgumentKind::Word(words.split('|').collect()),
         _ => ArgumentKind::Other,
@@ -417,12 +430,17 @@ impl Command {
                 let sql = columns_sql(table.as_deref());
                 runner.run_script(Script::typed(sql)).await?;
             }
+            Command::SchemaOfFiles(glob) => {
+                let options = rask::ReadOptions::default();
+                let report = runner.session().schema_drift(&glob, &options).await?;
+                runner.show(report).await?;
+            }
             Command::Describe(table) => {
                 let frame = runner
                     .session()
                     .sql(&format!("SELECT * FROM {table}"))
                     .await?;
-                println!("{}", frame.describe().await?.compute().await?);
+                runner.show(frame.describe().await?).await?;
             }
             Command::Summarize(table) => {
                 runner

@@ -296,6 +296,19 @@ impl Runner {
         self.write_graph_and_report(&query, last)
     }
 
+    /// Prints `frame` as a statement's result prints.
+    pub async fn show(&mut self, frame: rask::DataFrame) -> Result<()> {
+        let to_file = self.settings.once.is_some() || self.settings.output.is_some();
+        let mut out = BufWriter::new(self.destination()?);
+        let view = self.settings.view(to_file);
+        let (_, kept) = output::print_frame(frame, &view, false, &mut out).await?;
+        out.flush()?;
+        if kept.is_some() {
+            self.last_result = kept;
+        }
+        Ok(())
+    }
+
     /// Prints the last result again, every row and column of it.
     pub async fn print_last(&mut self) -> Result<()> {
         let kept = self.last_result.as_ref().ok_or_else(|| {

@@ -168,17 +168,20 @@ pub fn render_table(
     style: &TableStyle,
     width: usize,
 ) -> Result<String> {
+    // A plan is text to read whole, line by line.
+    let explain = is_explain(schema);
+    let width = if explain { usize::MAX } else { width };
     let ellipsis = style.ellipsis();
     let columns = schema.fields().len();
     let mut body: Vec<Vec<String>> = Vec::with_capacity(rows.shown() + 1);
     for batch in &rows.head {
-        body.extend(cells(batch, style)?);
+        body.extend(cells(batch, style, explain)?);
     }
     if rows.elided() > 0 && rows.tail_rows > 0 {
         body.push(vec![ellipsis.to_string(); columns]);
     }
     for batch in &rows.tail {
-        body.extend(cells(batch, style)?);
+        body.extend(cells(batch, style, explain)?);
     }
     let names: Vec<String> = schema.fields().iter().map(|f| escape(f.name())).collect();
     let types: Vec<String> = schema
@@ -191,7 +194,7 @@ pub fn render_table(
             Some(&asked) if asked > 0 => asked,
             _ => body
                 .iter()
-                .map(|row| row[c].width())
+                .flat_map(|row| row[c].lines().map(UnicodeWidthStr::width))
                 .chain([names[c].width(), types[c].width()])
                 .max()
                 .unwrap_or(0),
@@ -270,7 +273,7 @@ pub fn render_markdown(schema: &SchemaRef, rows: &ShownRows, style: &TableStyle)
     table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
     table.set_header(schema.fields().iter().map(|f| Cell::new(escape(f.name()))));
     for batch in &rows.head {
-        for row in cells(batch, style)? {
+        for row in cells(batch, style, false)? {
             table.add_row(row.into_iter().zip(schema.fields()).map(|(text, field)| {
                 let cell = Cell::new(text.replace('|', "\\|"));
                 if is_numeric(field.data_type()) {
@@ -382,9 +385,15 @@ fn fit(natural: &[usize], least: &[usize], width: usize, marker: usize) -> Layou
     }
 }
 
+/// Whether `schema` is that of `EXPLAIN`'s result.
+fn is_explain(schema: &SchemaRef) -> bool {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    names == ["plan_type", "plan"]
+}
+
 /// `text` cut to `width` display columns, ending in `ellipsis` when cut.
 fn cut(text: &str, width: usize, ellipsis: &str) -> String {
-    if text.width() <= width {
+    if text.lines().all(|line| line.width() <= width) {
         return text.to_string();
     }
     let marker = ellipsis.width();
@@ -407,8 +416,8 @@ fn cut(text: &str, width: usize, ellipsis: &str) -> String {
     out
 }
 
-/// The cells of `batch` as text, row by row.
-fn cells(batch: &RecordBatch, style: &TableStyle) -> Result<Vec<Vec<String>>> {
+/// The cells of `batch` as text, row by row; line breaks are escaped unless `multiline`.
+fn cells(batch: &RecordBatch, style: &TableStyle, multiline: bool) -> Result<Vec<Vec<String>>> {
     let options = FormatOptions::default()
         .with_null(&style.null)
         .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
@@ -417,7 +426,7 @@ fn cells(batch: &RecordBatch, style: &TableStyle) -> Result<Vec<Vec<String>>> {
     let columns = batch
         .columns()
         .iter()
-        .map(|array| ColumnText::new(array.as_ref(), &options, &style.null))
+        .map(|array| ColumnText::new(array.as_ref(), &options, &style.null, multiline))
         .collect::<Result<Vec<_>>>()?;
     Ok((0..batch.num_rows())
         .map(|row| columns.iter().map(|column| column.text(row)).collect())
@@ -429,13 +438,20 @@ enum ColumnText<'a> {
     Float64(&'a rask::arrow::array::Float64Array, &'a str),
     Float32(&'a rask::arrow::array::Float32Array, &'a str),
     Other(ArrayFormatter<'a>),
+    Lines(ArrayFormatter<'a>),
 }
 
 impl<'a> ColumnText<'a> {
-    fn new(array: &'a dyn Array, options: &FormatOptions<'a>, null: &'a str) -> Result<Self> {
+    fn new(
+        array: &'a dyn Array,
+        options: &FormatOptions<'a>,
+        null: &'a str,
+        multiline: bool,
+    ) -> Result<Self> {
         Ok(match array.data_type() {
             DataType::Float64 => ColumnText::Float64(array.as_primitive::<Float64Type>(), null),
             DataType::Float32 => ColumnText::Float32(array.as_primitive::<Float32Type>(), null),
+            _ if multiline => ColumnText::Lines(ArrayFormatter::try_new(array, options)?),
             _ => ColumnText::Other(ArrayFormatter::try_new(array, options)?),
         })
     }
@@ -449,6 +465,7 @@ impl<'a> ColumnText<'a> {
                 float_text(f64::from(array.value(row)), FLOAT32_DIGITS)
             }
             ColumnText::Other(formatter) => escape(&formatter.value(row).to_string()),
+            ColumnText::Lines(formatter) => formatter.value(row).to_string(),
         }
     }
 }

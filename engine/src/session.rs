@@ -335,6 +335,48 @@ impl Session {
         Ok(rask_planner::listing::file_table(&state, &files, options).await?)
     }
 
+    /// How the columns of the files at `path` differ, file by file, from the first file's:
+    /// a row per file with its columns (and their types) and what it adds, lacks, retypes
+    /// or reorders — which files a glob's `union_by_name` would bring together.
+    pub async fn schema_drift(&self, path: &str, options: &ReadOptions) -> Result<DataFrame> {
+        use datafusion::arrow::array::StringArray;
+        let state = self.inner.ctx.state();
+        let files =
+            rask_planner::files::FileSet::resolve_in(&state, path, &options.storage).await?;
+        let schemas = rask_planner::listing::file_schemas(&state, &files, options).await?;
+        let drift = rask_planner::listing::schema_drift(&schemas);
+        let columns: Vec<String> = schemas
+            .iter()
+            .map(|(_, schema)| {
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{} {}", f.name(), crate::sql_type_name(f.data_type())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect();
+        let shown: Vec<String> = files
+            .files
+            .iter()
+            .map(|file| Ok(shown_url(file.listing_url()?.get_url())))
+            .collect::<Result<_>>()?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("file", DataType::Utf8, false),
+            Field::new("columns", DataType::Utf8, false),
+            Field::new("drift", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(shown)),
+                Arc::new(StringArray::from(columns)),
+                Arc::new(StringArray::from(drift)),
+            ],
+        )?;
+        self.from_batches_with_schema(schema, vec![batch], 1)
+    }
+
     /// A lazy frame over files of any format Rask reads (from the extensions, or
     /// `options.format`), local or in an object store, with every read option: the
     /// object store's among them (`options.storage`, Dask's `storage_options`).
@@ -603,8 +645,9 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
         .iter()
         .map(|scan| {
             let files: Vec<String> = scan.files.iter().map(shown_url).collect();
+            let dialect = scan.csv.as_ref().map_or(String::new(), csv_dialect);
             format!(
-                "{}: {} file(s): {}",
+                "{}: {} file(s): {}{dialect}",
                 scan.table,
                 files.len(),
                 files.join(", ")
@@ -621,6 +664,26 @@ fn files_table(plan: &LogicalPlan) -> Result<Option<RecordBatch>> {
         schema,
         vec![Arc::new(kinds), Arc::new(plans)],
     )?))
+}
+
+/// How CSV files are read, given or sniffed: ` (csv: delimiter ';', quote '"', header)`.
+fn csv_dialect(csv: &datafusion::common::config::CsvOptions) -> String {
+    let shown = |byte: u8| match byte {
+        b'\t' => "\\t".to_string(),
+        other => (other as char).to_string(),
+    };
+    let escape = csv
+        .escape
+        .map_or(String::new(), |e| format!(", escape '{}'", shown(e)));
+    let header = match csv.has_header {
+        Some(false) => "no header",
+        _ => "header",
+    };
+    format!(
+        " (csv: delimiter '{}', quote '{}'{escape}, {header})",
+        shown(csv.delimiter),
+        shown(csv.quote)
+    )
 }
 
 /// A path as the user most likely wrote it: relative when it lies below the current directory.

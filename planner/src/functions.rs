@@ -298,18 +298,21 @@ impl TableFunctionCall {
                 "quote",
                 "escape",
                 "comment",
+                "union_by_name",
             ])?;
             options.delimiter = self.byte(&bound, "delimiter")?;
             options.quote = self.byte(&bound, "quote")?;
             options.escape = self.byte(&bound, "escape")?;
             options.comment = self.byte(&bound, "comment")?;
-            options.header = match bound.get("header") {
-                None | Some(Arg::Null) => None,
-                Some(Arg::Bool(b)) => Some(*b),
+            let flag = |name: &str| match bound.get(name) {
+                None | Some(Arg::Null) => Ok(None),
+                Some(Arg::Bool(b)) => Ok(Some(*b)),
                 Some(other) => {
-                    return plan_err!("{}: header must be true or false, got {other:?}", self.name)
+                    plan_err!("{}: {name} must be true or false, got {other:?}", self.name)
                 }
             };
+            options.header = flag("header")?;
+            options.union_by_name = flag("union_by_name")?.unwrap_or(false);
             options.nulls = match bound.get("nulls") {
                 None | Some(Arg::Null) => vec![],
                 Some(Arg::Str(s)) => vec![s.clone()],

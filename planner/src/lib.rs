@@ -61,6 +61,7 @@ pub mod sample;
 pub mod scans;
 pub mod script;
 pub mod sized;
+pub mod sniff;
 pub mod stores;
 pub mod summarize;
 pub mod timeseries;

@@ -30,6 +30,7 @@ use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanC
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::{provider_as_source, ViewTable};
 use datafusion::execution::SessionState;
+use datafusion::functions::expr_fn::{to_date, to_timestamp};
 use datafusion::logical_expr::{cast, col, lit, when, Expr, LogicalPlanBuilder};
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use futures::{FutureExt, StreamExt, TryStreamExt};
@@ -38,6 +39,7 @@ use object_store::ObjectStoreExt;
 use crate::files::{FileFormatKind, FileSet, SourceFile};
 use crate::quotes::{unclosed_quote, Dialect};
 use crate::remote::{blocking_reader, read_range, sample_reader, store_of};
+use crate::sniff::{self, sniff, Given, Sniffed, Temporal};
 use crate::stores::{store_error, StorageOptions};
 
 /// Rows sampled from each file to infer its column types.
@@ -77,6 +79,10 @@ pub struct ReadOptions {
     /// Options of the object store the files are in (`region`, `endpoint`, `anonymous`,
     /// credentials), as Dask's `storage_options`.
     pub storage: StorageOptions,
+    /// Read CSV files whose headers differ (columns added, dropped or reordered) as one
+    /// table of all their columns by name, those a file lacks NULL; otherwise such files are
+    /// refused. Other formats always match columns by name.
+    pub union_by_name: bool,
 }
 
 /// Builds the table for `files`, inferring and reconciling the schema of every file.
@@ -90,8 +96,23 @@ pub async fn file_table(
         Some(kind) => kind,
         None => files.format()?.0,
     };
-    let format = file_format(state, files, kind, compression, options).await?;
-    let schema = infer_schema(state, files, kind, &format).await?;
+    let sniffed = match kind {
+        FileFormatKind::Csv | FileFormatKind::Tsv => {
+            Some(sniff_dialect(state, files, kind, compression, options).await?)
+        }
+        _ => None,
+    };
+    let dialect = sniffed.as_ref().map(|(dialect, _)| *dialect);
+    let format = file_format(state, files, kind, compression, options, dialect).await?;
+    let schemas = infer_schemas(state, files, &format).await?;
+    let by_position = matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
+    if by_position && options.union_by_name {
+        let groups = same_columns(files, &schemas);
+        if groups.len() > 1 {
+            return union_by_name(state, files, groups, options).await;
+        }
+    }
+    let schema = merged_schema(&files.pattern, kind, &schemas, false)?;
     let dates = options.parse_dates.iter().map(|name| {
         (
             name.clone(),
@@ -107,14 +128,20 @@ pub async fn file_table(
             .chain(dates)
             .collect::<Vec<_>>(),
     )?;
+    let temporals = match &sniffed {
+        Some((dialect, sample)) => temporal_columns(&schema, *dialect, sample, options),
+        None => Vec::new(),
+    };
+    let schema = apply_dtypes(schema, &temporal_types(&temporals, false))?;
     let custom_nulls =
         !options.nulls.is_empty() && matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
     // DataFusion's CSV reader honours the null strings only while inferring, not while
-    // reading: read such tables as text and convert, mapping the null strings to NULL.
+    // reading: read such tables as text and convert, mapping the null strings to NULL. Dates
+    // in other formats than ISO's are read as text and parsed.
     let file_schema = if custom_nulls {
         all_text(&schema)
     } else {
-        Arc::clone(&schema)
+        apply_dtypes(Arc::clone(&schema), &temporal_types(&temporals, true))?
     };
 
     let listing_options = ListingOptions::new(format)
@@ -143,11 +170,213 @@ pub async fn file_table(
     if let Some(blocksize) = options.blocksize {
         table = Arc::new(BlockTable::new(table, blocksize)?);
     }
-    if custom_nulls {
-        converting_nulls(table, &schema, &options.nulls, &files.pattern)
+    if custom_nulls || !temporals.is_empty() {
+        let nulls = if custom_nulls {
+            &options.nulls[..]
+        } else {
+            &[]
+        };
+        converting(table, &schema, nulls, &temporals, &files.pattern)
     } else {
         Ok(table)
     }
+}
+
+/// Each file's columns as it would be read with `options` (the CSV dialect sniffed where not
+/// given), named as the file is shown: what [`schema_drift`] compares.
+pub async fn file_schemas(
+    state: &SessionState,
+    files: &FileSet,
+    options: &ReadOptions,
+) -> Result<Vec<(String, SchemaRef)>> {
+    let compression = files.compression()?;
+    let kind = match options.format {
+        Some(kind) => kind,
+        None => files.format()?.0,
+    };
+    let dialect = match kind {
+        FileFormatKind::Csv | FileFormatKind::Tsv => Some(
+            sniff_dialect(state, files, kind, compression, options)
+                .await?
+                .0,
+        ),
+        _ => None,
+    };
+    let format = file_format(state, files, kind, compression, options, dialect).await?;
+    infer_schemas(state, files, &format).await
+}
+
+/// How each file's columns differ from the first file's: `same`, or what it adds (with
+/// types), lacks, retypes and whether it orders them otherwise.
+pub fn schema_drift(schemas: &[(String, SchemaRef)]) -> Vec<String> {
+    let Some((_, first)) = schemas.first() else {
+        return Vec::new();
+    };
+    let named = |schema: &SchemaRef| -> Vec<String> {
+        schema.fields().iter().map(|f| f.name().clone()).collect()
+    };
+    let reference = named(first);
+    schemas
+        .iter()
+        .map(|(_, schema)| {
+            let mut said = Vec::new();
+            let added: Vec<String> = schema
+                .fields()
+                .iter()
+                .filter(|f| first.field_with_name(f.name()).is_err())
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        f.name(),
+                        crate::type_names::sql_type_name(f.data_type())
+                    )
+                })
+                .collect();
+            if !added.is_empty() {
+                said.push(format!("adds {}", added.join(", ")));
+            }
+            let lacked: Vec<&str> = reference
+                .iter()
+                .filter(|name| schema.field_with_name(name).is_err())
+                .map(String::as_str)
+                .collect();
+            if !lacked.is_empty() {
+                said.push(format!("lacks {}", lacked.join(", ")));
+            }
+            let retyped: Vec<String> = schema
+                .fields()
+                .iter()
+                .filter_map(|f| {
+                    let before = first.field_with_name(f.name()).ok()?;
+                    (before.data_type() != f.data_type()).then(|| {
+                        format!(
+                            "{} is {} (not {})",
+                            f.name(),
+                            crate::type_names::sql_type_name(f.data_type()),
+                            crate::type_names::sql_type_name(before.data_type())
+                        )
+                    })
+                })
+                .collect();
+            said.extend(retyped);
+            let shared: Vec<String> = named(schema)
+                .into_iter()
+                .filter(|name| reference.contains(name))
+                .collect();
+            let in_reference_order: Vec<&String> = reference
+                .iter()
+                .filter(|name| shared.contains(name))
+                .collect();
+            if shared.iter().collect::<Vec<_>>() != in_reference_order {
+                said.push("orders its columns otherwise".to_string());
+            }
+            if said.is_empty() {
+                "same".to_string()
+            } else {
+                said.join("; ")
+            }
+        })
+        .collect()
+}
+
+/// The dialect of CSV `files`: what `options` give, the rest sniffed from the first file's
+/// first bytes, which come back too (for [`temporal_columns`]).
+async fn sniff_dialect(
+    state: &SessionState,
+    files: &FileSet,
+    kind: FileFormatKind,
+    compression: FileCompressionType,
+    options: &ReadOptions,
+) -> Result<(Sniffed, Vec<u8>)> {
+    let given = Given {
+        delimiter: options
+            .delimiter
+            .or((kind == FileFormatKind::Tsv).then_some(b'\t')),
+        quote: options.quote,
+        escape: options.escape,
+        header: options.header,
+    };
+    let Some(first) = files.files.first() else {
+        return Ok((sniff(&[], true, given), Vec::new()));
+    };
+    let (sample, whole) = read_blocking(state, first, compression, Some(SNIFF_BYTES), |reader| {
+        let mut sample = Vec::new();
+        reader.take(SNIFF_BYTES + 1).read_to_end(&mut sample)?;
+        let whole = sample.len() as u64 <= SNIFF_BYTES;
+        sample.truncate(SNIFF_BYTES as usize);
+        Ok((sample, whole))
+    })
+    .await
+    .map_err(|e| in_file(&first.shown(), e))?;
+    Ok((
+        sniff(&sample, whole, given),
+        if whole { sample } else { cut_at_line(sample) },
+    ))
+}
+
+/// Bytes of the first file a CSV dialect and its date formats are guessed from.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
+/// `sample` up to its last line break: a sample cut mid-record ends before that record.
+fn cut_at_line(mut sample: Vec<u8>) -> Vec<u8> {
+    if let Some(last) = sample.iter().rposition(|&b| b == b'\n') {
+        sample.truncate(last + 1);
+    }
+    sample
+}
+
+/// Text columns of `schema` whose every sampled value is a date or time in one format other
+/// than ISO's (which the reader knows), by name; columns the user typed are left alone.
+fn temporal_columns(
+    schema: &SchemaRef,
+    dialect: Sniffed,
+    sample: &[u8],
+    options: &ReadOptions,
+) -> Vec<(String, Temporal)> {
+    let text = String::from_utf8_lossy(sample);
+    let records = sniff::records(
+        &text,
+        true,
+        dialect.delimiter,
+        dialect.quote,
+        dialect.escape,
+    );
+    let rows = if dialect.header && !records.is_empty() {
+        &records[1..]
+    } else {
+        &records[..]
+    };
+    let typed_by_user = |name: &str| {
+        options.dtypes.iter().any(|(typed, _)| typed == name)
+            || options.parse_dates.iter().any(|parsed| parsed == name)
+    };
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.data_type() == &DataType::Utf8 && !typed_by_user(field.name()))
+        .filter_map(|(column, field)| {
+            let values = rows
+                .iter()
+                .filter_map(move |row| row.get(column).map(String::as_str));
+            sniff::column_format(values).map(|format| (field.name().clone(), format))
+        })
+        .collect()
+}
+
+/// The columns of `temporals` with the type they are read as (`text`) or turned into.
+fn temporal_types(temporals: &[(String, Temporal)], text: bool) -> Vec<(String, DataType)> {
+    temporals
+        .iter()
+        .map(|(name, temporal)| {
+            let data_type = match temporal {
+                _ if text => DataType::Utf8,
+                Temporal::Date(_) => DataType::Date32,
+                Temporal::Timestamp(_) => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            };
+            (name.clone(), data_type)
+        })
+        .collect()
 }
 
 /// `blocksize` that reads each file whole, in one partition (Dask's `read_parquet`, and
@@ -263,26 +492,36 @@ fn all_text(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// A view over a text-typed table: each column's null strings become NULL, the rest is
-/// cast to the column's inferred type.
-fn converting_nulls(
-    text_table: Arc<dyn TableProvider>,
+/// A view over `table` read with some columns as text: each column's `nulls` strings become
+/// NULL (all columns are text then), and the columns of `temporals` are parsed in their
+/// format; the rest is cast to the column's type in `schema`.
+fn converting(
+    table: Arc<dyn TableProvider>,
     schema: &SchemaRef,
     nulls: &[String],
+    temporals: &[(String, Temporal)],
     pattern: &str,
 ) -> Result<Arc<dyn TableProvider>> {
     let null_literals: Vec<Expr> = nulls.iter().map(|n| lit(n.as_str())).collect();
     let conversions = schema.fields().iter().map(|field| {
         let text = col(Column::from_name(field.name()));
+        let parsed = match temporals.iter().find(|(name, _)| name == field.name()) {
+            Some((_, Temporal::Date(format))) => to_date(vec![text.clone(), lit(*format)]),
+            Some((_, Temporal::Timestamp(format))) => {
+                to_timestamp(vec![text.clone(), lit(*format)])
+            }
+            None if nulls.is_empty() => text.clone(),
+            None => cast(text.clone(), field.data_type().clone()),
+        };
+        if nulls.is_empty() {
+            return Ok(parsed.alias(field.name()));
+        }
         let typed_null = lit(ScalarValue::try_from(field.data_type())?);
-        Ok(when(
-            text.clone().in_list(null_literals.clone(), false),
-            typed_null,
-        )
-        .otherwise(cast(text, field.data_type().clone()))?
-        .alias(field.name()))
+        Ok(when(text.in_list(null_literals.clone(), false), typed_null)
+            .otherwise(parsed)?
+            .alias(field.name()))
     });
-    let plan = LogicalPlanBuilder::scan(pattern, provider_as_source(text_table), None)?
+    let plan = LogicalPlanBuilder::scan(pattern, provider_as_source(table), None)?
         .project(conversions.collect::<Result<Vec<_>>>()?)?
         .build()?;
     Ok(Arc::new(ViewTable::new(plan, None)))
@@ -294,19 +533,18 @@ async fn file_format(
     kind: FileFormatKind,
     compression: FileCompressionType,
     options: &ReadOptions,
+    sniffed: Option<Sniffed>,
 ) -> Result<Arc<dyn FileFormat>> {
     let defaults = state.default_table_options();
     Ok(match kind {
         FileFormatKind::Csv | FileFormatKind::Tsv => {
-            let default_delimiter = if kind == FileFormatKind::Tsv {
-                b'\t'
-            } else {
-                b','
+            let Some(sniffed) = sniffed else {
+                return plan_err!("a CSV file's dialect was not worked out before reading");
             };
             let dialect = Dialect {
-                delimiter: options.delimiter.unwrap_or(default_delimiter),
-                quote: options.quote.unwrap_or(b'"'),
-                escape: options.escape,
+                delimiter: sniffed.delimiter,
+                quote: sniffed.quote,
+                escape: sniffed.escape,
                 comment: options.comment,
             };
             let quoted = may_quote(state, files, dialect.quote, compression).await;
@@ -315,7 +553,7 @@ async fn file_format(
             }
             let mut format = CsvFormat::default()
                 .with_options(defaults.csv)
-                .with_has_header(options.header.unwrap_or(true))
+                .with_has_header(sniffed.header)
                 .with_delimiter(dialect.delimiter)
                 .with_quote(dialect.quote)
                 .with_escape(dialect.escape)
@@ -451,13 +689,13 @@ fn null_regex(nulls: &[String]) -> String {
     format!("^(?:{})?$", alternatives.join("|"))
 }
 
-async fn infer_schema(
+/// Each file's schema, inferred from its first rows (named as it is shown).
+async fn infer_schemas(
     state: &SessionState,
     files: &FileSet,
-    kind: FileFormatKind,
     format: &Arc<dyn FileFormat>,
-) -> Result<SchemaRef> {
-    let schemas: Vec<(String, SchemaRef)> = futures::stream::iter(files.files.iter().cloned())
+) -> Result<Vec<(String, SchemaRef)>> {
+    futures::stream::iter(files.files.iter().cloned())
         .map(|file| {
             let shown = file.shown();
             let inferred = async move {
@@ -484,7 +722,7 @@ async fn infer_schema(
                         }
                     }
                     None => {
-                        if kind == FileFormatKind::Arrow {
+                        if any.is::<ArrowFormat>() {
                             check_arrow_lengths(state, file).await?;
                         }
                         let store = store_of(state, file)?;
@@ -506,16 +744,99 @@ async fn infer_schema(
         })
         .buffered(8)
         .try_collect()
-        .await?;
-    let schema = merge_schemas(&files.pattern, kind, &schemas)?;
+        .await
+}
+
+/// The schema of a table over files of `schemas`, checked for size.
+fn merged_schema(
+    pattern: &str,
+    kind: FileFormatKind,
+    schemas: &[(String, SchemaRef)],
+    union_by_name: bool,
+) -> Result<SchemaRef> {
+    let schema = merge_schemas(pattern, kind, schemas, union_by_name)?;
     if schema.fields().len() > MAX_COLUMNS {
         return plan_err!(
-            "'{}' has {} columns, more than the {MAX_COLUMNS} a table may have",
-            files.pattern,
+            "'{pattern}' has {} columns, more than the {MAX_COLUMNS} a table may have",
             schema.fields().len()
         );
     }
     Ok(Arc::new(schema))
+}
+
+/// The files of `files` grouped by their columns (names in order), groups in the order of
+/// their first file; empty files join the first group.
+fn same_columns(files: &FileSet, schemas: &[(String, SchemaRef)]) -> Vec<Vec<SourceFile>> {
+    let mut groups: Vec<(Vec<String>, Vec<SourceFile>)> = Vec::new();
+    for (file, (_, schema)) in files.files.iter().zip(schemas) {
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let group = if names.is_empty() {
+            groups.first_mut()
+        } else {
+            groups.iter_mut().find(|(columns, _)| *columns == names)
+        };
+        match group {
+            Some((_, members)) => members.push(file.clone()),
+            None => groups.push((names, vec![file.clone()])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// CSV files whose headers differ read as one table: each group of files with the same
+/// columns read as usual, and the groups put together by column name, in the order the
+/// columns first appear, a column a group lacks NULL and types widened as across files.
+async fn union_by_name(
+    state: &SessionState,
+    files: &FileSet,
+    groups: Vec<Vec<SourceFile>>,
+    options: &ReadOptions,
+) -> Result<Arc<dyn TableProvider>> {
+    let each = ReadOptions {
+        union_by_name: false,
+        ..options.clone()
+    };
+    let mut tables = Vec::with_capacity(groups.len());
+    for group in groups {
+        let shown = group.first().map(SourceFile::shown).unwrap_or_default();
+        let group = FileSet {
+            pattern: files.pattern.clone(),
+            files: group,
+        };
+        tables.push((shown, Box::pin(file_table(state, &group, &each)).await?));
+    }
+    let schemas: Vec<(String, SchemaRef)> = tables
+        .iter()
+        .map(|(shown, table)| (shown.clone(), table.schema()))
+        .collect();
+    let schema = merged_schema(&files.pattern, FileFormatKind::Csv, &schemas, true)?;
+    let mut union: Option<LogicalPlanBuilder> = None;
+    for (_, table) in tables {
+        let present = table.schema();
+        let columns = schema.fields().iter().map(|field| {
+            let value = if present.field_with_name(field.name()).is_ok() {
+                cast(
+                    col(Column::from_name(field.name())),
+                    field.data_type().clone(),
+                )
+            } else {
+                lit(ScalarValue::try_from(field.data_type())?)
+            };
+            Ok(value.alias(field.name()))
+        });
+        let plan =
+            LogicalPlanBuilder::scan(files.pattern.as_str(), provider_as_source(table), None)?
+                .project(columns.collect::<Result<Vec<_>>>()?)?
+                .build()?;
+        union = Some(match union {
+            None => LogicalPlanBuilder::from(plan),
+            Some(before) => before.union(plan)?,
+        });
+    }
+    let Some(union) = union else {
+        return plan_err!("'{}' has no files to read", files.pattern);
+    };
+    Ok(Arc::new(ViewTable::new(union.build()?, None)))
 }
 
 /// The most columns a file table may have. Planning costs memory per column (about 140 KB
@@ -651,8 +972,10 @@ pub fn merge_schemas(
     pattern: &str,
     kind: FileFormatKind,
     schemas: &[(String, SchemaRef)],
+    union_by_name: bool,
 ) -> Result<Schema> {
-    let by_position = matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
+    let text = matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
+    let by_position = text && !union_by_name;
     let mut fields: Vec<(Field, &str)> = Vec::new();
     let mut first: Option<(&str, &SchemaRef)> = None;
     for (file, schema) in schemas {
@@ -670,7 +993,8 @@ pub fn merge_schemas(
                 };
                 if names(first_schema) != names(schema) {
                     return plan_err!(
-                        "the files of '{pattern}' disagree on columns: '{}' has ({}) but '{}' has ({})",
+                        "the files of '{pattern}' disagree on columns: '{}' has ({}) but '{}' has ({}); \
+                         union_by_name => true reads them together by name",
                         first_file,
                         names(first_schema).join(", "),
                         file,
@@ -685,8 +1009,8 @@ pub fn merge_schemas(
             match fields.iter_mut().find(|(f, _)| f.name() == field.name()) {
                 None => fields.push((field.as_ref().clone().with_nullable(true), file.as_str())),
                 Some((existing, seen_in)) => {
-                    let widened = widen(existing.data_type(), field.data_type(), by_position)
-                        .ok_or_else(|| {
+                    let widened =
+                        widen(existing.data_type(), field.data_type(), text).ok_or_else(|| {
                             plan_datafusion_err!(
                                 "column '{}' is {} in '{}' but {} in '{}'",
                                 field.name(),
@@ -784,6 +1108,47 @@ mod tests {
     }
 
     #[test]
+    fn drift_says_what_each_file_adds_lacks_and_retypes() {
+        let schema = |fields: &[(&str, DataType)]| -> SchemaRef {
+            Arc::new(Schema::new(
+                fields
+                    .iter()
+                    .map(|(name, t)| Field::new(*name, t.clone(), true))
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        let files = [
+            (
+                "a",
+                schema(&[("id", DataType::Int64), ("v", DataType::Float64)]),
+            ),
+            (
+                "b",
+                schema(&[("id", DataType::Int64), ("v", DataType::Float64)]),
+            ),
+            (
+                "c",
+                schema(&[
+                    ("v", DataType::Utf8),
+                    ("id", DataType::Int64),
+                    ("w", DataType::Date32),
+                ]),
+            ),
+            ("d", schema(&[("id", DataType::Int64)])),
+        ]
+        .map(|(name, schema)| (name.to_string(), schema));
+        assert_eq!(
+            schema_drift(&files),
+            [
+                "same",
+                "same",
+                "adds w date; v is varchar (not double); orders its columns otherwise",
+                "lacks v"
+            ]
+        );
+    }
+
+    #[test]
     fn csv_types_widen_across_files() {
         let ts = |u| DataType::Timestamp(u, None);
         let files = vec![
@@ -813,7 +1178,7 @@ mod tests {
                 ]),
             ),
         ];
-        let merged = merge_schemas("*.csv", FileFormatKind::Csv, &files).unwrap();
+        let merged = merge_schemas("*.csv", FileFormatKind::Csv, &files, false).unwrap();
         let types: Vec<_> = merged
             .fields()
             .iter()
@@ -837,7 +1202,7 @@ mod tests {
                 schema(&[("y", DataType::Int64), ("x", DataType::Int64)]),
             ),
         ];
-        let err = merge_schemas("*.csv", FileFormatKind::Csv, &files)
+        let err = merge_schemas("*.csv", FileFormatKind::Csv, &files, false)
             .unwrap_err()
             .to_string();
         assert!(
@@ -855,7 +1220,7 @@ mod tests {
                 schema(&[("x", DataType::Utf8), ("z", DataType::Int32)]),
             ),
         ];
-        let err = merge_schemas("*", FileFormatKind::Parquet, &files)
+        let err = merge_schemas("*", FileFormatKind::Parquet, &files, false)
             .unwrap_err()
             .to_string();
         assert!(

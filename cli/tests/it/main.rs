@@ -8,6 +8,7 @@ mod errors;
 mod formats;
 mod options;
 mod outputs;
+mod reading;
 mod remote;
 mod repl;
 mod shell;
