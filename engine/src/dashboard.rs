@@ -273,7 +273,7 @@ fn query_status(query: &Query) -> Value {
         "rows_read": progress.rows_read(),
         "total_rows": progress.total_rows(),
         "fraction": progress.fraction(),
-        "remote_bytes": progress.remote_bytes(),
+        "bytes": progress.bytes(),
         "tasks": graph.tasks(),
         "tasks_done": done,
         "memory_reserved": query.memory_reserved(),

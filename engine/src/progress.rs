@@ -8,14 +8,24 @@ use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext
 
 /// Rows the query's sources (file scans, generators) have produced so far, against the rows
 /// they will produce in all: exact for Parquet and `timeseries()`, estimated for CSV and
-/// JSON from the files' sizes and the length of their first lines.
+/// JSON from the files' sizes and the length of their first lines. A query that reads only
+/// CSV and JSON files also counts the bytes it has read of them, against their sizes.
 #[derive(Clone)]
 pub struct Progress {
     sources: Vec<Arc<dyn ExecutionPlan>>,
     total: Option<u64>,
-    /// Bytes of the files read from object stores, and the process's count of bytes
-    /// fetched when the query started.
-    remote_bytes: u64,
+    text: Option<TextBytes>,
+}
+
+/// The bytes of a query's text files, and the counters their reads move, as they were when
+/// it started.
+#[derive(Clone, Copy)]
+struct TextBytes {
+    local: u64,
+    remote: u64,
+    /// The process's bytes read from files (the kernel's count), and fetched from object
+    /// stores.
+    read_before: u64,
     fetched_before: u64,
 }
 
@@ -41,12 +51,24 @@ impl Progress {
             }
         }
         let total = sources.iter().map(expected_rows).sum::<Option<u64>>();
-        let remote_bytes = sources.iter().map(remote_bytes).sum();
+        let text = sources
+            .iter()
+            .map(text_file_bytes)
+            .try_fold((0, 0), |(local, remote), bytes| {
+                let (l, r) = bytes?;
+                Some((local + l, remote + r))
+            })
+            .filter(|&(local, remote)| local + remote > 0)
+            .map(|(local, remote)| TextBytes {
+                local,
+                remote,
+                read_before: process_bytes_read().unwrap_or(0),
+                fetched_before: rask_planner::fetched::bytes_fetched(),
+            });
         Progress {
             sources,
             total,
-            remote_bytes,
-            fetched_before: rask_planner::fetched::bytes_fetched(),
+            text,
         }
     }
 
@@ -63,19 +85,41 @@ impl Progress {
         self.total
     }
 
-    /// Bytes fetched from object stores since the query started, and the bytes of the
-    /// remote files it reads; `None` when it reads none. Other queries' reads at the same
-    /// time count too.
-    pub fn remote_bytes(&self) -> Option<(u64, u64)> {
-        let fetched = rask_planner::fetched::bytes_fetched() - self.fetched_before;
-        (self.remote_bytes > 0).then_some((fetched.min(self.remote_bytes), self.remote_bytes))
+    /// Bytes read of the query's files since it started, and their size, when it reads only
+    /// CSV and JSON files: local files by the kernel's count of the process's reads, remote
+    /// ones by the bytes its object stores delivered. Other work of the process at the same
+    /// time counts too; the count never passes the size.
+    pub fn bytes(&self) -> Option<(u64, u64)> {
+        let text = self.text?;
+        let local = match text.local {
+            0 => 0,
+            size => process_bytes_read()?
+                .saturating_sub(text.read_before)
+                .min(size),
+        };
+        let fetched = rask_planner::fetched::bytes_fetched().saturating_sub(text.fetched_before);
+        Some((local + fetched.min(text.remote), text.local + text.remote))
     }
 
-    /// The fraction done, between 0 and 1, when the total is known.
+    /// The fraction done, between 0 and 1, when the total is known: by bytes where they
+    /// are counted, else by rows.
     pub fn fraction(&self) -> Option<f64> {
+        if let Some((read, size)) = self.bytes() {
+            return Some(read as f64 / size as f64);
+        }
         let total = self.total.filter(|&t| t > 0)?;
         Some((self.rows_read() as f64 / total as f64).min(1.0))
     }
+}
+
+/// Bytes this process has read from files and pipes so far (`rchar` of `/proc/self/io`).
+fn process_bytes_read() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("rchar:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn expected_rows(source: &Arc<dyn ExecutionPlan>) -> Option<u64> {
@@ -109,25 +153,33 @@ fn expected_rows(source: &Arc<dyn ExecutionPlan>) -> Option<u64> {
     Some(bytes / bytes_per_line(&path)?.max(1))
 }
 
-/// The bytes of the remote files `source` scans.
-fn remote_bytes(source: &Arc<dyn ExecutionPlan>) -> u64 {
+/// The bytes `source` scans of local and of remote files, when it is a scan of CSV or JSON
+/// files; `None` for any other source.
+fn text_file_bytes(source: &Arc<dyn ExecutionPlan>) -> Option<(u64, u64)> {
     let scan = source
         .as_ref()
-        .downcast_ref::<DataSourceExec>()
-        .and_then(|exec| exec.data_source().as_ref().downcast_ref::<FileScanConfig>());
-    match scan {
-        Some(scan) if !scan.object_store_url.as_str().starts_with("file://") => scan
-            .file_groups
-            .iter()
-            .flat_map(|group| group.iter())
-            .map(|file| {
-                file.range
-                    .as_ref()
-                    .map_or(file.object_meta.size, |r| (r.end - r.start) as u64)
-            })
-            .sum(),
-        _ => 0,
+        .downcast_ref::<DataSourceExec>()?
+        .data_source()
+        .as_ref()
+        .downcast_ref::<FileScanConfig>()?;
+    if !matches!(scan.file_source().file_type(), "csv" | "json") {
+        return None;
     }
+    let bytes: u64 = scan
+        .file_groups
+        .iter()
+        .flat_map(|group| group.iter())
+        .map(|file| {
+            file.range
+                .as_ref()
+                .map_or(file.object_meta.size, |r| (r.end - r.start) as u64)
+        })
+        .sum();
+    Some(if scan.object_store_url.as_str().starts_with("file://") {
+        (bytes, 0)
+    } else {
+        (0, bytes)
+    })
 }
 
 /// The mean length of the first lines of a text file.

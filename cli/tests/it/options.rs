@@ -321,9 +321,20 @@ fn random_command_lines_end_cleanly() {
         if code != Some(0) {
             let errors = text.lines().filter(|l| l.starts_with("error: ")).count();
             assert_eq!(errors, 1, "{shown}: one error line expected:\n{text}");
+            // Besides the error and its hint, only the statement's line with a caret under
+            // the place.
+            let lines: Vec<&str> = text.lines().collect();
+            let excerpt = |i: usize| {
+                lines[i].starts_with("LINE ")
+                    && lines.get(i + 1).is_some_and(|caret| caret.trim() == "^")
+            };
             assert!(
-                text.lines()
-                    .all(|l| l.starts_with("error: ") || l.starts_with("hint: ")),
+                lines.iter().enumerate().all(|(i, l)| {
+                    l.starts_with("error: ")
+                        || l.starts_with("hint: ")
+                        || excerpt(i)
+                        || (i > 0 && excerpt(i - 1))
+                }),
                 "{shown}:\n{text}"
             );
             if args.iter().any(|a| a == &out_csv) {

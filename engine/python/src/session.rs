@@ -243,7 +243,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ReadArgs {
             let key: String = key.extract()?;
             let value = value.as_borrowed();
             match key.as_str() {
+                "sep" if value.is_none() => read.delimiter = None,
                 "sep" => read.delimiter = Some(byte(value, "sep")?),
+                "union_by_name" => read.union_by_name = value.extract()?,
                 "quotechar" => read.quote = Some(byte(value, "quotechar")?),
                 "escapechar" => read.escape = Some(byte(value, "escapechar")?),
                 "comment" => read.comment = Some(byte(value, "comment")?),

@@ -3,6 +3,8 @@ three files, NULL qty, price and region)."""
 
 from __future__ import annotations
 
+import glob
+
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
@@ -281,3 +283,26 @@ def test_sql_over_frames_and_files(sales, sales_pandas, sales_glob):
     context.register('sales', sales_glob)
     assert context.sql('SELECT count(*) AS n FROM sales').compute()['n'][0] == 10
     assert len(rask.sql(f"SELECT * FROM '{sales_glob}'")) == 10
+
+
+def test_read_csv_sniffs_and_unions_by_name(sales_glob):
+    import pathlib
+
+    testdata = pathlib.Path(sales_glob).parents[1]
+    # `sep=None`: the `;` of the file is found, as pandas' own sniffing finds it.
+    semicolon = str(testdata / "dialects" / "semicolon.csv")
+    expected = pd.read_csv(semicolon, sep=None, engine="python")
+    got = dd.read_csv(semicolon, sep=None).compute()
+    frame_equal(got, expected)
+
+    # Files whose columns differ: refused unless read by name, then the union of columns.
+    drift = str(testdata / "drift" / "part_*.csv")
+    with pytest.raises(Exception, match="union_by_name"):
+        dd.read_csv(drift).compute()
+    got = dd.read_csv(drift, union_by_name=True).compute().sort_values("id").reset_index(drop=True)
+    expected = (
+        pd.concat([pd.read_csv(f) for f in sorted(glob.glob(drift))], ignore_index=True)
+        .sort_values("id")
+        .reset_index(drop=True)
+    )
+    frame_equal(got[list(expected.columns)], expected)

@@ -34,21 +34,25 @@ def read_csv(
     dtype: dict[str, Any] | None = None,
     parse_dates: Sequence[str] | None = None,
     usecols: Sequence[str] | None = None,
-    sep: str = ",",
+    sep: str | None = ",",
     na_values: Sequence[str] | str | None = None,
     header: int | None = 0,
     storage_options: dict[str, Any] | None = None,
+    union_by_name: bool = False,
     **kwargs: Any,
 ) -> DataFrame:
     """CSV files (a path, a glob such as ``'data_part_*.csv'``, or a URL) as a lazy frame,
     one partition per ``blocksize`` bytes of each file (Dask's default: 64 MB), or per file
-    with ``blocksize=None``."""
+    with ``blocksize=None``. ``sep=None`` sniffs the delimiter (``,`` ``;`` tab ``|``) and the
+    quote from the first file, as pandas' does; ``union_by_name=True`` reads files whose
+    columns differ as one frame of all their columns, NULL where a file lacks one."""
     if kwargs:
         raise TypeError(f"read_csv: unsupported arguments: {', '.join(sorted(kwargs))}")
     from .core import _bytes
 
     options: dict[str, Any] = {
         "sep": sep,
+        "union_by_name": union_by_name,
         "header": header is not None,
         "blocksize": None if blocksize is None else _bytes(blocksize),
     }
