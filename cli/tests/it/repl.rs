@@ -346,3 +346,34 @@ fn tab_completes_the_common_prefix_then_lists_the_candidates() {
     shell.exp_string("s\r\nin csv\r\n").unwrap();
     leave(shell);
 }
+
+/// On a terminal, the bar of a query over CSV counts the bytes read of the files against
+/// their size (worked out here from the file written).
+#[test]
+fn the_progress_bar_counts_bytes_of_csv_files() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(file, "id,word").unwrap();
+    for id in 0..4_000_000 {
+        writeln!(file, "{id},word{}", id % 97).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let total = format!("/{:.2} MiB", size as f64 / (1 << 20) as f64);
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("query"));
+    command.args([
+        "--partitions",
+        "1",
+        &format!(
+            "SELECT word, count(DISTINCT id) FROM '{}' GROUP BY word",
+            path.display()
+        ),
+    ]);
+    let mut query = spawn_command(command, Some(120_000)).unwrap();
+    query.exp_string(&total).unwrap();
+    query.exp_string("word96").unwrap();
+    query.exp_eof().unwrap();
+}
