@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::metrics::{MetricValue, MetricsSet};
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use layout::backends::svg::SVGWriter;
@@ -348,7 +350,9 @@ fn add(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usize {
         details: details(plan.as_ref()),
         partitions: plan.properties().output_partitioning().partition_count(),
         inputs: vec![],
-        metrics: plan.metrics().and_then(|m| operator_metrics(&m)),
+        metrics: plan
+            .metrics()
+            .and_then(|m| operator_metrics(&m, files_per_partition(plan.as_ref()).as_deref())),
     });
     let inputs = plan
         .children()
@@ -378,10 +382,25 @@ fn details(plan: &dyn ExecutionPlan) -> Vec<(String, String)> {
         .collect()
 }
 
-fn operator_metrics(metrics: &MetricsSet) -> Option<OperatorMetrics> {
+/// The files each partition of a file scan reads, for telling when its task is done.
+fn files_per_partition(plan: &dyn ExecutionPlan) -> Option<Vec<usize>> {
+    let scan = plan
+        .downcast_ref::<DataSourceExec>()?
+        .data_source()
+        .as_ref()
+        .downcast_ref::<FileScanConfig>()?;
+    Some(scan.file_groups.iter().map(|group| group.len()).collect())
+}
+
+/// The metrics of an operator. A file scan records a start and an end for each file it opens
+/// (all under its partition), so its task starts at the first, and ends once it has
+/// processed as many files as its partition has (`files`): not at the end of the first file.
+fn operator_metrics(metrics: &MetricsSet, files: Option<&[usize]>) -> Option<OperatorMetrics> {
     // Before execution an operator has registered no metric at all.
     metrics.iter().next()?;
     let mut tasks: Vec<TaskTiming> = Vec::new();
+    // Per task: ends recorded, starts recorded, files processed.
+    let mut counts: Vec<(usize, usize, usize)> = Vec::new();
     let mut peak_memory = None;
     for metric in metrics.iter() {
         let Some(partition) = metric.partition() else {
@@ -396,22 +415,42 @@ fn operator_metrics(metrics: &MetricsSet) -> Option<OperatorMetrics> {
                     end_ns: None,
                     output_rows: 0,
                 });
+                counts.push((0, 0, 0));
                 tasks.len() - 1
             }
         };
         let task = &mut tasks[at];
+        let (ends, starts, processed) = &mut counts[at];
         match metric.value() {
             MetricValue::StartTimestamp(t) => {
-                task.start_ns = t.value().and_then(|d| d.timestamp_nanos_opt())
+                *starts += 1;
+                if let Some(start) = t.value().and_then(|d| d.timestamp_nanos_opt()) {
+                    task.start_ns = Some(task.start_ns.map_or(start, |s| s.min(start)));
+                }
             }
             MetricValue::EndTimestamp(t) => {
-                task.end_ns = t.value().and_then(|d| d.timestamp_nanos_opt())
+                if let Some(end) = t.value().and_then(|d| d.timestamp_nanos_opt()) {
+                    *ends += 1;
+                    task.end_ns = Some(task.end_ns.map_or(end, |e| e.max(end)));
+                }
+            }
+            MetricValue::Count { name, count } if name == "files_processed" => {
+                *processed += count.value();
             }
             MetricValue::OutputRows(count) => task.output_rows += count.value(),
             MetricValue::PeakMemoryUsage { gauge, .. } => {
                 *peak_memory.get_or_insert(0) += gauge.value();
             }
             _ => {}
+        }
+    }
+    for (task, &(ends, starts, processed)) in tasks.iter_mut().zip(&counts) {
+        let done = match files.and_then(|files| files.get(task.partition)) {
+            Some(&files) => processed >= files,
+            None => ends >= starts,
+        };
+        if !done {
+            task.end_ns = None;
         }
     }
     tasks.sort_by_key(|t| t.partition);
@@ -477,6 +516,36 @@ fn escape_dot(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file scan's partition that has read the first of its two files: started at the first
+    /// file's start, and still running though that file's reader ended.
+    #[test]
+    fn a_scan_task_ends_with_its_last_file() {
+        use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder};
+        let set = ExecutionPlanMetricsSet::new();
+        let file = |set: &ExecutionPlanMetricsSet| {
+            let start = MetricBuilder::new(set).start_timestamp(0);
+            start.record();
+            std::thread::sleep(Duration::from_millis(2));
+            MetricBuilder::new(set).end_timestamp(0).record();
+            start.value().and_then(|t| t.timestamp_nanos_opt()).unwrap()
+        };
+        let processed = MetricBuilder::new(&set).counter("files_processed", 0);
+        let first_start = file(&set);
+        processed.add(1);
+        let running = operator_metrics(&set.clone_inner(), Some(&[2])).unwrap();
+        assert_eq!(running.tasks[0].start_ns, Some(first_start));
+        assert_eq!(running.tasks[0].end_ns, None, "one of two files read");
+        file(&set);
+        processed.add(1);
+        let done = operator_metrics(&set.clone_inner(), Some(&[2])).unwrap();
+        assert_eq!(done.tasks[0].start_ns, Some(first_start));
+        assert!(done.tasks[0].end_ns.unwrap() > first_start + 2_000_000);
+        // Other operators end when every stream they started has ended.
+        assert!(operator_metrics(&set.clone_inner(), None).unwrap().tasks[0]
+            .end_ns
+            .is_some());
+    }
 
     #[test]
     fn durations_and_sizes_read_naturally() {
