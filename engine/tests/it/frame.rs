@@ -696,6 +696,33 @@ async fn display_inside_a_single_threaded_runtime_leaves_partitions_open() {
     assert_eq!(text.lines().nth(2), Some("npartitions=?"));
 }
 
+/// What `read_csv` is not told it finds: the `;` and dates of `dialects/`, and, asked to,
+/// the columns of `drift/` by name (the values read off the fixtures).
+#[tokio::test]
+async fn read_csv_sniffs_dialects_and_unions_by_name() {
+    let session = Session::new().unwrap();
+    let semicolon = session
+        .read_csv(&testdata("dialects/semicolon.csv"), ReadOptions::default())
+        .await
+        .unwrap();
+    let names: Vec<String> = semicolon.columns();
+    assert_eq!(names, ["id", "city", "visits"]);
+    let dates = session
+        .read_csv(&testdata("dialects/dates.csv"), ReadOptions::default())
+        .await
+        .unwrap();
+    assert!(dates.dtypes().iter().take(4).all(|(_, t)| *t == DataType::Date32));
+    let drift = testdata("drift/part_*.csv");
+    assert!(session.read_csv(&drift, ReadOptions::default()).await.is_err());
+    let options = ReadOptions {
+        union_by_name: true,
+        ..ReadOptions::default()
+    };
+    let all = session.read_csv(&drift, options).await.unwrap();
+    assert_eq!(all.columns(), ["id", "name", "score", "city"]);
+    assert_eq!(all.len().await.unwrap(), 4);
+}
+
 #[tokio::test]
 async fn read_options_parse_dates_and_dtypes() {
     let session = Session::new().unwrap();
