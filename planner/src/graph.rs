@@ -146,6 +146,9 @@ impl TaskGraph {
                 metrics.output_rows,
                 format_duration(metrics.elapsed_compute)
             );
+            if let Some(peak) = metrics.peak_memory.filter(|&peak| peak > 0) {
+                let _ = write!(done, " · peak {}", format_bytes(peak));
+            }
             if metrics.spill_count > 0 {
                 let _ = write!(
                     done,
@@ -345,9 +348,19 @@ impl RenderBackend for Bounded {
 
 fn add(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usize {
     let index = operators.len();
+    let mut details = details(plan.as_ref());
+    if let Some(names) = file_names(plan.as_ref()) {
+        // A source box names what it reads, not only how many files.
+        let count = names.len();
+        let listed = format!("{} ({count})", names.join(", "));
+        match details.iter_mut().find(|(key, _)| key == "files") {
+            Some((_, value)) => *value = listed,
+            None => details.push(("files".to_string(), listed)),
+        }
+    }
     operators.push(Operator {
         name: plan.name().to_string(),
-        details: details(plan.as_ref()),
+        details,
         partitions: plan.properties().output_partitioning().partition_count(),
         inputs: vec![],
         metrics: plan
@@ -380,6 +393,29 @@ fn details(plan: &dyn ExecutionPlan) -> Vec<(String, String)> {
             None => (String::new(), line.trim().to_string()),
         })
         .collect()
+}
+
+/// The names of the files a file scan reads, in order.
+fn file_names(plan: &dyn ExecutionPlan) -> Option<Vec<String>> {
+    let scan = plan
+        .downcast_ref::<DataSourceExec>()?
+        .data_source()
+        .as_ref()
+        .downcast_ref::<FileScanConfig>()?;
+    let mut names: Vec<String> = Vec::new();
+    for file in scan.file_groups.iter().flat_map(|group| group.iter()) {
+        let name = file
+            .object_meta
+            .location
+            .filename()
+            .unwrap_or_default()
+            .to_string();
+        // A file read in several blocks is one file.
+        if names.last() != Some(&name) {
+            names.push(name);
+        }
+    }
+    Some(names)
 }
 
 /// The files each partition of a file scan reads, for telling when its task is done.

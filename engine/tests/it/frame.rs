@@ -711,9 +711,16 @@ async fn read_csv_sniffs_dialects_and_unions_by_name() {
         .read_csv(&testdata("dialects/dates.csv"), ReadOptions::default())
         .await
         .unwrap();
-    assert!(dates.dtypes().iter().take(4).all(|(_, t)| *t == DataType::Date32));
+    assert!(dates
+        .dtypes()
+        .iter()
+        .take(4)
+        .all(|(_, t)| *t == DataType::Date32));
     let drift = testdata("drift/part_*.csv");
-    assert!(session.read_csv(&drift, ReadOptions::default()).await.is_err());
+    assert!(session
+        .read_csv(&drift, ReadOptions::default())
+        .await
+        .is_err());
     let options = ReadOptions {
         union_by_name: true,
         ..ReadOptions::default()
