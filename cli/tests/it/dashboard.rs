@@ -18,8 +18,9 @@ fn chromium() -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// What the page shows of one query row: `(id, state, rows read, total rows)`.
-type Row = (u64, String, u64, Option<u64>);
+/// What the page shows of one query row: `(id, state, rows read, total rows, (tasks done,
+/// tasks))`.
+type Row = (u64, String, u64, Option<u64>, (u64, u64));
 
 /// Loads `url` in headless Chromium, lets its scripts run, and reads the query rows off the
 /// rendered page.
@@ -62,6 +63,10 @@ fn page_rows(chromium: &Path, url: &str) -> Vec<Row> {
                 attribute("data-state"),
                 attribute("data-rows-read").parse().unwrap(),
                 attribute("data-total-rows").parse().ok(),
+                (
+                    attribute("data-tasks-done").parse().unwrap(),
+                    attribute("data-tasks").parse().unwrap(),
+                ),
             )
         })
         .collect()
@@ -95,6 +100,7 @@ fn the_dashboard_shows_a_running_query_rise_then_finish() {
     type_line(&mut shell, LONG_QUERY);
     let started = Instant::now();
     let mut running = Vec::new();
+    let mut tasks_seen = Vec::new();
     let mut last = None;
     while started.elapsed() < Duration::from_secs(300) {
         let rows = page_rows(&chromium, &url);
@@ -103,7 +109,10 @@ fn the_dashboard_shows_a_running_query_rise_then_finish() {
         };
         assert_eq!(row.3, Some(LONG_QUERY_ROWS), "the total is known up front");
         match row.1.as_str() {
-            "running" => running.push(row.2),
+            "running" => {
+                running.push(row.2);
+                tasks_seen.push(row.4);
+            }
             "finished" => {
                 last = Some(row);
                 break;
@@ -125,7 +134,14 @@ fn the_dashboard_shows_a_running_query_rise_then_finish() {
             && running[0] < running[running.len() - 1],
         "progress rises: {running:?}"
     );
-    let (id, _, rows_read, _) = last.expect("the page showed the query finished");
+    // Tasks are counted done as they end, never more than there are, never fewer later.
+    assert!(
+        tasks_seen.windows(2).all(|pair| pair[0].0 <= pair[1].0)
+            && tasks_seen.iter().all(|&(done, tasks)| done < tasks),
+        "tasks done while running: {tasks_seen:?}"
+    );
+    let (id, _, rows_read, _, (done, tasks)) = last.expect("the page showed the query finished");
     assert_eq!(id, 1);
     assert_eq!(rows_read, LONG_QUERY_ROWS);
+    assert_eq!(done, tasks, "every task done once the query is");
 }
