@@ -25,6 +25,11 @@ type Row = (u64, String, u64, Option<u64>, (u64, u64));
 /// Loads `url` in headless Chromium, lets its scripts run, and reads the query rows off the
 /// rendered page.
 fn page_rows(chromium: &Path, url: &str) -> Vec<Row> {
+    rows_of(&page(chromium, url))
+}
+
+/// The page at `url` as headless Chromium renders it, its scripts run.
+fn page(chromium: &Path, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let output = Command::new(chromium)
         .args([
@@ -43,8 +48,12 @@ fn page_rows(chromium: &Path, url: &str) -> Vec<Row> {
         .args(["--dump-dom", url])
         .output()
         .unwrap();
-    let dom = String::from_utf8_lossy(&output.stdout).into_owned();
-    let parsed = tl::parse(&dom, tl::ParserOptions::default()).unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The query rows of a rendered page.
+fn rows_of(dom: &str) -> Vec<Row> {
+    let parsed = tl::parse(dom, tl::ParserOptions::default()).unwrap();
     let parser = parsed.parser();
     parsed
         .query_selector("tr.query")
@@ -102,8 +111,10 @@ fn the_dashboard_shows_a_running_query_rise_then_finish() {
     let mut running = Vec::new();
     let mut tasks_seen = Vec::new();
     let mut last = None;
+    let mut finished_page = String::new();
     while started.elapsed() < Duration::from_secs(300) {
-        let rows = page_rows(&chromium, &url);
+        let dom = page(&chromium, &url);
+        let rows = rows_of(&dom);
         let Some(row) = rows.into_iter().max_by_key(|row| row.0) else {
             continue;
         };
@@ -115,6 +126,7 @@ fn the_dashboard_shows_a_running_query_rise_then_finish() {
             }
             "finished" => {
                 last = Some(row);
+                finished_page = dom;
                 break;
             }
             other => panic!("unexpected state {other}"),
@@ -144,4 +156,7 @@ fn the_dashboard_shows_a_running_query_rise_then_finish() {
     assert_eq!(id, 1);
     assert_eq!(rows_read, LONG_QUERY_ROWS);
     assert_eq!(done, tasks, "every task done once the query is");
+    // The task stream has a time axis.
+    let ticks = finished_page.matches("class=\"axis-tick\"").count();
+    assert!(ticks >= 2, "{ticks} ticks on the task stream's time axis");
 }
