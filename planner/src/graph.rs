@@ -494,7 +494,13 @@ fn operator_metrics(metrics: &MetricsSet, files: Option<&[usize]>) -> Option<Ope
     let sum = |name: &str| aggregated.sum_by_name(name).map(|v| v.as_usize());
     Some(OperatorMetrics {
         output_rows: metrics.output_rows().unwrap_or(0),
-        elapsed_compute: Duration::from_nanos(metrics.elapsed_compute().unwrap_or(0) as u64),
+        // A file scan counts the time it decodes as processing, not as compute.
+        elapsed_compute: Duration::from_nanos(
+            metrics
+                .elapsed_compute()
+                .unwrap_or(0)
+                .max(sum("time_elapsed_processing").unwrap_or(0)) as u64,
+        ),
         spill_count: metrics.spill_count().unwrap_or(0),
         spilled_bytes: metrics.spilled_bytes().unwrap_or(0),
         peak_memory,

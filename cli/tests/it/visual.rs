@@ -249,3 +249,50 @@ fn a_one_shot_query_prints_the_dashboard_link() {
     );
     assert!(stdout(&output).contains("|    10 |"));
 }
+
+/// The compute time in a node's label, in nanoseconds.
+fn compute_ns(dot: &str, operator: &str) -> f64 {
+    let line = dot
+        .lines()
+        .find(|line| line.contains(&format!("label=\"{operator} ·")))
+        .unwrap_or_else(|| panic!("no {operator} in {dot}"));
+    let text = line.split(" · compute ").nth(1).unwrap();
+    let (number, unit) = text.split_once(' ').unwrap();
+    let scale = match &unit[..unit
+        .find(|c: char| c == '\\' || c == ' ')
+        .unwrap_or(unit.len())]
+    {
+        "ns" => 1.0,
+        "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        other => panic!("unit {other}"),
+    };
+    number.parse::<f64>().unwrap() * scale
+}
+
+/// Sources are credited with the time they take to make their rows: a generator's, and a
+/// file scan's decoding (which DataFusion counts apart from its compute).
+#[test]
+fn sources_are_credited_with_their_own_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.dot");
+    let graph = path.to_str().unwrap();
+    ok(&[
+        "-q",
+        "--graph",
+        graph,
+        "SELECT name, avg(x) FROM timeseries('2000-01-01', '2000-01-08') GROUP BY name",
+    ]);
+    let dot = std::fs::read_to_string(&path).unwrap();
+    // 604,800 rows of five columns cannot be made in a microsecond.
+    assert!(compute_ns(&dot, "TimeseriesExec") > 1e6, "{dot}");
+    ok(&[
+        "-q",
+        "--graph",
+        graph,
+        "SELECT sum(price) FROM 'testdata/sales.parquet'",
+    ]);
+    let dot = std::fs::read_to_string(&path).unwrap();
+    assert!(compute_ns(&dot, "DataSourceExec") > 1e3, "{dot}");
+}

@@ -223,18 +223,24 @@ impl ExecutionPlan for TimeseriesExec {
         let schema = self.schema();
         let generated = BaselineMetrics::new(&self.metrics, partition);
         let stopped = context.session_config().get_extension::<QueryStopped>();
-        let batches = range
-            .flat_map(move |part| {
-                PartitionGenerator::new(
-                    &params,
-                    part,
-                    divisions[part],
-                    divisions[part + 1],
-                    columns.clone(),
-                    Arc::clone(&schema),
-                    batch_size,
-                )
-            })
+        let mut generating = range.flat_map(move |part| {
+            PartitionGenerator::new(
+                &params,
+                part,
+                divisions[part],
+                divisions[part + 1],
+                columns.clone(),
+                Arc::clone(&schema),
+                batch_size,
+            )
+        });
+        // Batches are made when asked for: the time to make each is the generator's compute.
+        let compute = generated.elapsed_compute().clone();
+        let timed = std::iter::from_fn(move || {
+            let _timer = compute.timer();
+            generating.next()
+        });
+        let batches = timed
             .take_while(move |_| !stopped.as_ref().is_some_and(|s| s.is_stopped()))
             .inspect(move |batch| {
                 if let Ok(batch) = batch {
