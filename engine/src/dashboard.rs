@@ -237,7 +237,12 @@ fn query_status(query: &Query) -> Value {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
     let millis = |ns: i64| (ns - origin) as f64 / 1e6;
-    let mut stream = Vec::new();
+    // When tasks were busy, as sampled; before the first sample, each task's span.
+    let activity = query.activity();
+    let mut stream: Vec<Value> = activity
+        .iter()
+        .map(|&(operator, partition, from, to)| json!([operator, partition, from, to]))
+        .collect();
     let mut operators = Vec::new();
     let (mut done, mut spill_count, mut spilled_bytes) = (0, 0, 0);
     for (index, operator) in graph.operators.iter().enumerate() {
@@ -246,14 +251,16 @@ fn query_status(query: &Query) -> Value {
         done += finished.min(operator.partitions);
         spill_count += metrics.spill_count;
         spilled_bytes += metrics.spilled_bytes;
-        for task in &metrics.tasks {
-            if let Some(start) = task.start_ns {
-                stream.push(json!([
-                    index,
-                    task.partition,
-                    millis(start),
-                    task.end_ns.map(millis)
-                ]));
+        if activity.is_empty() {
+            for task in &metrics.tasks {
+                if let Some(start) = task.start_ns {
+                    stream.push(json!([
+                        index,
+                        task.partition,
+                        millis(start),
+                        task.end_ns.map(millis)
+                    ]));
+                }
             }
         }
         operators.push(json!({

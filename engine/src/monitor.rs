@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use datafusion::common::Result as DfResult;
@@ -13,7 +13,7 @@ use datafusion::execution::memory_pool::{
     MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
 };
 use datafusion::physical_plan::ExecutionPlan;
-use rask_planner::graph::TaskGraph;
+use rask_planner::graph::{task_compute, Activity, TaskGraph};
 use rask_planner::operators::QueryStopped;
 
 use crate::progress::Progress;
@@ -46,7 +46,9 @@ impl QueryLog {
             pool,
             stopped,
             state: Mutex::new(QueryState::Running),
+            activity: Mutex::new(Activity::default()),
         });
+        watch(&query);
         if let Ok(mut queries) = self.queries.lock() {
             queries.push_back(query.clone());
             let finished = queries.iter().filter(|q| !q.state().is_running()).count();
@@ -117,6 +119,39 @@ pub struct Query {
     stopped: Arc<QueryStopped>,
     progress: Progress,
     state: Mutex<QueryState>,
+    /// When its tasks were busy, sampled while it runs.
+    activity: Mutex<Activity>,
+}
+
+/// How often the activity of running queries is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// Samples `query`'s activity until it ends, on a thread of the process's own (the runtime's
+/// timers fire only between the query's tasks).
+fn watch(query: &Arc<Query>) {
+    static WATCHED: Mutex<Vec<Weak<Query>>> = Mutex::new(Vec::new());
+    static SAMPLER: std::sync::Once = std::sync::Once::new();
+    if let Ok(mut watched) = WATCHED.lock() {
+        watched.push(Arc::downgrade(query));
+    }
+    SAMPLER.call_once(|| {
+        let sampling = std::thread::Builder::new()
+            .name("rask-activity".into())
+            .spawn(|| loop {
+                std::thread::sleep(SAMPLE_EVERY);
+                if let Ok(mut watched) = WATCHED.lock() {
+                    watched.retain(|query| {
+                        query.upgrade().is_some_and(|query| {
+                            query.sample_activity();
+                            query.state().is_running()
+                        })
+                    });
+                }
+            });
+        if let Err(error) = sampling {
+            eprintln!("warning: cannot sample query activity: {error}");
+        }
+    });
 }
 
 impl Query {
@@ -154,6 +189,23 @@ impl Query {
     /// Rows read by its sources against their total.
     pub fn progress(&self) -> &Progress {
         &self.progress
+    }
+
+    /// When its tasks were busy so far: `(operator, partition, from, to)`, in milliseconds
+    /// since it started, operators numbered as in [`Query::graph`].
+    pub fn activity(&self) -> Vec<(usize, usize, f64, f64)> {
+        self.activity
+            .lock()
+            .map(|activity| activity.busy().to_vec())
+            .unwrap_or_default()
+    }
+
+    fn sample_activity(&self) {
+        let at = self.started_at.elapsed().as_secs_f64() * 1e3;
+        let times = task_compute(&self.plan);
+        if let Ok(mut activity) = self.activity.lock() {
+            activity.sample(at, &times);
+        }
     }
 
     /// Memory its operators hold now, in bytes.
@@ -204,6 +256,7 @@ impl Query {
     }
 
     pub(crate) fn finish(&self, outcome: QueryState) {
+        self.sample_activity();
         let stopped = matches!(outcome, QueryState::Cancelled(_) | QueryState::Failed(..));
         if let Ok(mut state) = self.state.lock() {
             if state.is_running() {

@@ -318,8 +318,9 @@ fn depth(graph: &TaskGraph, index: usize) -> usize {
     parent.map_or(0, |p| 1 + depth(graph, p))
 }
 
-/// The task stream: one bar per task (operator × partition) from its start to its end,
-/// lanes grouped by operator, time from the query's start.
+/// The task stream: a lane per task (operator × partition), light from its start to its
+/// end and solid where it was busy (its compute time sampled as it ran), lanes grouped by
+/// operator, time from the query's start.
 fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
     const LEFT: f64 = 210.0;
     const WIDTH: f64 = 900.0;
@@ -334,6 +335,8 @@ fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
     let mut bars = String::new();
     let mut y = 24.0;
     let mut drawn = 0usize;
+    let activity = query.activity();
+    let span_opacity = if activity.is_empty() { 1.0 } else { 0.3 };
     for (index, operator) in graph.operators.iter().enumerate().rev() {
         let Some(metrics) = &operator.metrics else {
             continue;
@@ -349,7 +352,8 @@ fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
             let _ = write!(
                 bars,
                 "<rect class=\"task\" data-operator=\"{index}\" data-partition=\"{p}\" x=\"{x0:.1}\" \
-                 y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"hsl({hue},60%,55%)\">\
+                 y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"hsl({hue},60%,55%)\" \
+                 fill-opacity=\"{span_opacity}\">\
                  <title>{name} · partition {p}: {from} → {to}, {rows} rows</title></rect>",
                 p = task.partition,
                 w = x1 - x0,
@@ -359,6 +363,20 @@ fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
                 to = format_duration(Duration::from_nanos((end - origin).max(0) as u64)),
                 rows = task.output_rows,
             );
+            let busy = activity
+                .iter()
+                .filter(|stretch| stretch.0 == index && stretch.1 == task.partition);
+            for &(_, _, from, to) in busy {
+                let at = |ms: f64| LEFT + (ms * 1e6 / span).clamp(0.0, 1.0) * WIDTH;
+                let _ = write!(
+                    bars,
+                    "<rect class=\"busy\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" \
+                     height=\"{h:.1}\" fill=\"hsl({hue},60%,45%)\"/>",
+                    x0 = at(from),
+                    w = (at(to) - at(from)).max(1.0),
+                    h = LANE - 1.0,
+                );
+            }
             y += LANE;
             drawn += 1;
         }
@@ -385,7 +403,8 @@ fn task_stream(page: &mut String, query: &Query, graph: &TaskGraph) {
     let _ = writeln!(
         page,
         "<section id=\"task-stream\"><h2>Task stream</h2><p class=\"muted\">{drawn} tasks; each \
-         bar is one operator on one partition, from its start to its end (hover for rows).</p>\
+         lane is one operator on one partition, light from its start to its end (hover for rows), \
+         solid where it was computing (sampled every 0.1 s).</p>\
          <svg width=\"{w}\" height=\"{h:.0}\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-family=\"system-ui, sans-serif\">{axis}{bars}</svg></section>",
         w = LEFT + WIDTH + 60.0,

@@ -395,6 +395,95 @@ fn details(plan: &dyn ExecutionPlan) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The compute time each task of `plan` has used so far, in nanoseconds: `(operator,
+/// partition, time)`, operators numbered as [`TaskGraph::new`] numbers them. Cheap enough
+/// to read every tenth of a second while the plan runs.
+pub fn task_compute(plan: &Arc<dyn ExecutionPlan>) -> Vec<(usize, usize, u64)> {
+    let mut times = Vec::new();
+    let mut pending = vec![Arc::clone(plan)];
+    let mut index = 0;
+    while let Some(node) = pending.pop() {
+        if let Some(metrics) = node.metrics() {
+            let mut by_partition: Vec<(usize, u64, u64)> = Vec::new();
+            for metric in metrics.iter() {
+                let Some(partition) = metric.partition() else {
+                    continue;
+                };
+                let (compute, processing) = match metric.value() {
+                    MetricValue::ElapsedCompute(time) => (time.value() as u64, 0),
+                    MetricValue::Time { name, time } if name == "time_elapsed_processing" => {
+                        (0, time.value() as u64)
+                    }
+                    _ => continue,
+                };
+                match by_partition.iter_mut().find(|(p, _, _)| *p == partition) {
+                    Some((_, c, t)) => {
+                        *c += compute;
+                        *t += processing;
+                    }
+                    None => by_partition.push((partition, compute, processing)),
+                }
+            }
+            times.extend(
+                by_partition
+                    .into_iter()
+                    .map(|(partition, compute, processing)| {
+                        (index, partition, compute.max(processing))
+                    }),
+            );
+        }
+        index += 1;
+        // Children in reverse, so that they are taken in order: the numbering of `add`.
+        pending.extend(node.children().into_iter().rev().cloned());
+    }
+    times
+}
+
+/// When a query's tasks were busy, sampled from their compute time: a task that used compute
+/// between two samples was busy between them. One bar per busy stretch, not one from a
+/// task's first poll to its end.
+#[derive(Debug, Default)]
+pub struct Activity {
+    last: std::collections::HashMap<(usize, usize), u64>,
+    last_at: f64,
+    busy: Vec<(usize, usize, f64, f64)>,
+    /// Each task's latest stretch in `busy`.
+    latest: std::collections::HashMap<(usize, usize), usize>,
+}
+
+/// The most busy stretches kept for one query.
+const MAX_STRETCHES: usize = 20_000;
+
+impl Activity {
+    /// Takes the tasks' compute times (see [`task_compute`]) read at `at` milliseconds
+    /// after the query started.
+    pub fn sample(&mut self, at: f64, times: &[(usize, usize, u64)]) {
+        for &(operator, partition, compute) in times {
+            let before = self
+                .last
+                .insert((operator, partition), compute)
+                .unwrap_or(0);
+            if compute <= before {
+                continue;
+            }
+            match self.latest.get(&(operator, partition)) {
+                Some(&index) if self.busy[index].3 >= self.last_at => self.busy[index].3 = at,
+                _ if self.busy.len() < MAX_STRETCHES => {
+                    self.latest.insert((operator, partition), self.busy.len());
+                    self.busy.push((operator, partition, self.last_at, at));
+                }
+                _ => {}
+            }
+        }
+        self.last_at = at;
+    }
+
+    /// The busy stretches so far: `(operator, partition, from, to)` in milliseconds.
+    pub fn busy(&self) -> &[(usize, usize, f64, f64)] {
+        &self.busy
+    }
+}
+
 /// The names of the files a file scan reads, in order.
 fn file_names(plan: &dyn ExecutionPlan) -> Option<Vec<String>> {
     let scan = plan
@@ -558,6 +647,34 @@ fn escape_dot(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_is_the_stretches_where_compute_grew() {
+        let mut activity = Activity::default();
+        // Operator 0 works in the first and third tenths, operator 1 throughout.
+        activity.sample(100.0, &[(0, 0, 5), (1, 0, 10)]);
+        activity.sample(200.0, &[(0, 0, 5), (1, 0, 20)]);
+        activity.sample(300.0, &[(0, 0, 9), (1, 0, 30)]);
+        assert_eq!(
+            activity.busy(),
+            [(0, 0, 0.0, 100.0), (1, 0, 0.0, 300.0), (0, 0, 200.0, 300.0)]
+        );
+    }
+
+    /// The numbering of `task_compute` is the graph's.
+    #[test]
+    fn task_compute_numbers_operators_as_the_graph_does() {
+        use datafusion::physical_plan::empty::EmptyExec;
+        use datafusion::physical_plan::union::UnionExec;
+        let schema = Arc::new(datafusion::arrow::datatypes::Schema::empty());
+        let leaf = || Arc::new(EmptyExec::new(Arc::clone(&schema))) as Arc<dyn ExecutionPlan>;
+        let plan: Arc<dyn ExecutionPlan> = UnionExec::try_new(vec![leaf(), leaf()]).unwrap();
+        let graph = TaskGraph::new(&plan);
+        assert_eq!(graph.operators.len(), 3);
+        assert_eq!(graph.operators[0].inputs, [1, 2]);
+        // Nothing has run: no times, but no operator numbered differently either.
+        assert!(task_compute(&plan).is_empty());
+    }
 
     /// A file scan's partition that has read the first of its two files: started at the first
     /// file's start, and still running though that file's reader ended.

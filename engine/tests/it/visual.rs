@@ -184,8 +184,10 @@ async fn compute_with_report_writes_one_offline_page() {
     assert_eq!(summary_value(&html, "file-bytes"), sizes.to_string());
     assert_eq!(summary_value(&html, "tasks"), "15");
     assert_eq!(summary_value(&html, "spill-count"), "0");
-    // Every task that ran has its bar: each operator on each partition.
+    // Every task that ran has its lane: each operator on each partition; and where it was
+    // busy (sampled at least once, at the query's end), a solid bar in it.
     assert_eq!(html.matches("<rect class=\"task\"").count(), 15);
+    assert!(html.matches("<rect class=\"busy\"").count() >= 1);
 }
 
 #[tokio::test]
