@@ -105,7 +105,7 @@ impl Db {
         };
         let statements = session
             .parse_with_text(&text)
-            .map_err(|e| e.context(&format!("catalog '{}'", path.display())))?;
+            .map_err(|e| e.context(format!("catalog '{}'", path.display())))?;
         // A view may read a table defined after it, once that was replaced: what fails is
         // tried again while something else succeeds.
         let mut pending = statements;

@@ -323,7 +323,7 @@ fn fit(natural: &[usize], least: &[usize], width: usize, marker: usize) -> Layou
         let mut used = 1;
         // The first column is kept whatever it costs: a table shows at least one.
         while left < right {
-            let (next, take_left) = if (left + count - right) % 2 == 0 {
+            let (next, take_left) = if (left + count - right).is_multiple_of(2) {
                 (left, true)
             } else {
                 (right - 1, false)
@@ -608,7 +608,7 @@ mod tests {
             (-0.5, "-0.5"),
             (0.0, "0.0"),
             (2.0 / 3.0, "0.6666666667"),
-            (123456789.123456789, "123456789.1"),
+            (123_456_789.125, "123456789.1"),
             (1e14, "100000000000000.0"),
             (1e15, "1e15"),
             (1.5e20, "1.5e20"),

@@ -268,6 +268,7 @@ fn query_status(query: &Query) -> Value {
             "partitions": operator.partitions,
             "done": finished.min(operator.partitions),
             "rows": metrics.output_rows,
+            "peak_memory": metrics.peak_memory,
         }));
     }
     let progress = query.progress();

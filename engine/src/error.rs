@@ -158,7 +158,7 @@ impl Error {
             .flat_map(|source| source.iter())
             .find_map(|error| {
                 let start = error.diagnostic()?.span?.start;
-                (start.line > 0).then(|| (start.line as usize, start.column as usize))
+                (start.line > 0).then_some((start.line as usize, start.column as usize))
             });
         // Other errors may give lines and columns of files, not of the statement.
         let of_statement =

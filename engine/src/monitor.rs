@@ -223,9 +223,12 @@ impl Query {
         &self.plan
     }
 
-    /// Its task graph with the metrics gathered so far.
+    /// Its task graph with the metrics gathered so far, and the peak memory of the
+    /// operators whose reservations the pool saw.
     pub fn graph(&self) -> TaskGraph {
-        TaskGraph::new(&self.plan)
+        let mut graph = TaskGraph::new(&self.plan);
+        graph.attribute_pool_peaks(&self.pool.consumer_peaks());
+        graph
     }
 
     /// The files its scans read, with their sizes in bytes.
@@ -280,6 +283,31 @@ pub(crate) struct QueryPool {
     inner: Arc<dyn MemoryPool>,
     reserved: AtomicUsize,
     peak: AtomicUsize,
+    consumers: Mutex<Consumers>,
+}
+
+/// Each consumer's reservation now and at its peak, in the order they registered.
+#[derive(Debug, Default)]
+struct Consumers {
+    uses: Vec<(String, usize, usize)>,
+    /// Consumer id → its place in `uses`.
+    by_id: std::collections::HashMap<usize, usize>,
+}
+
+impl Consumers {
+    fn changed(&mut self, consumer: &MemoryConsumer, change: impl FnOnce(&mut usize)) {
+        let at = match self.by_id.get(&consumer.id()) {
+            Some(&at) => at,
+            None => {
+                self.by_id.insert(consumer.id(), self.uses.len());
+                self.uses.push((consumer.name().to_string(), 0, 0));
+                self.uses.len() - 1
+            }
+        };
+        let (_, now, peak) = &mut self.uses[at];
+        change(now);
+        *peak = (*peak).max(*now);
+    }
 }
 
 impl QueryPool {
@@ -288,12 +316,29 @@ impl QueryPool {
             inner,
             reserved: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            consumers: Mutex::new(Consumers::default()),
         }
     }
 
-    fn grown(&self, additional: usize) {
+    fn grown(&self, reservation: &MemoryReservation, additional: usize) {
         let now = self.reserved.fetch_add(additional, Ordering::Relaxed) + additional;
         self.peak.fetch_max(now, Ordering::Relaxed);
+        if let Ok(mut consumers) = self.consumers.lock() {
+            consumers.changed(reservation.consumer(), |now| *now += additional);
+        }
+    }
+
+    /// Each consumer's name and peak reservation, in the order they registered.
+    fn consumer_peaks(&self) -> Vec<(String, usize)> {
+        self.consumers
+            .lock()
+            .map(|c| {
+                c.uses
+                    .iter()
+                    .map(|(name, _, peak)| (name.clone(), *peak))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -309,7 +354,10 @@ impl MemoryPool for QueryPool {
     }
 
     fn register(&self, consumer: &MemoryConsumer) {
-        self.inner.register(consumer)
+        self.inner.register(consumer);
+        if let Ok(mut consumers) = self.consumers.lock() {
+            consumers.changed(consumer, |_| {});
+        }
     }
 
     fn unregister(&self, consumer: &MemoryConsumer) {
@@ -318,17 +366,22 @@ impl MemoryPool for QueryPool {
 
     fn grow(&self, reservation: &MemoryReservation, additional: usize) {
         self.inner.grow(reservation, additional);
-        self.grown(additional);
+        self.grown(reservation, additional);
     }
 
     fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
         self.inner.shrink(reservation, shrink);
         self.reserved.fetch_sub(shrink, Ordering::Relaxed);
+        if let Ok(mut consumers) = self.consumers.lock() {
+            consumers.changed(reservation.consumer(), |now| {
+                *now = now.saturating_sub(shrink)
+            });
+        }
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> DfResult<()> {
         self.inner.try_grow(reservation, additional)?;
-        self.grown(additional);
+        self.grown(reservation, additional);
         Ok(())
     }
 

@@ -94,6 +94,67 @@ impl TaskGraph {
         TaskGraph { operators }
     }
 
+    /// Gives operators DataFusion reports no peak memory for the peaks of the memory-pool
+    /// consumers that are theirs: `consumers` are `(name, peak)` in the order they
+    /// registered. A consumer's name says its operator's kind and partition
+    /// (`ExternalSorter[1]`, `GroupedHashAggregateStream[0] (…)`); where a plan has several
+    /// operators of that kind, the consumers of each partition registered first belong to
+    /// the deepest (an operator starts its input before it reserves memory). An operator's
+    /// peak is the sum of its tasks' peaks.
+    pub fn attribute_pool_peaks(&mut self, consumers: &[(String, usize)]) {
+        let mut peaks: Vec<usize> = vec![0; self.operators.len()];
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for (consumer, peak) in consumers {
+            let Some((kind, mode)) = consumer_operator(consumer) else {
+                continue;
+            };
+            let mut candidates: Vec<usize> = (0..self.operators.len())
+                .filter(|&i| {
+                    let operator = &self.operators[i];
+                    operator.name == kind
+                        && mode.is_none_or(|mode| {
+                            operator
+                                .details
+                                .iter()
+                                .any(|(key, value)| key == "mode" && value.starts_with(mode))
+                        })
+                })
+                .collect();
+            candidates.sort_by_key(|&i| std::cmp::Reverse(self.depth(i)));
+            // The consumer's kind and partition, without what follows (`(count(1))`).
+            let key = consumer.split(']').next().unwrap_or(consumer).to_string();
+            let earlier = match seen.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, count)) => {
+                    *count += 1;
+                    *count - 1
+                }
+                None => {
+                    seen.push((key, 1));
+                    0
+                }
+            };
+            if let Some(&operator) = candidates.get(earlier) {
+                peaks[operator] += peak;
+            }
+        }
+        for (operator, peak) in self.operators.iter_mut().zip(peaks) {
+            if let Some(metrics) = &mut operator.metrics {
+                if metrics.peak_memory.is_none() && peak > 0 {
+                    metrics.peak_memory = Some(peak);
+                }
+            }
+        }
+    }
+
+    /// How far below the root operator `index` is.
+    fn depth(&self, index: usize) -> usize {
+        let parent = self
+            .operators
+            .iter()
+            .position(|o| o.inputs.contains(&index));
+        parent.map_or(0, |p| 1 + self.depth(p))
+    }
+
     /// Tasks in all, as Dask counts them: every operator once per partition.
     pub fn tasks(&self) -> usize {
         self.operators.iter().map(|o| o.partitions).sum()
@@ -484,6 +545,31 @@ impl Activity {
     }
 }
 
+/// The operator a memory-pool consumer belongs to, by DataFusion 55's names for them: the
+/// operator's name and, for aggregations that say, the start of its mode.
+fn consumer_operator(consumer: &str) -> Option<(&'static str, Option<&'static str>)> {
+    let kind = consumer.split('[').next()?;
+    Some(match kind {
+        "PartialHashAggregateStream"
+        | "OrderedPartialAggregateStream"
+        | "PartialReduceHashAggregateStream" => ("AggregateExec", Some("Partial")),
+        "FinalHashAggregateStream" | "OrderedFinalAggregateStream" => {
+            ("AggregateExec", Some("Final"))
+        }
+        "GroupedHashAggregateStream" | "AggregateStream" | "SingleHashAggregateStream" => {
+            ("AggregateExec", None)
+        }
+        "ExternalSorter" | "ExternalSorterMerge" | "TopK" => ("SortExec", None),
+        "SortPreservingMergeExec" => ("SortPreservingMergeExec", None),
+        "HashJoinInput" => ("HashJoinExec", None),
+        "SMJStream" => ("SortMergeJoinExec", None),
+        "NestedLoopJoinLoad" => ("NestedLoopJoinExec", None),
+        "CrossJoinExec" => ("CrossJoinExec", None),
+        "RepartitionExec" => ("RepartitionExec", None),
+        _ => return None,
+    })
+}
+
 /// The names of the files a file scan reads, in order.
 fn file_names(plan: &dyn ExecutionPlan) -> Option<Vec<String>> {
     let scan = plan
@@ -507,7 +593,7 @@ fn file_names(plan: &dyn ExecutionPlan) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// The files each partition of a file scan reads, for telling when its task is done.
+/// The files in each partition's group of a file scan, for telling when its tasks are done.
 fn files_per_partition(plan: &dyn ExecutionPlan) -> Option<Vec<usize>> {
     let scan = plan
         .downcast_ref::<DataSourceExec>()?
@@ -518,13 +604,14 @@ fn files_per_partition(plan: &dyn ExecutionPlan) -> Option<Vec<usize>> {
 }
 
 /// The metrics of an operator. A file scan records a start and an end for each file it opens
-/// (all under its partition), so its task starts at the first, and ends once it has
-/// processed as many files as its partition has (`files`): not at the end of the first file.
+/// (all under its partition), so its task starts at the first, and ends once the scan's files
+/// (`files`, per partition) are all processed: not at the end of its first file. Another
+/// operator's task ends when one of its streams has ended.
 fn operator_metrics(metrics: &MetricsSet, files: Option<&[usize]>) -> Option<OperatorMetrics> {
     // Before execution an operator has registered no metric at all.
     metrics.iter().next()?;
     let mut tasks: Vec<TaskTiming> = Vec::new();
-    // Per task: ends recorded, starts recorded, files processed.
+    // Per task: ends recorded, files opened and files processed.
     let mut counts: Vec<(usize, usize, usize)> = Vec::new();
     let mut peak_memory = None;
     for metric in metrics.iter() {
@@ -545,10 +632,9 @@ fn operator_metrics(metrics: &MetricsSet, files: Option<&[usize]>) -> Option<Ope
             }
         };
         let task = &mut tasks[at];
-        let (ends, starts, processed) = &mut counts[at];
+        let (ends, opened, processed) = &mut counts[at];
         match metric.value() {
             MetricValue::StartTimestamp(t) => {
-                *starts += 1;
                 if let Some(start) = t.value().and_then(|d| d.timestamp_nanos_opt()) {
                     task.start_ns = Some(task.start_ns.map_or(start, |s| s.min(start)));
                 }
@@ -562,6 +648,9 @@ fn operator_metrics(metrics: &MetricsSet, files: Option<&[usize]>) -> Option<Ope
             MetricValue::Count { name, count } if name == "files_processed" => {
                 *processed += count.value();
             }
+            MetricValue::Count { name, count } if name == "files_opened" => {
+                *opened += count.value();
+            }
             MetricValue::OutputRows(count) => task.output_rows += count.value(),
             MetricValue::PeakMemoryUsage { gauge, .. } => {
                 *peak_memory.get_or_insert(0) += gauge.value();
@@ -569,10 +658,19 @@ fn operator_metrics(metrics: &MetricsSet, files: Option<&[usize]>) -> Option<Ope
             _ => {}
         }
     }
-    for (task, &(ends, starts, processed)) in tasks.iter_mut().zip(&counts) {
-        let done = match files.and_then(|files| files.get(task.partition)) {
-            Some(&files) => processed >= files,
-            None => ends >= starts,
+    // A scan's partitions take files from one queue, not each its own group: a task is done
+    // once every file of the scan is processed and it has finished the ones it opened.
+    let all_processed = files.map(|files| {
+        counts
+            .iter()
+            .map(|&(_, _, processed)| processed)
+            .sum::<usize>()
+            >= files.iter().sum()
+    });
+    for (task, &(ends, opened, processed)) in tasks.iter_mut().zip(&counts) {
+        let done = match all_processed {
+            Some(all) => all && processed >= opened,
+            None => ends > 0,
         };
         if !done {
             task.end_ns = None;
@@ -648,6 +746,48 @@ fn escape_dot(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Two aggregations of a GROUP BY share their consumers' names: the first registered of
+    /// each partition is the deeper, partial one's.
+    #[test]
+    fn pool_peaks_go_to_their_operators() {
+        let operator = |name: &str, mode: Option<&str>, inputs: Vec<usize>| Operator {
+            name: name.to_string(),
+            details: mode
+                .map(|m| vec![("mode".to_string(), m.to_string())])
+                .unwrap_or_default(),
+            partitions: 2,
+            inputs,
+            metrics: Some(OperatorMetrics::default()),
+        };
+        let mut graph = TaskGraph {
+            operators: vec![
+                operator("SortExec", None, vec![1]),
+                operator("AggregateExec", Some("FinalPartitioned"), vec![2]),
+                operator("RepartitionExec", None, vec![3]),
+                operator("AggregateExec", Some("Partial"), vec![]),
+            ],
+        };
+        let consumers: Vec<(String, usize)> = [
+            ("GroupedHashAggregateStream[0] (count(1))", 10),
+            ("GroupedHashAggregateStream[1] (count(1))", 20),
+            ("RepartitionExec[0]", 5),
+            ("GroupedHashAggregateStream[0] (count(1))", 300),
+            ("GroupedHashAggregateStream[1] (count(1))", 400),
+            ("ExternalSorter[0]", 1000),
+            ("ExternalSorterMerge[0]", 50),
+            ("SomethingElse[0]", 7),
+        ]
+        .map(|(name, peak)| (name.to_string(), peak))
+        .to_vec();
+        graph.attribute_pool_peaks(&consumers);
+        let peaks: Vec<Option<usize>> = graph
+            .operators
+            .iter()
+            .map(|o| o.metrics.as_ref().unwrap().peak_memory)
+            .collect();
+        assert_eq!(peaks, [Some(1050), Some(700), Some(5), Some(30)]);
+    }
+
     #[test]
     fn activity_is_the_stretches_where_compute_grew() {
         let mut activity = Activity::default();
@@ -689,12 +829,15 @@ mod tests {
             MetricBuilder::new(set).end_timestamp(0).record();
             start.value().and_then(|t| t.timestamp_nanos_opt()).unwrap()
         };
+        let opened = MetricBuilder::new(&set).counter("files_opened", 0);
         let processed = MetricBuilder::new(&set).counter("files_processed", 0);
+        opened.add(1);
         let first_start = file(&set);
         processed.add(1);
         let running = operator_metrics(&set.clone_inner(), Some(&[2])).unwrap();
         assert_eq!(running.tasks[0].start_ns, Some(first_start));
         assert_eq!(running.tasks[0].end_ns, None, "one of two files read");
+        opened.add(1);
         file(&set);
         processed.add(1);
         let done = operator_metrics(&set.clone_inner(), Some(&[2])).unwrap();

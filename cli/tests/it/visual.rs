@@ -258,10 +258,7 @@ fn compute_ns(dot: &str, operator: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {operator} in {dot}"));
     let text = line.split(" · compute ").nth(1).unwrap();
     let (number, unit) = text.split_once(' ').unwrap();
-    let scale = match &unit[..unit
-        .find(|c: char| c == '\\' || c == ' ')
-        .unwrap_or(unit.len())]
-    {
+    let scale = match &unit[..unit.find(['\\', ' ']).unwrap_or(unit.len())] {
         "ns" => 1.0,
         "µs" => 1e3,
         "ms" => 1e6,

@@ -188,6 +188,14 @@ async fn compute_with_report_writes_one_offline_page() {
     // busy (sampled at least once, at the query's end), a solid bar in it.
     assert_eq!(html.matches("<rect class=\"task\"").count(), 15);
     assert!(html.matches("<rect class=\"busy\"").count() >= 1);
+    // The aggregations and the sort reserve memory from the pool: their peaks show.
+    let peaks = html.matches("<td class=\"num peak\">").count();
+    let unknown = html.matches("<td class=\"num peak\">—").count();
+    assert!(
+        peaks - unknown >= 3,
+        "{} of {peaks} operators with a peak",
+        peaks - unknown
+    );
 }
 
 #[tokio::test]
