@@ -89,6 +89,18 @@ impl Db {
     /// and defines what it keeps in `session`. A definition that fails (its files are gone,
     /// say) is reported as a warning and kept.
     pub async fn open(path: &Path, session: &Session) -> Result<Db> {
+        // A catalog that could never be written is refused now, not after a definition.
+        let folder = match path.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder,
+            _ => Path::new("."),
+        };
+        if !folder.is_dir() {
+            return Err(Error::input(format!(
+                "cannot open catalog '{}': folder '{}' does not exist",
+                path.display(),
+                folder.display()
+            )));
+        }
         let mut db = Db {
             path: path.to_path_buf(),
             entries: Vec::new(),

@@ -182,3 +182,20 @@ fn the_catalog_keeps_definitions_across_restarts() {
     );
     assert!(stdout(&output).contains(&format!("{}\n", other.display())));
 }
+
+#[test]
+fn a_catalog_that_cannot_be_kept_or_read_is_refused() {
+    crate::fails(
+        &["--db", "/nonexistent/folder/my.db", "SELECT 1"],
+        1,
+        &["cannot open catalog", "/nonexistent/folder"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("broken.db");
+    std::fs::write(&db, "CREATE VIEW v AS SELEC 1;\n").unwrap();
+    crate::fails(
+        &["--db", db.to_str().unwrap(), "SELECT 1"],
+        1,
+        &["broken.db", "syntax error"],
+    );
+}
