@@ -162,6 +162,9 @@ impl Runner {
     /// Keeps the session's definitions in the catalog at `path` from now on, after defining
     /// what it already keeps; the tables of the catalog used before leave the session.
     pub async fn open_db(&mut self, path: &Path) -> Result<()> {
+        if self.db_path() == Some(path) {
+            return Ok(());
+        }
         let db = Db::open(path, &self.session).await?;
         if let Some(previous) = self.db.replace(db) {
             let kept: Vec<String> = self
