@@ -63,9 +63,13 @@ fn locale_is_utf8() -> bool {
         })
 }
 
-/// Columns narrower than this (or than their content) are never made; past that, columns
-/// are left out instead.
+/// Text columns narrower than this (or than their content, or their name up to
+/// [`KEPT_NAME_WIDTH`]) are never made, and numbers are never cut; past that, columns are
+/// left out instead.
 pub const MIN_COLUMN_WIDTH: usize = 8;
+
+/// Column names are cut no shorter than this (or their length).
+const KEPT_NAME_WIDTH: usize = 16;
 
 /// Significant digits a float shows in a table; csv, json and files keep every digit.
 const FLOAT64_DIGITS: usize = 10;
@@ -200,12 +204,21 @@ pub fn render_table(
                 .unwrap_or(0),
         })
         .collect();
+    let numeric: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| is_numeric(f.data_type()))
+        .collect();
+    // A number cut short reads as another number, and a name cut to 8 characters often
+    // says nothing: numbers keep their width and names up to `KEPT_NAME_WIDTH`, columns
+    // being left out sooner instead.
     let least: Vec<usize> = natural
         .iter()
         .enumerate()
         .map(|(c, &w)| match style.widths.get(c) {
             Some(&asked) if asked > 0 => asked,
-            _ => w.min(MIN_COLUMN_WIDTH),
+            _ if numeric[c] => w,
+            _ => w.min(MIN_COLUMN_WIDTH.max(names[c].width().min(KEPT_NAME_WIDTH))),
         })
         .collect();
     let layout = fit(&natural, &least, width, ellipsis.width());
@@ -216,11 +229,6 @@ pub fn render_table(
     } else {
         "││──├─┼┤│    ┬┴┌┐└┘"
     });
-    let numeric: Vec<bool> = schema
-        .fields()
-        .iter()
-        .map(|f| is_numeric(f.data_type()))
-        .collect();
     // A column as laid out: its position in the result (`None` for the `…` column) and width.
     let laid_out: Vec<(Option<usize>, usize)> = layout
         .left
@@ -705,6 +713,50 @@ mod tests {
             footer(100, 40, 30, 8).as_deref(),
             Some("100 rows (40 shown) · 30 columns (8 shown)")
         );
+    }
+
+    /// Numbers keep every digit and names up to 16 characters; columns are left out first.
+    #[test]
+    fn numbers_and_names_are_not_cut_short() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("description_of_it", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(vec![123_456_789_012])),
+                Arc::new(StringArray::from(vec!["x".repeat(40)])),
+            ],
+        )
+        .unwrap();
+        let mut rows = ShownRows::new(40, true);
+        rows.push(&batch);
+        let style = TableStyle {
+            ascii: true,
+            max_width: None,
+            null: "NULL".into(),
+            widths: vec![],
+        };
+        // 40: both fit at their least (12 and 16), the text gets the 21 left.
+        let expected = "\
++--------------+-----------------------+
+| id           | description_of_it     |
+| int64        | varchar               |
++--------------+-----------------------+
+| 123456789012 | xxxxxxxxxxxxxxxxxx... |
++--------------+-----------------------+";
+        assert_eq!(render_table(&schema, &rows, &style, 40).unwrap(), expected);
+        // 30: not both; the number stays whole and the text column is left out.
+        let expected = "\
++--------------+-----+
+| id           | ... |
+| int64        |     |
++--------------+-----+
+| 123456789012 | ... |
++--------------+-----+
+1 row · 2 columns (1 shown)";
+        assert_eq!(render_table(&schema, &rows, &style, 30).unwrap(), expected);
     }
 
     #[test]
