@@ -732,12 +732,7 @@ mod tests {
         .unwrap();
         let mut rows = ShownRows::new(40, true);
         rows.push(&batch);
-        let style = TableStyle {
-            ascii: true,
-            max_width: None,
-            null: "NULL".into(),
-            widths: vec![],
-        };
+        let style = TableStyle::for_locale(true);
         // 40: both fit at their least (12 and 16), the text gets the 21 left.
         let expected = "\
 +--------------+-----------------------+
@@ -776,10 +771,8 @@ mod tests {
         let mut rows = ShownRows::new(40, true);
         rows.push(&batch);
         let style = TableStyle {
-            ascii: true,
-            max_width: Some(25),
             null: "∅".into(),
-            widths: vec![],
+            ..TableStyle::for_locale(true)
         };
         let expected = "\
 +-------+---------------+

@@ -91,20 +91,12 @@ pub async fn file_table(
     files: &FileSet,
     options: &ReadOptions,
 ) -> Result<Arc<dyn TableProvider>> {
-    let compression = files.compression()?;
-    let kind = match options.format {
-        Some(kind) => kind,
-        None => files.format()?.0,
-    };
-    let sniffed = match kind {
-        FileFormatKind::Csv | FileFormatKind::Tsv => {
-            Some(sniff_dialect(state, files, kind, compression, options).await?)
-        }
-        _ => None,
-    };
-    let dialect = sniffed.as_ref().map(|(dialect, _)| *dialect);
-    let format = file_format(state, files, kind, compression, options, dialect).await?;
-    let schemas = infer_schemas(state, files, &format).await?;
+    let Inferred {
+        kind,
+        sniffed,
+        format,
+        schemas,
+    } = infer_files(state, files, options).await?;
     let by_position = matches!(kind, FileFormatKind::Csv | FileFormatKind::Tsv);
     if by_position && options.union_by_name {
         let groups = same_columns(files, &schemas);
@@ -189,21 +181,44 @@ pub async fn file_schemas(
     files: &FileSet,
     options: &ReadOptions,
 ) -> Result<Vec<(String, SchemaRef)>> {
+    Ok(infer_files(state, files, options).await?.schemas)
+}
+
+/// What reading `files` with `options` starts from: their format, the CSV dialect (what
+/// `options` do not give, sniffed, with the sample it was sniffed from), the reader and each
+/// file's schema.
+struct Inferred {
+    kind: FileFormatKind,
+    sniffed: Option<(Sniffed, Vec<u8>)>,
+    format: Arc<dyn FileFormat>,
+    schemas: Vec<(String, SchemaRef)>,
+}
+
+async fn infer_files(
+    state: &SessionState,
+    files: &FileSet,
+    options: &ReadOptions,
+) -> Result<Inferred> {
     let compression = files.compression()?;
     let kind = match options.format {
         Some(kind) => kind,
         None => files.format()?.0,
     };
-    let dialect = match kind {
-        FileFormatKind::Csv | FileFormatKind::Tsv => Some(
-            sniff_dialect(state, files, kind, compression, options)
-                .await?
-                .0,
-        ),
+    let sniffed = match kind {
+        FileFormatKind::Csv | FileFormatKind::Tsv => {
+            Some(sniff_dialect(state, files, kind, compression, options).await?)
+        }
         _ => None,
     };
+    let dialect = sniffed.as_ref().map(|(dialect, _)| *dialect);
     let format = file_format(state, files, kind, compression, options, dialect).await?;
-    infer_schemas(state, files, &format).await
+    let schemas = infer_schemas(state, files, &format).await?;
+    Ok(Inferred {
+        kind,
+        sniffed,
+        format,
+        schemas,
+    })
 }
 
 /// How each file's columns differ from the first file's: `same`, or what it adds (with

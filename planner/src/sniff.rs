@@ -41,23 +41,18 @@ pub fn sniff(sample: &[u8], whole: bool, given: Given) -> Sniffed {
     let text = String::from_utf8_lossy(sample);
     let quote = given.quote.unwrap_or_else(|| sniff_quote(&text));
     let escape = given.escape.or_else(|| sniff_escape(&text, quote));
-    let delimiter = given.delimiter.unwrap_or_else(|| {
-        DELIMITERS
+    let split = |delimiter: u8| records(&text, whole, delimiter, quote, escape);
+    // Each candidate's records are split once: the chosen one's also tell the header.
+    let (delimiter, records) = match given.delimiter {
+        Some(delimiter) => (delimiter, split(delimiter)),
+        None => DELIMITERS
             .iter()
-            .copied()
-            .max_by_key(|&delimiter| {
-                let records = records(&text, whole, delimiter, quote, escape);
-                consistency(&records)
-            })
-            .filter(|&delimiter| {
-                consistency(&records(&text, whole, delimiter, quote, escape)).1 > 1
-            })
-            .unwrap_or(b',')
-    });
-    let header = given.header.unwrap_or_else(|| {
-        let records = records(&text, whole, delimiter, quote, escape);
-        has_header(&records)
-    });
+            .map(|&delimiter| (delimiter, split(delimiter)))
+            .max_by_key(|(_, records)| consistency(records))
+            .filter(|(_, records)| consistency(records).1 > 1)
+            .unwrap_or_else(|| (b',', split(b','))),
+    };
+    let header = given.header.unwrap_or_else(|| has_header(&records));
     Sniffed {
         delimiter,
         quote,
