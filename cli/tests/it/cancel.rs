@@ -149,10 +149,12 @@ fn spill_files_go_with_the_query_that_made_them() {
         let child = start(&args);
         std::thread::sleep(length.mul_f64(moment));
         signal(&child, libc::SIGINT);
-        let status = child.wait_with_output().unwrap().status;
+        let output = child.wait_with_output().unwrap();
         assert!(
-            matches!(status.code(), Some(0 | 130)),
-            "at {moment}: {status:?}"
+            matches!(output.status.code(), Some(0 | 130)),
+            "at {moment}: {:?}: {}",
+            output.status,
+            crate::stderr(&output)
         );
         assert_eq!(leftovers(spill.path()), Vec::<String>::new(), "at {moment}");
     }
