@@ -142,6 +142,11 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", env = "RASK_MEMORY_LIMIT", value_parser = parse_size)]
     pub memory_limit: Option<usize>,
 
+    /// Read CSV and JSON files afresh for every statement, instead of serving files read
+    /// again, unchanged, from the batches kept decoded in memory (`.cache` in the shell).
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Directory for spill files [default: the system temporary directory].
     #[arg(long, value_name = "DIR", env = "RASK_SPILL_DIR")]
     pub spill_dir: Option<PathBuf>,

@@ -27,6 +27,8 @@ pub enum Command {
     Mode(Format),
     MaxRows(usize),
     Timer(bool),
+    /// Show the file cache, or turn it on or off, or empty it.
+    Cache(Option<CacheSetting>),
     Explain {
         analyze: bool,
         sql: String,
@@ -62,6 +64,14 @@ pub enum Command {
     Quit,
 }
 
+/// What `.cache` does.
+#[derive(Debug, PartialEq)]
+pub enum CacheSetting {
+    On,
+    Off,
+    Clear,
+}
+
 /// What the shell does once a command has run.
 pub enum Flow {
     Continue,
@@ -79,7 +89,7 @@ struct Spec {
     parse: fn(&str) -> Option<Command>,
 }
 
-const COMMANDS: [Spec; 24] = [
+const COMMANDS: [Spec; 25] = [
     Spec {
         names: &[".help"],
         syntax: ".help",
@@ -178,6 +188,19 @@ const COMMANDS: [Spec; 24] = [
         syntax: ".timer on|off",
         about: "print each statement's elapsed time",
         parse: |rest| on_off(rest).map(Command::Timer),
+    },
+    Spec {
+        names: &[".cache"],
+        syntax: ".cache [on|off|clear]",
+        about: "the CSV and JSON files kept decoded, which queries reading\n\
+                them again, unchanged, are served from; off or clear frees them",
+        parse: |rest| match rest {
+            "" => Some(Command::Cache(None)),
+            "on" => Some(Command::Cache(Some(CacheSetting::On))),
+            "off" => Some(Command::Cache(Some(CacheSetting::Off))),
+            "clear" => Some(Command::Cache(Some(CacheSetting::Clear))),
+            _ => None,
+        },
     },
     Spec {
         names: &[".explain"],
@@ -450,6 +473,7 @@ impl Command {
             Command::Mode(format) => runner.settings.format = format,
             Command::MaxRows(rows) => runner.settings.maxrows = rows,
             Command::Timer(on) => runner.settings.timer = on,
+            Command::Cache(setting) => show_or_set_cache(runner, setting).await?,
             Command::Explain { analyze, sql } => {
                 let analyze = if analyze { " ANALYZE" } else { "" };
                 runner
@@ -505,6 +529,34 @@ impl Command {
         }
         Ok(Flow::Continue)
     }
+}
+
+async fn show_or_set_cache(runner: &mut Runner, setting: Option<CacheSetting>) -> Result<()> {
+    let Some(cache) = runner.session().file_cache() else {
+        return Err(Error::plan(
+            "this session has no file cache: its queries run on a cluster, whose workers read the files",
+        ));
+    };
+    match setting {
+        Some(CacheSetting::On) => cache.set_enabled(true),
+        Some(CacheSetting::Off) => cache.set_enabled(false),
+        Some(CacheSetting::Clear) => cache.clear(),
+        None => {
+            let files = cache.files();
+            println!(
+                "file cache {}: {} file{} held, {} of {}",
+                if cache.enabled() { "on" } else { "off" },
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+                rask::format_bytes(cache.held()),
+                rask::format_bytes(cache.budget())
+            );
+            if !files.is_empty() {
+                runner.show(runner.session().cached_files()?).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What `.tables` lists.

@@ -70,6 +70,12 @@ fn run(runtime: &tokio::runtime::Runtime, args: &Args) -> Result<()> {
         if statements.is_empty() {
             return Err(usage("no SQL statement given"));
         }
+        if statements.len() == 1 && !interactive {
+            // Nothing reads the files again: keeping them decoded would only hold memory.
+            if let Some(cache) = runner.session().file_cache() {
+                cache.set_enabled(false);
+            }
+        }
         let last = LastStatement {
             output: args.output.clone(),
             graph: args.graph.clone(),
@@ -148,6 +154,7 @@ async fn build_session(args: &Args) -> Result<Session> {
     if let Some(limit) = args.memory_limit {
         builder = builder.memory_limit(limit);
     }
+    builder = builder.file_cache(!args.no_cache);
     if let Some(dir) = &args.spill_dir {
         builder = builder.spill_dir(dir);
     }

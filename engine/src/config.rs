@@ -5,11 +5,14 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionConfig;
+
+use rask_planner::cache::FileCache;
 
 use crate::error::{Error, Result};
 use crate::monitor::QueryLog;
@@ -32,6 +35,7 @@ pub struct SessionBuilder {
     memory_limit: Option<usize>,
     spill_dir: Option<PathBuf>,
     batch_size: Option<usize>,
+    no_file_cache: bool,
 }
 
 impl SessionBuilder {
@@ -62,6 +66,22 @@ impl SessionBuilder {
     pub fn batch_size(mut self, rows: usize) -> Self {
         self.batch_size = Some(rows);
         self
+    }
+
+    /// Whether CSV and JSON files read again, unchanged, are served from the batches their
+    /// last read decoded (default: on; see [`rask_planner::cache`]).
+    pub fn file_cache(mut self, on: bool) -> Self {
+        self.no_file_cache = !on;
+        self
+    }
+
+    /// The session's file cache: a quarter of the memory limit, or of what a query may hold
+    /// without one, so that queries keep most of the memory.
+    pub(crate) fn file_cache_for(&self, runtime: &RuntimeEnv) -> FileCache {
+        let budget = self.memory_limit.unwrap_or_else(machine_share) / 4;
+        let cache = FileCache::new(budget, &runtime.memory_pool);
+        cache.set_enabled(!self.no_file_cache);
+        cache
     }
 
     /// The memory limit in bytes, if one was set.
@@ -110,7 +130,11 @@ impl SessionBuilder {
         if let Some(rows) = self.batch_size {
             config = config.with_batch_size(within("batch size", rows, MAX_BATCH_SIZE)?);
         }
-        let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(object_stores());
+        let mut runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(object_stores())
+            // Rask lists a table's files for each statement; DataFusion's cache of listings
+            // would keep showing a folder as it was when first listed.
+            .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0));
         if let Some(limit) = self.memory_limit {
             // A hash join's build side cannot spill; a sort-merge join can.
             config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);

@@ -7,8 +7,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use datafusion::common::Result as DfResult;
-use datafusion::datasource::physical_plan::FileScanConfig;
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::memory_pool::{
     MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
 };
@@ -236,10 +234,7 @@ impl Query {
         let mut files = Vec::new();
         let mut pending = vec![Arc::clone(&self.plan)];
         while let Some(node) = pending.pop() {
-            let scan = node
-                .as_ref()
-                .downcast_ref::<DataSourceExec>()
-                .and_then(|exec| exec.data_source().as_ref().downcast_ref::<FileScanConfig>());
+            let scan = rask_planner::cache::file_scan_config(node.as_ref());
             if let Some(scan) = scan {
                 for file in scan.file_groups.iter().flat_map(|g| g.iter()) {
                     let store = scan.object_store_url.as_str();

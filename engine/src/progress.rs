@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use datafusion::datasource::physical_plan::FileScanConfig;
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
 
 /// Rows the query's sources (file scans, generators) have produced so far, against the rows
@@ -129,12 +127,7 @@ fn expected_rows(source: &Arc<dyn ExecutionPlan>) -> Option<u64> {
             return Some(rows as u64);
         }
     }
-    let scan = source
-        .as_ref()
-        .downcast_ref::<DataSourceExec>()?
-        .data_source()
-        .as_ref()
-        .downcast_ref::<FileScanConfig>()?;
+    let scan = rask_planner::cache::file_scan_config(source.as_ref())?;
     let files: Vec<_> = scan.file_groups.iter().flat_map(|g| g.iter()).collect();
     let bytes: u64 = files
         .iter()
@@ -156,12 +149,7 @@ fn expected_rows(source: &Arc<dyn ExecutionPlan>) -> Option<u64> {
 /// The bytes `source` scans of local and of remote files, when it is a scan of CSV or JSON
 /// files; `None` for any other source.
 fn text_file_bytes(source: &Arc<dyn ExecutionPlan>) -> Option<(u64, u64)> {
-    let scan = source
-        .as_ref()
-        .downcast_ref::<DataSourceExec>()?
-        .data_source()
-        .as_ref()
-        .downcast_ref::<FileScanConfig>()?;
+    let scan = rask_planner::cache::file_scan_config(source.as_ref())?;
     if !matches!(scan.file_source().file_type(), "csv" | "json") {
         return None;
     }

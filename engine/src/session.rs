@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::parser::ParserError;
 use rask_planner::argument_types::argument_type_error;
+use rask_planner::cache::FileCache;
 use rask_planner::files::FileFormatKind;
 use rask_planner::functions::TableFunctions;
 use rask_planner::listing::{ReadOptions, WHOLE_FILES};
@@ -35,6 +36,7 @@ impl SessionBuilder {
     pub fn build(self) -> Result<Session> {
         let spill = self.spill_scratch()?;
         let (config, runtime) = self.settings(Some(&spill))?;
+        let config = config.with_extension(Arc::new(self.file_cache_for(&runtime)));
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         Session::from_context(ctx, self.memory_limit_bytes(), None, Some(spill))
     }
@@ -228,7 +230,48 @@ impl Session {
             .unwrap_or_default()
     }
 
-    /// Memory held by all running queries, in bytes.
+    /// The cache of decoded CSV and JSON files (see [`rask_planner::cache`]); `None` on a
+    /// cluster, whose workers read the files.
+    pub fn file_cache(&self) -> Option<Arc<FileCache>> {
+        self.inner.ctx.state().config().get_extension::<FileCache>()
+    }
+
+    /// The files the file cache holds, most recently used first: `file`, the byte `range`
+    /// cached when a file is read in parts, and the `columns`, `rows`, `bytes` and `hits`
+    /// (queries served) of each.
+    pub fn cached_files(&self) -> Result<DataFrame> {
+        use datafusion::arrow::array::{StringBuilder, UInt64Array};
+        let files = self.file_cache().map(|c| c.files()).unwrap_or_default();
+        let count = |f: fn(&rask_planner::cache::CachedFile) -> u64| -> ArrayRef {
+            Arc::new(files.iter().map(f).collect::<UInt64Array>())
+        };
+        let mut ranges = StringBuilder::new();
+        for file in &files {
+            ranges.append_option(file.range.map(|(from, to)| format!("{from}-{to}")));
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("file", DataType::Utf8, false),
+            Field::new("range", DataType::Utf8, true),
+            Field::new("columns", DataType::UInt64, false),
+            Field::new("rows", DataType::UInt64, false),
+            Field::new("bytes", DataType::UInt64, false),
+            Field::new("hits", DataType::UInt64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from_iter_values(files.iter().map(|f| f.file.as_str()))),
+                Arc::new(ranges.finish()),
+                count(|f| f.columns as u64),
+                count(|f| f.rows as u64),
+                count(|f| f.bytes as u64),
+                count(|f| f.hits),
+            ],
+        )?;
+        self.from_batches_with_schema(schema, vec![batch], 1)
+    }
+
+    /// Memory held by all running queries and the file cache, in bytes.
     pub fn memory_reserved(&self) -> usize {
         self.inner.ctx.runtime_env().memory_pool.reserved()
     }

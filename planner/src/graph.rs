@@ -13,8 +13,6 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::datasource::physical_plan::FileScanConfig;
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::metrics::{MetricValue, MetricsSet};
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use layout::backends::svg::SVGWriter;
@@ -572,11 +570,7 @@ fn consumer_operator(consumer: &str) -> Option<(&'static str, Option<&'static st
 
 /// The names of the files a file scan reads, in order.
 fn file_names(plan: &dyn ExecutionPlan) -> Option<Vec<String>> {
-    let scan = plan
-        .downcast_ref::<DataSourceExec>()?
-        .data_source()
-        .as_ref()
-        .downcast_ref::<FileScanConfig>()?;
+    let scan = crate::cache::file_scan_config(plan)?;
     let mut names: Vec<String> = Vec::new();
     for file in scan.file_groups.iter().flat_map(|group| group.iter()) {
         let name = file
@@ -595,11 +589,7 @@ fn file_names(plan: &dyn ExecutionPlan) -> Option<Vec<String>> {
 
 /// The files in each partition's group of a file scan, for telling when its tasks are done.
 fn files_per_partition(plan: &dyn ExecutionPlan) -> Option<Vec<usize>> {
-    let scan = plan
-        .downcast_ref::<DataSourceExec>()?
-        .data_source()
-        .as_ref()
-        .downcast_ref::<FileScanConfig>()?;
+    let scan = crate::cache::file_scan_config(plan)?;
     Some(scan.file_groups.iter().map(|group| group.len()).collect())
 }
 

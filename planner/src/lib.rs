@@ -5,6 +5,7 @@
 //! - [`accessors`]: pandas element-wise methods and `.dt`/`.str` accessors on expressions;
 //! - [`files`]: paths, directories and globs expanded into an explicit, sorted file list;
 //! - [`listing`]: a table over such a list, with a schema reconciled across all files;
+//! - [`cache`]: the session's cache of decoded CSV and JSON files;
 //! - [`functions`]: `read_csv(..)`, `read_parquet(..)`, `read_json(..)`, `timeseries(..)` in SQL;
 //! - [`url_table`]: `FROM 'data_*.csv'` and `CREATE EXTERNAL TABLE` over a glob;
 //! - [`timeseries`]: the built-in dataset of `dask.datasets.timeseries()`;
@@ -36,6 +37,7 @@
 pub mod accessors;
 pub mod aligned_join;
 pub mod argument_types;
+pub mod cache;
 pub mod checked;
 pub mod decimal;
 pub mod diagnose;

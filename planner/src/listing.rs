@@ -36,6 +36,7 @@ use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
+use crate::cache::{CachedTable, FileCache};
 use crate::files::{FileFormatKind, FileSet, SourceFile};
 use crate::quotes::{unclosed_quote, Dialect};
 use crate::remote::{blocking_reader, read_range, sample_reader, store_of};
@@ -136,6 +137,7 @@ pub async fn file_table(
         apply_dtypes(Arc::clone(&schema), &temporal_types(&temporals, true))?
     };
 
+    let reader = format!("{format:?}");
     let listing_options = ListingOptions::new(format)
         // The files are already chosen: accept them whatever their extension.
         .with_file_extension("");
@@ -159,8 +161,17 @@ pub async fn file_table(
     }
     .with_schema(file_schema);
     let mut table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+    // Files decoded otherwise (options, column types, partition columns) are cached apart.
+    let decoding = format!("{reader} {:?}", table.schema());
     if let Some(blocksize) = options.blocksize {
         table = Arc::new(BlockTable::new(table, blocksize)?);
+    }
+    let text = matches!(
+        kind,
+        FileFormatKind::Csv | FileFormatKind::Tsv | FileFormatKind::Json
+    );
+    if let Some(cache) = FileCache::of(state).filter(|_| text) {
+        table = Arc::new(CachedTable::new(table, cache, decoding));
     }
     if custom_nulls || !temporals.is_empty() {
         let nulls = if custom_nulls {

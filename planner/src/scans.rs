@@ -63,6 +63,7 @@ fn collect_provider(table: String, provider: &Arc<dyn TableProvider>, scans: &mu
         collect(&view, scans);
         return;
     }
+    let provider = crate::cache::uncached(provider);
     let any: &dyn Any = provider.as_ref();
     if let Some(blocks) = any.downcast_ref::<crate::listing::BlockTable>() {
         collect_provider(table, blocks.inner(), scans);
@@ -95,7 +96,7 @@ pub fn partition_scans(plan: &LogicalPlan) -> datafusion::common::Result<Option<
     let LogicalPlan::TableScan(scan) = plan else {
         return Ok(None);
     };
-    let mut provider = source_as_provider(&scan.source)?;
+    let mut provider = Arc::clone(crate::cache::uncached(&source_as_provider(&scan.source)?));
     if let Some(blocks) =
         (provider.as_ref() as &dyn Any).downcast_ref::<crate::listing::BlockTable>()
     {

@@ -7,7 +7,6 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Result;
 use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -73,10 +72,11 @@ impl PhysicalOptimizerRule for KeepSourcePartitions {
 /// passed through steps that keep each partition to itself.
 fn in_source_partitions(plan: &Arc<dyn ExecutionPlan>) -> bool {
     if let Some(source) = plan.downcast_ref::<DataSourceExec>() {
-        let source = source.data_source();
-        return source.downcast_ref::<MemorySourceConfig>().is_some()
-            || source
-                .downcast_ref::<FileScanConfig>()
+        return source
+            .data_source()
+            .downcast_ref::<MemorySourceConfig>()
+            .is_some()
+            || crate::cache::file_scan_config(plan.as_ref())
                 .is_some_and(|files| files.output_partitioning.is_some());
     }
     if let Some(timeseries) = plan.downcast_ref::<TimeseriesExec>() {
