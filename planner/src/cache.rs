@@ -106,7 +106,7 @@ struct Entry {
 pub struct CachedFile {
     /// Where the file is (`/path` or the object's URL).
     pub file: String,
-    /// The byte range cached, when the file is read in parts.
+    /// The byte range cached, when the file is read in parts (`None`: all of it).
     pub range: Option<(i64, i64)>,
     /// Columns held.
     pub columns: usize,
@@ -189,7 +189,9 @@ impl FileCache {
             .into_iter()
             .map(|(key, entry)| CachedFile {
                 file: shown_location(&key.store, &key.path),
-                range: key.range,
+                range: key
+                    .range
+                    .filter(|&(from, to)| (from, to) != (0, entry.version.size as i64)),
                 columns: entry.columns.len(),
                 rows: entry.batches.iter().map(RecordBatch::num_rows).sum(),
                 bytes: entry.bytes,

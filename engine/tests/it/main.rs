@@ -2,6 +2,7 @@
 //! fixtures' known answers (see `testdata/README.md`).
 
 mod arithmetic;
+mod cache;
 mod execution;
 mod frame;
 mod fuzz;
