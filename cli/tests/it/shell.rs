@@ -199,3 +199,45 @@ fn a_catalog_that_cannot_be_kept_or_read_is_refused() {
         &["broken.db", "syntax error"],
     );
 }
+
+#[test]
+fn cache_shows_the_files_kept_and_serves_them_until_one_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, "k,v\na,1\nb,2\na,3\n").unwrap();
+    let sum = format!("SELECT sum(v) AS total FROM '{}';\n", data.display());
+    let rewrite = format!(".shell printf 'k,v\\na,5\\n' > {}\n", data.display());
+    let script = format!(
+        ".mode csv\n{sum}{sum}.cache\n{rewrite}{sum}.cache\n.cache clear\n.cache\n.cache off\n{sum}.cache\n"
+    );
+    let printed = shell_ok(&[], &script);
+    let shown = data.display().to_string();
+    let expected = format!(
+        "total\n6\ntotal\n6\n\
+         file cache on: 1 file held, 128 B of {budget}\n\
+         file,range,columns,rows,bytes,hits\n{shown},,1,3,128,1\n\
+         total\n5\n\
+         file cache on: 1 file held, 128 B of {budget}\n\
+         file,range,columns,rows,bytes,hits\n{shown},,1,1,128,0\n\
+         file cache on: 0 files held, 0 B of {budget}\n\
+         total\n5\n\
+         file cache off: 0 files held, 0 B of {budget}\n",
+        budget = budget_of(&printed)
+    );
+    assert_eq!(printed, expected);
+
+    let off = shell_ok(&["--no-cache"], &format!("{sum}{sum}.cache\n"));
+    assert!(off.ends_with("file cache off: 0 files held, 0 B of ".to_string() + &budget_of(&off) + "\n"), "{off}");
+    let usage = shell(&[], ".cache maybe\n", &[]);
+    assert!(stderr(&usage).contains("usage: .cache [on|off|clear]"), "{}", stderr(&usage));
+}
+
+/// The budget a `.cache` line names: a quarter of what a query may hold, which depends on
+/// the machine.
+fn budget_of(printed: &str) -> String {
+    let line = printed
+        .lines()
+        .find(|line| line.starts_with("file cache"))
+        .unwrap();
+    line.rsplit(" of ").next().unwrap().to_string()
+}

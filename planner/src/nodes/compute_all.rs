@@ -93,7 +93,7 @@ fn scan_key(scan: &TableScan) -> String {
     let schema = scan.source.schema();
     let provider = datafusion::datasource::source_as_provider(&scan.source).ok();
     let listing = provider.as_ref().and_then(|p| {
-        let any: &dyn std::any::Any = p.as_ref();
+        let any: &dyn std::any::Any = crate::cache::uncached(p).as_ref();
         any.downcast_ref::<datafusion::datasource::listing::ListingTable>()
     });
     match listing {
