@@ -122,6 +122,12 @@ impl SessionBuilder {
             // inputs enough without it.
             .with_round_robin_repartition(partitions <= ROUND_ROBIN_PARTITIONS)
             .with_information_schema(true)
+            // DataFusion's scans let an idle stream take files queued for another: that
+            // mixes partitions (the rows of `head`, per-partition files and `compute` would
+            // leave their files' order) and makes a query's per-partition work, and so its
+            // metrics, differ from run to run. Scans split files into ranges of equal size
+            // anyway.
+            .set_bool("datafusion.execution.enable_file_stream_work_stealing", false)
             // Planning errors then carry where the statement went wrong, for the caret
             // under it.
             .set_bool("datafusion.sql_parser.collect_spans", true)

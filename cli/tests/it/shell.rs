@@ -211,6 +211,8 @@ fn cache_shows_the_files_kept_and_serves_them_until_one_changes() {
         ".mode csv\n{sum}{sum}.cache\n{rewrite}{sum}.cache\n.cache clear\n.cache\n.cache off\n{sum}.cache\n"
     );
     let printed = shell_ok(&[], &script);
+    let (banner, printed) = printed.split_once('\n').unwrap();
+    assert!(banner.starts_with("Rask "), "{banner}");
     let shown = data.display().to_string();
     let expected = format!(
         "total\n6\ntotal\n6\n\
@@ -222,12 +224,13 @@ fn cache_shows_the_files_kept_and_serves_them_until_one_changes() {
          file cache on: 0 files held, 0 B of {budget}\n\
          total\n5\n\
          file cache off: 0 files held, 0 B of {budget}\n",
-        budget = budget_of(&printed)
+        budget = budget_of(printed)
     );
     assert_eq!(printed, expected);
 
     let off = shell_ok(&["--no-cache"], &format!("{sum}{sum}.cache\n"));
-    assert!(off.ends_with("file cache off: 0 files held, 0 B of ".to_string() + &budget_of(&off) + "\n"), "{off}");
+    let line = format!("file cache off: 0 files held, 0 B of {}\n", budget_of(&off));
+    assert!(off.ends_with(&line), "{off}");
     let usage = shell(&[], ".cache maybe\n", &[]);
     assert!(stderr(&usage).contains("usage: .cache [on|off|clear]"), "{}", stderr(&usage));
 }

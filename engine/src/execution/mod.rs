@@ -94,16 +94,8 @@ impl Planned {
 
     /// Starts the query with one stream per output partition, all of them running at once
     /// when polled together. The query ends when every stream has ended (or been closed).
-    /// Each stream reads its own files, in order: DataFusion's scans otherwise let an idle
-    /// stream take files queued for another, which mixes partitions (and the rows of `head`,
-    /// per-partition files and `compute` out of their files' order).
-    pub(crate) async fn partitions(mut self) -> Result<Partitions> {
-        let mut config = self.task.session_config().clone();
-        config
-            .options_mut()
-            .execution
-            .enable_file_stream_work_stealing = false;
-        self.task = self.task.with_session_config(config);
+    /// Each stream reads its own files, in order (see the session's settings).
+    pub(crate) async fn partitions(self) -> Result<Partitions> {
         let count = self.physical.output_partitioning().partition_count();
         let physical = Arc::clone(&self.physical);
         let shown = self.shown.clone();
