@@ -279,6 +279,11 @@ impl FileCache {
     fn insert(&self, key: FileKey, version: Version, columns: Vec<usize>, batches: Vec<RecordBatch>, bytes: usize) {
         let mut store = self.lock();
         store.remove(&key);
+        if !self.enabled() {
+            // Turned off while the file was being read.
+            store.release(bytes);
+            return;
+        }
         store.clock += 1;
         let entry = Entry {
             version,
@@ -685,7 +690,12 @@ impl Stream for CachedStream {
                         }
                         this.current = Current::Between;
                     }
-                    other => return other,
+                    Poll::Ready(Some(Err(e))) => {
+                        // What was read of a file that failed is not the file.
+                        *fill = None;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Poll::Pending => return Poll::Pending,
                 },
             }
         }

@@ -267,6 +267,13 @@ async fn off_it_keeps_nothing_and_a_read_cut_short_keeps_nothing() {
     let cache = session.file_cache().unwrap();
     assert!(cache.files().is_empty(), "{:?}", cache.files());
     assert_eq!(cache.held(), 0);
+    // Nor does a read that fails part way (a bad value at line 10052, past the batches
+    // decoded before it).
+    let bad = format!("SELECT sum(v) FROM '{}'", crate::testdata("bad/bad_value.csv"));
+    let failed = session.sql(&bad).await.unwrap().collect().await;
+    assert!(failed.is_err());
+    assert!(cache.files().is_empty(), "{:?}", cache.files());
+    assert_eq!(cache.held(), 0);
     // A LIMIT stops reading early: nothing is kept either.
     let limited = format!("SELECT v FROM '{glob}' LIMIT 3");
     let batches = session.sql(&limited).await.unwrap().collect().await.unwrap();
