@@ -127,7 +127,10 @@ impl SessionBuilder {
             // leave their files' order) and makes a query's per-partition work, and so its
             // metrics, differ from run to run. Scans split files into ranges of equal size
             // anyway.
-            .set_bool("datafusion.execution.enable_file_stream_work_stealing", false)
+            .set_bool(
+                "datafusion.execution.enable_file_stream_work_stealing",
+                false,
+            )
             // Planning errors then carry where the statement went wrong, for the caret
             // under it.
             .set_bool("datafusion.sql_parser.collect_spans", true)

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
 
 /// Rows the query's sources (file scans, generators) have produced so far, against the rows
@@ -147,9 +149,15 @@ fn expected_rows(source: &Arc<dyn ExecutionPlan>) -> Option<u64> {
 }
 
 /// The bytes `source` scans of local and of remote files, when it is a scan of CSV or JSON
-/// files; `None` for any other source.
+/// files read from disk or a store; `None` for any other source, and for scans through the
+/// session's file cache, which may read no byte at all (their rows are counted instead).
 fn text_file_bytes(source: &Arc<dyn ExecutionPlan>) -> Option<(u64, u64)> {
-    let scan = rask_planner::cache::file_scan_config(source.as_ref())?;
+    let scan = source
+        .as_ref()
+        .downcast_ref::<DataSourceExec>()?
+        .data_source()
+        .as_ref()
+        .downcast_ref::<FileScanConfig>()?;
     if !matches!(scan.file_source().file_type(), "csv" | "json") {
         return None;
     }

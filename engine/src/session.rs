@@ -260,7 +260,9 @@ impl Session {
         let batch = RecordBatch::try_new(
             Arc::clone(&schema),
             vec![
-                Arc::new(StringArray::from_iter_values(files.iter().map(|f| f.file.as_str()))),
+                Arc::new(StringArray::from_iter_values(
+                    files.iter().map(|f| f.file.as_str()),
+                )),
                 Arc::new(ranges.finish()),
                 count(|f| f.columns as u64),
                 count(|f| f.rows as u64),

@@ -224,7 +224,12 @@ impl FileCache {
 
     /// The batches of `key` with `columns`, in that order, if it is cached as `version`
     /// with all of them; a cached file of another version is dropped.
-    fn lookup(&self, key: &FileKey, version: &Version, columns: &[usize]) -> Option<Vec<RecordBatch>> {
+    fn lookup(
+        &self,
+        key: &FileKey,
+        version: &Version,
+        columns: &[usize],
+    ) -> Option<Vec<RecordBatch>> {
         let mut store = self.lock();
         let entry = store.files.get(key)?;
         if entry.version != *version {
@@ -276,7 +281,14 @@ impl FileCache {
     }
 
     /// Keeps `batches` (already held) as `key`'s, replacing what it held.
-    fn insert(&self, key: FileKey, version: Version, columns: Vec<usize>, batches: Vec<RecordBatch>, bytes: usize) {
+    fn insert(
+        &self,
+        key: FileKey,
+        version: Version,
+        columns: Vec<usize>,
+        batches: Vec<RecordBatch>,
+        bytes: usize,
+    ) {
         let mut store = self.lock();
         store.remove(&key);
         if !self.enabled() {
@@ -377,7 +389,10 @@ impl TableProvider for CachedTable {
         self.inner.table_type()
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
     }
 
@@ -428,7 +443,10 @@ impl TableProvider for CachedTable {
         let narrowed = (0..asked.len())
             .map(|i| {
                 let name = schema.field(i).name();
-                (Arc::new(Column::new(name, i)) as Arc<dyn PhysicalExpr>, name.clone())
+                (
+                    Arc::new(Column::new(name, i)) as Arc<dyn PhysicalExpr>,
+                    name.clone(),
+                )
             })
             .collect::<Vec<_>>();
         Ok(Arc::new(ProjectionExec::try_new(narrowed, source)?))
@@ -481,13 +499,19 @@ impl CachedFiles {
 /// The file scan configuration of `plan`, when it scans files (through the cache or not).
 pub fn file_scan_config(plan: &dyn ExecutionPlan) -> Option<&FileScanConfig> {
     let source = plan.downcast_ref::<DataSourceExec>()?.data_source();
-    source
-        .downcast_ref::<FileScanConfig>()
-        .or_else(|| source.downcast_ref::<CachedFiles>().map(CachedFiles::config))
+    source.downcast_ref::<FileScanConfig>().or_else(|| {
+        source
+            .downcast_ref::<CachedFiles>()
+            .map(CachedFiles::config)
+    })
 }
 
 impl DataSource for CachedFiles {
-    fn open(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+    fn open(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
         let files = self
             .config
             .file_groups
@@ -517,9 +541,11 @@ impl DataSource for CachedFiles {
         repartition_file_min_size: usize,
         output_ordering: Option<datafusion::physical_expr::LexOrdering>,
     ) -> Result<Option<Arc<dyn DataSource>>> {
-        let repartitioned =
-            self.config
-                .repartitioned(target_partitions, repartition_file_min_size, output_ordering)?;
+        let repartitioned = self.config.repartitioned(
+            target_partitions,
+            repartition_file_min_size,
+            output_ordering,
+        )?;
         Ok(repartitioned.and_then(|source| {
             let config = source.downcast_ref::<FileScanConfig>()?.clone();
             Some(self.with_config(config))
@@ -554,7 +580,10 @@ impl DataSource for CachedFiles {
         self.config.metrics()
     }
 
-    fn try_swapping_with_projection(&self, _projection: &ProjectionExprs) -> Result<Option<Arc<dyn DataSource>>> {
+    fn try_swapping_with_projection(
+        &self,
+        _projection: &ProjectionExprs,
+    ) -> Result<Option<Arc<dyn DataSource>>> {
         // The cached columns are the table's; expressions stay above the scan.
         Ok(None)
     }
@@ -570,7 +599,9 @@ impl DataSource for CachedFiles {
         &self,
         filters: Vec<Arc<dyn PhysicalExpr>>,
         _config: &ConfigOptions,
-    ) -> Result<datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation<Arc<dyn DataSource>>> {
+    ) -> Result<
+        datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation<Arc<dyn DataSource>>,
+    > {
         Ok(datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation::with_parent_pushdown_result(
             vec![datafusion::physical_plan::filter_pushdown::PushedDown::No; filters.len()],
         ))
@@ -655,7 +686,9 @@ impl CachedStream {
         served.files.add(1);
         served.opened.add(1);
         served.processed.add(1);
-        served.rows.add(batches.iter().map(RecordBatch::num_rows).sum());
+        served
+            .rows
+            .add(batches.iter().map(RecordBatch::num_rows).sum());
     }
 }
 

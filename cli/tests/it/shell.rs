@@ -232,7 +232,11 @@ fn cache_shows_the_files_kept_and_serves_them_until_one_changes() {
     let line = format!("file cache off: 0 files held, 0 B of {}\n", budget_of(&off));
     assert!(off.ends_with(&line), "{off}");
     let usage = shell(&[], ".cache maybe\n", &[]);
-    assert!(stderr(&usage).contains("usage: .cache [on|off|clear]"), "{}", stderr(&usage));
+    assert!(
+        stderr(&usage).contains("usage: .cache [on|off|clear]"),
+        "{}",
+        stderr(&usage)
+    );
 }
 
 /// The budget a `.cache` line names: a quarter of what a query may hold, which depends on

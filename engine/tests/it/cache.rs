@@ -86,9 +86,24 @@ async fn a_glob_read_again_is_served_from_the_cache() {
     assert_eq!(single(&batches, 0), kept.len() as i64);
     assert_eq!(single(&batches, 1), kept.iter().sum::<i64>());
     assert_eq!(hits(&session), [2, 2, 2]);
+    // Served files read no byte: progress counts their rows.
+    let frame = session
+        .sql(&format!("SELECT v FROM '{glob}'"))
+        .await
+        .unwrap();
+    let (mut stream, progress) = frame.execute_stream_with_progress().await.unwrap();
+    while let Some(batch) = stream.next_batch().await {
+        batch.unwrap();
+    }
+    assert_eq!(progress.bytes(), None);
+    assert_eq!(progress.rows_read(), 600);
+    assert!(progress.fraction().unwrap() > 0.5);
     let held: usize = cached(&session).iter().map(|f| f.bytes).sum();
     assert_eq!(session.file_cache().unwrap().held(), held);
-    assert!(session.memory_reserved() >= held, "the pool counts what the cache holds");
+    assert!(
+        session.memory_reserved() >= held,
+        "the pool counts what the cache holds"
+    );
 }
 
 fn single(batches: &[RecordBatch], column: usize) -> i64 {
@@ -139,7 +154,13 @@ async fn a_file_rewritten_appended_to_or_removed_is_read_again() {
         .await
         .unwrap();
     let count = "SELECT count(*) FROM t";
-    let batches = registered.sql(count).await.unwrap().collect().await.unwrap();
+    let batches = registered
+        .sql(count)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
     assert_eq!(single(&batches, 0), 50);
     std::fs::remove_file(&first).unwrap();
     let failed = match registered.sql(count).await {
@@ -226,7 +247,10 @@ async fn the_cache_keeps_within_a_quarter_of_the_memory_limit() {
     write_csv(&big, &big_rows);
     let big_glob = big.display().to_string();
     for _ in 0..2 {
-        assert_eq!(sums_by_key(&session, &big_glob).await, reference(&[&big_rows]));
+        assert_eq!(
+            sums_by_key(&session, &big_glob).await,
+            reference(&[&big_rows])
+        );
     }
     assert!(cache.files().iter().all(|f| !f.file.ends_with("big.csv")));
 }
@@ -259,7 +283,10 @@ async fn off_it_keeps_nothing_and_a_read_cut_short_keeps_nothing() {
         .partitions(1)
         .build()
         .unwrap();
-    let frame = session.sql(&format!("SELECT v FROM '{glob}'")).await.unwrap();
+    let frame = session
+        .sql(&format!("SELECT v FROM '{glob}'"))
+        .await
+        .unwrap();
     let mut stream = frame.execute_stream().await.unwrap();
     let first = stream.next_batch().await.unwrap().unwrap();
     assert_eq!(first.num_rows(), 100);
@@ -269,14 +296,23 @@ async fn off_it_keeps_nothing_and_a_read_cut_short_keeps_nothing() {
     assert_eq!(cache.held(), 0);
     // Nor does a read that fails part way (a bad value at line 10052, past the batches
     // decoded before it).
-    let bad = format!("SELECT sum(v) FROM '{}'", crate::testdata("bad/bad_value.csv"));
+    let bad = format!(
+        "SELECT sum(v) FROM '{}'",
+        crate::testdata("bad/bad_value.csv")
+    );
     let failed = session.sql(&bad).await.unwrap().collect().await;
     assert!(failed.is_err());
     assert!(cache.files().is_empty(), "{:?}", cache.files());
     assert_eq!(cache.held(), 0);
     // A LIMIT stops reading early: nothing is kept either.
     let limited = format!("SELECT v FROM '{glob}' LIMIT 3");
-    let batches = session.sql(&limited).await.unwrap().collect().await.unwrap();
+    let batches = session
+        .sql(&limited)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
     assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
     assert!(cache.files().is_empty());
 }
@@ -303,7 +339,11 @@ async fn hive_folders_blocks_and_json_are_served_right() {
         assert_eq!((single(&batches, 0), single(&batches, 1)), (expected, 200));
     }
     let served: Vec<u64> = hits(&session);
-    assert_eq!(served, [1, 1], "only the two folders the filter keeps are read");
+    assert_eq!(
+        served,
+        [1, 1],
+        "only the two folders the filter keeps are read"
+    );
 
     // Dask's blocks: the same partitions, and rows, when served.
     let big = dir.path().join("blocks.csv");
@@ -328,17 +368,29 @@ async fn hive_folders_blocks_and_json_are_served_right() {
     }
     assert!(seen[0].0 > 1, "{} partitions", seen[0].0);
     assert_eq!(seen[0], seen[1]);
-    assert_eq!(seen[1].1, (0..3000).collect::<Vec<i64>>(), "rows in file order");
+    assert_eq!(
+        seen[1].1,
+        (0..3000).collect::<Vec<i64>>(),
+        "rows in file order"
+    );
     let blocks = cached(&session)
         .iter()
         .filter(|f| f.file.ends_with("blocks.csv"))
         .map(|f| (f.range, f.hits))
         .collect::<Vec<_>>();
-    assert_eq!(blocks.len(), seen[0].0, "a cached part per block: {blocks:?}");
-    assert!(blocks.iter().all(|(range, hits)| range.is_some() && *hits == 1));
+    assert_eq!(
+        blocks.len(),
+        seen[0].0,
+        "a cached part per block: {blocks:?}"
+    );
+    assert!(blocks
+        .iter()
+        .all(|(range, hits)| range.is_some() && *hits == 1));
 
     let json = dir.path().join("events.ndjson");
-    let lines: String = (0..50).map(|i| format!("{{\"id\": {i}, \"n\": {}}}\n", i * 2)).collect();
+    let lines: String = (0..50)
+        .map(|i| format!("{{\"id\": {i}, \"n\": {}}}\n", i * 2))
+        .collect();
     std::fs::write(&json, lines).unwrap();
     let sql = format!("SELECT sum(n) FROM '{}'", json.display());
     for _ in 0..2 {
