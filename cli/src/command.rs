@@ -544,12 +544,14 @@ async fn show_or_set_cache(runner: &mut Runner, setting: Option<CacheSetting>) -
         None => {
             let files = cache.files();
             println!(
-                "file cache {}: {} file{} held, {} of {}",
+                "file cache {}: {} file{}, {} in memory of {}, {} on disk of {}",
                 if cache.enabled() { "on" } else { "off" },
                 files.len(),
                 if files.len() == 1 { "" } else { "s" },
                 rask::format_bytes(cache.held()),
-                rask::format_bytes(cache.budget())
+                rask::format_bytes(cache.budget()),
+                rask::format_bytes(cache.on_disk() as usize),
+                rask::format_bytes(cache.disk_budget() as usize)
             );
             if !files.is_empty() {
                 runner.show(runner.session().cached_files()?).await?;

@@ -76,10 +76,13 @@ impl SessionBuilder {
     }
 
     /// The session's file cache: a quarter of the memory limit, or of what a query may hold
-    /// without one, so that queries keep most of the memory.
-    pub(crate) fn file_cache_for(&self, runtime: &RuntimeEnv) -> FileCache {
+    /// without one, so that queries keep most of the memory; beyond it, files in `scratch`
+    /// up to a quarter of the free space there.
+    pub(crate) fn file_cache_for(&self, runtime: &RuntimeEnv, scratch: &ScratchDir) -> FileCache {
         let budget = self.memory_limit.unwrap_or_else(machine_share) / 4;
-        let cache = FileCache::new(budget, &runtime.memory_pool);
+        let disk_budget = free_space(scratch.path()).unwrap_or(0) / 4;
+        let cache = FileCache::new(budget, &runtime.memory_pool)
+            .with_disk(scratch.path().join("cache"), disk_budget);
         cache.set_enabled(!self.no_file_cache);
         cache
     }
@@ -221,6 +224,22 @@ pub(crate) fn machine_share() -> usize {
         (Ok(pages), Ok(size)) if pages > 0 && size > 0 => pages.saturating_mul(size) / 2,
         _ => 4 << 30,
     }
+}
+
+/// Bytes free for this process on the filesystem holding `dir`.
+fn free_space(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `stats` is written by statvfs before it
+    // is read.
+    let stats = unsafe {
+        if libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stats.assume_init()
+    };
+    Some(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
 }
 
 /// `value` when it is from 1 to `max`.

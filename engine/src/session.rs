@@ -36,7 +36,7 @@ impl SessionBuilder {
     pub fn build(self) -> Result<Session> {
         let spill = self.spill_scratch()?;
         let (config, runtime) = self.settings(Some(&spill))?;
-        let config = config.with_extension(Arc::new(self.file_cache_for(&runtime)));
+        let config = config.with_extension(Arc::new(self.file_cache_for(&runtime, &spill)));
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         Session::from_context(ctx, self.memory_limit_bytes(), None, Some(spill))
     }
@@ -237,8 +237,8 @@ impl Session {
     }
 
     /// The files the file cache holds, most recently used first: `file`, the byte `range`
-    /// cached when a file is read in parts, and the `columns`, `rows`, `bytes` and `hits`
-    /// (queries served) of each.
+    /// cached when a file is read in parts, and the `columns`, `rows`, `bytes`, where they
+    /// are `kept` (`memory` or `disk`) and the `hits` (queries served) of each.
     pub fn cached_files(&self) -> Result<DataFrame> {
         use datafusion::arrow::array::{StringBuilder, UInt64Array};
         let files = self.file_cache().map(|c| c.files()).unwrap_or_default();
@@ -255,6 +255,7 @@ impl Session {
             Field::new("columns", DataType::UInt64, false),
             Field::new("rows", DataType::UInt64, false),
             Field::new("bytes", DataType::UInt64, false),
+            Field::new("kept", DataType::Utf8, false),
             Field::new("hits", DataType::UInt64, false),
         ]));
         let batch = RecordBatch::try_new(
@@ -267,6 +268,13 @@ impl Session {
                 count(|f| f.columns as u64),
                 count(|f| f.rows as u64),
                 count(|f| f.bytes as u64),
+                Arc::new(StringArray::from_iter_values(files.iter().map(|f| {
+                    if f.on_disk {
+                        "disk"
+                    } else {
+                        "memory"
+                    }
+                }))),
                 count(|f| f.hits),
             ],
         )?;

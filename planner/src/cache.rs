@@ -4,7 +4,10 @@
 //! Dask users explore interactively: the same glob, query after query. Parsing text is most of
 //! what such a query costs, so a session keeps what it decoded, file by file, in memory it
 //! counts against its memory pool, within a budget, evicting the least recently used files
-//! first. A file is identified by its location, the byte range read and how it is decoded
+//! first — but never those the running query uses, so a glob larger than the budget keeps
+//! what fits instead of each file pushing out the one before. What does not fit in memory
+//! goes, where the session has a scratch directory, to Arrow IPC files there (within a share
+//! of the disk's free space), which read back far faster than the text they came from. A file is identified by its location, the byte range read and how it is decoded
 //! (format options and column types); it is served only while its size, modification time
 //! and entity tag are those it was read with, so an answer is never stale: a file rewritten,
 //! appended to or removed is read again (or missed, like any removed file).
@@ -24,9 +27,11 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::ipc::reader::FileReader;
+use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{Result, Statistics};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::config::ConfigOptions;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
@@ -43,12 +48,21 @@ use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricB
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use futures::{Stream, StreamExt};
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
 
 /// Decoded files kept for the session, within a budget of bytes.
 pub struct FileCache {
     enabled: AtomicBool,
     budget: usize,
+    disk: Option<Disk>,
     store: Mutex<Store>,
+}
+
+/// Where files that do not fit in memory are kept, and how many bytes of them.
+struct Disk {
+    dir: PathBuf,
+    budget: u64,
 }
 
 #[derive(Default)]
@@ -56,8 +70,12 @@ struct Store {
     files: HashMap<FileKey, Entry>,
     /// Per way of decoding (a table), the columns queries asked of its files.
     columns_asked: HashMap<Arc<str>, BTreeSet<usize>>,
-    /// Bytes held by cached files and by reads being collected.
+    /// Bytes held in memory by cached files and by reads being collected.
     held: usize,
+    /// Bytes of cached files and of reads being written on disk.
+    on_disk: u64,
+    /// Numbers the files written.
+    written: u64,
     /// Counts uses, to find the least recently used file.
     clock: u64,
     /// `held`, as the session's memory pool sees it.
@@ -95,10 +113,25 @@ struct Entry {
     version: Version,
     /// Table columns (indices into the table's schema) held, in the batches' order.
     columns: Vec<usize>,
-    batches: Vec<RecordBatch>,
+    place: Place,
+    /// Bytes held in memory, or written on disk.
     bytes: usize,
+    rows: usize,
     last_used: u64,
     hits: u64,
+}
+
+enum Place {
+    Memory(Vec<RecordBatch>),
+    /// An Arrow IPC file.
+    Disk(PathBuf),
+}
+
+/// What a lookup found: the batches with the columns asked, or the file holding them and
+/// the positions of those columns in it.
+enum Kept {
+    Batches(Vec<RecordBatch>),
+    File(PathBuf, Vec<usize>),
 }
 
 /// One cached file, as `.cache` lists it.
@@ -112,8 +145,10 @@ pub struct CachedFile {
     pub columns: usize,
     /// Rows held.
     pub rows: usize,
-    /// Memory held, in bytes.
+    /// Bytes held, in memory or on disk.
     pub bytes: usize,
+    /// Whether it is kept in a file on disk rather than in memory.
+    pub on_disk: bool,
     /// Times queries were served from it.
     pub hits: u64,
 }
@@ -135,11 +170,19 @@ impl FileCache {
         FileCache {
             enabled: AtomicBool::new(true),
             budget,
+            disk: None,
             store: Mutex::new(Store {
                 reservation: Some(reservation),
                 ..Store::default()
             }),
         }
+    }
+
+    /// The same cache, keeping up to `budget` bytes of what does not fit in memory in Arrow
+    /// IPC files in `dir` (which the session removes when it ends).
+    pub fn with_disk(mut self, dir: PathBuf, budget: u64) -> FileCache {
+        self.disk = Some(Disk { dir, budget });
+        self
     }
 
     /// The session's cache, when it keeps one (sessions on a cluster do not).
@@ -175,9 +218,25 @@ impl FileCache {
         self.budget
     }
 
-    /// Bytes it holds now.
+    /// Bytes it holds in memory now.
     pub fn held(&self) -> usize {
         self.lock().held
+    }
+
+    /// Bytes of its files on disk now.
+    pub fn on_disk(&self) -> u64 {
+        self.lock().on_disk
+    }
+
+    /// The most bytes it keeps on disk (0 without a directory for them).
+    pub fn disk_budget(&self) -> u64 {
+        self.disk.as_ref().map_or(0, |disk| disk.budget)
+    }
+
+    /// The clock the files a query is about to read are stamped after: those it uses then
+    /// are not evicted to make room for its other files.
+    fn now(&self) -> u64 {
+        self.lock().clock
     }
 
     /// The cached files, most recently used first.
@@ -193,8 +252,9 @@ impl FileCache {
                     .range
                     .filter(|&(from, to)| (from, to) != (0, entry.version.size as i64)),
                 columns: entry.columns.len(),
-                rows: entry.batches.iter().map(RecordBatch::num_rows).sum(),
+                rows: entry.rows,
                 bytes: entry.bytes,
+                on_disk: matches!(entry.place, Place::Disk(_)),
                 hits: entry.hits,
             })
             .collect()
@@ -222,14 +282,9 @@ impl FileCache {
             .extend(columns);
     }
 
-    /// The batches of `key` with `columns`, in that order, if it is cached as `version`
+    /// What is kept of `key` with `columns`, and its rows, if it is cached as `version`
     /// with all of them; a cached file of another version is dropped.
-    fn lookup(
-        &self,
-        key: &FileKey,
-        version: &Version,
-        columns: &[usize],
-    ) -> Option<Vec<RecordBatch>> {
+    fn lookup(&self, key: &FileKey, version: &Version, columns: &[usize]) -> Option<(Kept, usize)> {
         let mut store = self.lock();
         let entry = store.files.get(key)?;
         if entry.version != *version {
@@ -240,37 +295,64 @@ impl FileCache {
             .iter()
             .map(|c| entry.columns.iter().position(|held| held == c))
             .collect::<Option<Vec<usize>>>()?;
-        let batches = entry
-            .batches
-            .iter()
-            .map(|batch| batch.project(&positions))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .ok()?;
+        let kept = match &entry.place {
+            Place::Memory(batches) => Kept::Batches(
+                batches
+                    .iter()
+                    .map(|batch| batch.project(&positions))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .ok()?,
+            ),
+            Place::Disk(path) => Kept::File(path.clone(), positions),
+        };
+        let rows = entry.rows;
         store.clock += 1;
         let now = store.clock;
         let entry = store.files.get_mut(key)?;
         entry.last_used = now;
         entry.hits += 1;
-        Some(batches)
+        Some((kept, rows))
     }
 
-    /// Makes room for `bytes` more, evicting the least recently used files; false when
-    /// they do not fit in the budget or the memory pool.
-    fn hold(&self, bytes: usize) -> bool {
+    /// Drops what is kept of `key` (its file could not be read back).
+    fn forget(&self, key: &FileKey) {
+        self.lock().remove(key);
+    }
+
+    /// Makes room for `bytes` more in memory, evicting the least recently used files the
+    /// query started at `since` does not use; false when they do not fit in the budget or
+    /// the memory pool.
+    fn hold(&self, bytes: usize, since: u64) -> bool {
         let mut store = self.lock();
         loop {
-            let fits_budget = store.held + bytes <= self.budget;
-            if fits_budget {
-                let reserved = match &store.reservation {
-                    Some(reservation) => reservation.try_grow(bytes).is_ok(),
-                    None => false,
-                };
+            if store.held + bytes <= self.budget {
+                let reserved = store
+                    .reservation
+                    .as_ref()
+                    .is_some_and(|reservation| reservation.try_grow(bytes).is_ok());
                 if reserved {
                     store.held += bytes;
                     return true;
                 }
             }
-            if !store.evict_least_recently_used() {
+            if !store.evict_least_recently_used(since, false) {
+                return false;
+            }
+        }
+    }
+
+    /// Makes room for `bytes` more on disk, as [`FileCache::hold`] does in memory.
+    fn hold_on_disk(&self, bytes: usize, since: u64) -> bool {
+        let Some(budget) = self.disk.as_ref().map(|disk| disk.budget) else {
+            return false;
+        };
+        let mut store = self.lock();
+        loop {
+            if store.on_disk + bytes as u64 <= budget {
+                store.on_disk += bytes as u64;
+                return true;
+            }
+            if !store.evict_least_recently_used(since, true) {
                 return false;
             }
         }
@@ -280,30 +362,33 @@ impl FileCache {
         self.lock().release(bytes);
     }
 
-    /// Keeps `batches` (already held) as `key`'s, replacing what it held.
-    fn insert(
-        &self,
-        key: FileKey,
-        version: Version,
-        columns: Vec<usize>,
-        batches: Vec<RecordBatch>,
-        bytes: usize,
-    ) {
+    fn release_on_disk(&self, bytes: usize, path: &Path) {
+        self.lock().release_on_disk(bytes, path);
+    }
+
+    /// A new file for a read to be kept in, in the cache's directory.
+    fn new_file(&self) -> Option<PathBuf> {
+        let dir = &self.disk.as_ref()?.dir;
+        std::fs::create_dir_all(dir).ok()?;
+        let mut store = self.lock();
+        store.written += 1;
+        Some(dir.join(format!("{}.arrow", store.written)))
+    }
+
+    /// Keeps what a read collected (its bytes already held) as `key`'s, replacing what
+    /// was kept of it.
+    fn insert(&self, key: FileKey, entry: Entry) {
         let mut store = self.lock();
         store.remove(&key);
         if !self.enabled() {
             // Turned off while the file was being read.
-            store.release(bytes);
+            store.drop_entry(entry);
             return;
         }
         store.clock += 1;
         let entry = Entry {
-            version,
-            columns,
-            batches,
-            bytes,
             last_used: store.clock,
-            hits: 0,
+            ..entry
         };
         store.files.insert(key, entry);
     }
@@ -312,7 +397,14 @@ impl FileCache {
 impl Store {
     fn remove(&mut self, key: &FileKey) {
         if let Some(entry) = self.files.remove(key) {
-            self.release(entry.bytes);
+            self.drop_entry(entry);
+        }
+    }
+
+    fn drop_entry(&mut self, entry: Entry) {
+        match &entry.place {
+            Place::Memory(_) => self.release(entry.bytes),
+            Place::Disk(path) => self.release_on_disk(entry.bytes, path),
         }
     }
 
@@ -323,10 +415,21 @@ impl Store {
         }
     }
 
-    fn evict_least_recently_used(&mut self) -> bool {
+    fn release_on_disk(&mut self, bytes: usize, path: &Path) {
+        self.on_disk = self.on_disk.saturating_sub(bytes as u64);
+        // A file already gone (its directory removed) needs no removing.
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// Evicts the least recently used file, in memory or on disk, that no query started
+    /// at `since` or later has used; false when there is none.
+    fn evict_least_recently_used(&mut self, since: u64, on_disk: bool) -> bool {
         let oldest = self
             .files
             .iter()
+            .filter(|(_, entry)| {
+                entry.last_used <= since && matches!(entry.place, Place::Disk(_)) == on_disk
+            })
             .min_by_key(|(_, entry)| entry.last_used)
             .map(|(key, _)| key.clone());
         match oldest {
@@ -435,6 +538,7 @@ impl TableProvider for CachedTable {
             cache: Arc::clone(&self.cache),
             decoding: Arc::clone(&self.decoding),
             columns: read.clone(),
+            since: self.cache.now(),
         });
         if read.len() == asked.len() {
             return Ok(source);
@@ -471,6 +575,8 @@ pub struct CachedFiles {
     decoding: Arc<str>,
     /// The table columns the scan outputs, in order.
     columns: Vec<usize>,
+    /// The cache's clock when the query was planned.
+    since: u64,
 }
 
 impl CachedFiles {
@@ -611,6 +717,7 @@ impl DataSource for CachedFiles {
 enum Current {
     Between,
     Served(std::vec::IntoIter<RecordBatch>),
+    FromDisk(FileReader<BufReader<std::fs::File>>),
     Reading {
         stream: SendableRecordBatchStream,
         fill: Option<Fill>,
@@ -644,20 +751,34 @@ impl CachedStream {
         let file = self.files.pop_front()?;
         let key = self.scan.key(&file);
         let version = Version::of(&file);
-        if let Some(batches) = self.scan.cache.lookup(&key, &version, &self.scan.columns) {
-            self.count_served(&batches);
-            return Some(Ok(Current::Served(batches.into_iter())));
+        let cache = &self.scan.cache;
+        match cache.lookup(&key, &version, &self.scan.columns) {
+            Some((Kept::Batches(batches), rows)) => {
+                self.count_served(rows);
+                return Some(Ok(Current::Served(batches.into_iter())));
+            }
+            Some((Kept::File(path, positions), rows)) => {
+                let reader = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|file| {
+                        FileReader::try_new_buffered(file, Some(positions))
+                            .map_err(|e| e.to_string())
+                    });
+                match reader {
+                    Ok(reader) => {
+                        self.count_served(rows);
+                        return Some(Ok(Current::FromDisk(reader)));
+                    }
+                    // Read the file itself instead.
+                    Err(_) => cache.forget(&key),
+                }
+            }
+            None => {}
         }
+        let fill = Fill::new(cache, key, version, &self.scan);
         Some(self.read(file).map(|stream| Current::Reading {
             stream,
-            fill: Some(Fill {
-                cache: Arc::clone(&self.scan.cache),
-                key,
-                version,
-                columns: self.scan.columns.clone(),
-                batches: Vec::new(),
-                bytes: 0,
-            }),
+            fill: Some(fill),
         }))
     }
 
@@ -672,7 +793,7 @@ impl CachedStream {
         config.open(self.partition, Arc::clone(&self.context))
     }
 
-    fn count_served(&mut self, batches: &[RecordBatch]) {
+    fn count_served(&mut self, rows: usize) {
         let (metrics, partition) = (&self.metrics, self.partition);
         let served = self.served.get_or_insert_with(|| {
             let count = |name: &'static str| MetricBuilder::new(metrics).counter(name, partition);
@@ -686,9 +807,7 @@ impl CachedStream {
         served.files.add(1);
         served.opened.add(1);
         served.processed.add(1);
-        served
-            .rows
-            .add(batches.iter().map(RecordBatch::num_rows).sum());
+        served.rows.add(rows);
     }
 }
 
@@ -706,6 +825,10 @@ impl Stream for CachedStream {
                 },
                 Current::Served(batches) => match batches.next() {
                     Some(batch) => return Poll::Ready(Some(Ok(batch))),
+                    None => this.current = Current::Between,
+                },
+                Current::FromDisk(reader) => match reader.next() {
+                    Some(batch) => return Poll::Ready(Some(batch.map_err(DataFusionError::from))),
                     None => this.current = Current::Between,
                 },
                 Current::Reading { stream, fill } => match stream.poll_next_unpin(cx) {
@@ -741,44 +864,152 @@ impl RecordBatchStream for CachedStream {
     }
 }
 
-/// The batches of a file being read, held against the cache's budget until the file ends.
+/// A file being read, its batches kept as they come: in memory while the cache has room,
+/// then (where the cache keeps files on disk) written to an Arrow IPC file.
 struct Fill {
     cache: Arc<FileCache>,
     key: FileKey,
     version: Version,
     columns: Vec<usize>,
-    batches: Vec<RecordBatch>,
-    bytes: usize,
+    /// The clock when the query was planned: files it uses are not evicted for this one.
+    since: u64,
+    rows: usize,
+    kept: Keeping,
+}
+
+enum Keeping {
+    Memory {
+        batches: Vec<RecordBatch>,
+        bytes: usize,
+    },
+    Disk {
+        writer: FileWriter<BufWriter<std::fs::File>>,
+        path: PathBuf,
+        bytes: usize,
+    },
+    /// Finished, or given up.
+    Nothing,
 }
 
 impl Fill {
+    fn new(cache: &Arc<FileCache>, key: FileKey, version: Version, scan: &CachedFiles) -> Fill {
+        Fill {
+            cache: Arc::clone(cache),
+            key,
+            version,
+            columns: scan.columns.clone(),
+            since: scan.since,
+            rows: 0,
+            kept: Keeping::Memory {
+                batches: Vec::new(),
+                bytes: 0,
+            },
+        }
+    }
+
     /// Keeps `batch`; false (and the fill given up) when the cache has no room for it.
     fn push(&mut self, batch: &RecordBatch) -> bool {
         let size = batch.get_array_memory_size();
-        if !self.cache.hold(size) {
+        self.rows += batch.num_rows();
+        let kept = match &mut self.kept {
+            Keeping::Memory { batches, bytes } if self.cache.hold(size, self.since) => {
+                *bytes += size;
+                batches.push(batch.clone());
+                true
+            }
+            Keeping::Memory { .. } => self.to_disk(batch.schema()) && self.write(batch, size),
+            Keeping::Disk { .. } => self.write(batch, size),
+            Keeping::Nothing => false,
+        };
+        if !kept {
+            self.give_up();
+        }
+        kept
+    }
+
+    /// Moves what was kept in memory to a file on disk; false where there is no room (or
+    /// no directory) for it.
+    fn to_disk(&mut self, schema: SchemaRef) -> bool {
+        let Keeping::Memory { batches, bytes } =
+            std::mem::replace(&mut self.kept, Keeping::Nothing)
+        else {
+            return false;
+        };
+        self.cache.release(bytes);
+        let Some(path) = self.cache.new_file() else {
+            return false;
+        };
+        let writer = std::fs::File::create(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|file| {
+                FileWriter::try_new_buffered(file, &schema).map_err(|e| e.to_string())
+            });
+        let Ok(writer) = writer else {
+            let _ = std::fs::remove_file(&path);
+            return false;
+        };
+        self.kept = Keeping::Disk {
+            writer,
+            path,
+            bytes: 0,
+        };
+        batches
+            .iter()
+            .all(|batch| self.write(batch, batch.get_array_memory_size()))
+    }
+
+    fn write(&mut self, batch: &RecordBatch, size: usize) -> bool {
+        let Keeping::Disk { writer, bytes, .. } = &mut self.kept else {
+            return false;
+        };
+        if !self.cache.hold_on_disk(size, self.since) {
             return false;
         }
-        self.bytes += size;
-        self.batches.push(batch.clone());
-        true
+        *bytes += size;
+        // A disk that fills up only ends the keeping: the query goes on.
+        writer.write(batch).is_ok()
+    }
+
+    fn give_up(&mut self) {
+        match std::mem::replace(&mut self.kept, Keeping::Nothing) {
+            Keeping::Memory { bytes, .. } => self.cache.release(bytes),
+            Keeping::Disk { path, bytes, .. } => self.cache.release_on_disk(bytes, &path),
+            Keeping::Nothing => {}
+        }
     }
 
     fn finish(mut self) {
-        let bytes = std::mem::take(&mut self.bytes);
-        let batches = std::mem::take(&mut self.batches);
-        self.cache.insert(
-            self.key.clone(),
-            self.version.clone(),
-            self.columns.clone(),
-            batches,
+        let (place, bytes) = match std::mem::replace(&mut self.kept, Keeping::Nothing) {
+            Keeping::Memory { batches, bytes } => (Place::Memory(batches), bytes),
+            Keeping::Disk {
+                mut writer,
+                path,
+                bytes,
+            } => {
+                if writer.finish().is_err() {
+                    self.cache.release_on_disk(bytes, &path);
+                    return;
+                }
+                (Place::Disk(path), bytes)
+            }
+            Keeping::Nothing => return,
+        };
+        let entry = Entry {
+            version: self.version.clone(),
+            columns: self.columns.clone(),
+            place,
             bytes,
-        );
+            rows: self.rows,
+            last_used: 0,
+            hits: 0,
+        };
+        self.cache.insert(self.key.clone(), entry);
     }
 }
 
 impl Drop for Fill {
     fn drop(&mut self) {
         // A read that did not finish (an error, a cancelled query, no room) keeps nothing.
-        self.cache.release(self.bytes);
+        self.give_up();
     }
 }

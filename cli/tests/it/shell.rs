@@ -214,22 +214,25 @@ fn cache_shows_the_files_kept_and_serves_them_until_one_changes() {
     let (banner, printed) = printed.split_once('\n').unwrap();
     assert!(banner.starts_with("Rask "), "{banner}");
     let shown = data.display().to_string();
+    let budgets = budgets_of(printed);
     let expected = format!(
         "total\n6\ntotal\n6\n\
-         file cache on: 1 file held, 128 B of {budget}\n\
-         file,range,columns,rows,bytes,hits\n{shown},,1,3,128,1\n\
+         file cache on: 1 file, 128 B in memory{budgets}\n\
+         file,range,columns,rows,bytes,kept,hits\n{shown},,1,3,128,memory,1\n\
          total\n5\n\
-         file cache on: 1 file held, 128 B of {budget}\n\
-         file,range,columns,rows,bytes,hits\n{shown},,1,1,128,0\n\
-         file cache on: 0 files held, 0 B of {budget}\n\
+         file cache on: 1 file, 128 B in memory{budgets}\n\
+         file,range,columns,rows,bytes,kept,hits\n{shown},,1,1,128,memory,0\n\
+         file cache on: 0 files, 0 B in memory{budgets}\n\
          total\n5\n\
-         file cache off: 0 files held, 0 B of {budget}\n",
-        budget = budget_of(printed)
+         file cache off: 0 files, 0 B in memory{budgets}\n"
     );
     assert_eq!(printed, expected);
 
     let off = shell_ok(&["--no-cache"], &format!("{sum}{sum}.cache\n"));
-    let line = format!("file cache off: 0 files held, 0 B of {}\n", budget_of(&off));
+    let line = format!(
+        "file cache off: 0 files, 0 B in memory{}\n",
+        budgets_of(&off)
+    );
     assert!(off.ends_with(&line), "{off}");
     let usage = shell(&[], ".cache maybe\n", &[]);
     assert!(
@@ -239,12 +242,14 @@ fn cache_shows_the_files_kept_and_serves_them_until_one_changes() {
     );
 }
 
-/// The budget a `.cache` line names: a quarter of what a query may hold, which depends on
-/// the machine.
-fn budget_of(printed: &str) -> String {
+/// The budgets a `.cache` line names (` of 2.9 GiB, 0 B on disk of 9.1 GiB`): shares of
+/// the machine's memory and of the disk's free space.
+fn budgets_of(printed: &str) -> String {
     let line = printed
         .lines()
         .find(|line| line.starts_with("file cache"))
         .unwrap();
-    line.rsplit(" of ").next().unwrap().to_string()
+    let budgets = &line[line.find(" in memory").unwrap() + " in memory".len()..];
+    assert!(budgets.contains(" on disk of "), "{line}");
+    budgets.to_string()
 }

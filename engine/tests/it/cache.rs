@@ -200,15 +200,23 @@ async fn columns_asked_later_are_read_with_those_cached() {
     assert_eq!(hits(&session), [2]);
 }
 
+fn arrow_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.count())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cache_keeps_within_a_quarter_of_the_memory_limit() {
+async fn beyond_a_quarter_of_the_memory_limit_files_are_kept_on_disk() {
     let dir = tempfile::tempdir().unwrap();
+    let write_parts = |prefix: &str, count: i64| -> Vec<Vec<(i64, i64)>> {
+        let parts: Vec<Vec<(i64, i64)>> = (0..count).map(|i| rows_of(i * 20_000, 20_000)).collect();
+        for (i, rows) in parts.iter().enumerate() {
+            write_csv(&dir.path().join(format!("{prefix}{i:02}.csv")), rows);
+        }
+        parts
+    };
     // About 330 KiB decoded per file (the two 64-bit columns of 20,000 rows): twice the
-    // cache's budget in all.
-    let parts: Vec<Vec<(i64, i64)>> = (0..12).map(|i| rows_of(i * 20_000, 20_000)).collect();
-    for (i, rows) in parts.iter().enumerate() {
-        write_csv(&dir.path().join(format!("p{i:02}.csv")), rows);
-    }
+    // memory budget in all.
+    let parts = write_parts("p", 12);
     let limit = 8 << 20;
     let session = Session::builder()
         .memory_limit(limit)
@@ -217,18 +225,64 @@ async fn the_cache_keeps_within_a_quarter_of_the_memory_limit() {
         .unwrap();
     let cache = session.file_cache().unwrap();
     assert_eq!(cache.budget(), limit / 4);
+    let on_disk_dir = session.spill_dir().unwrap().join("cache");
     let glob = format!("{}/p*.csv", dir.path().display());
     let all: Vec<&[(i64, i64)]> = parts.iter().map(Vec::as_slice).collect();
-    for _ in 0..2 {
-        assert_eq!(sums_by_key(&session, &glob).await, reference(&all));
-        let held = cache.held();
-        assert!(held <= cache.budget(), "{held} > {}", cache.budget());
-        let files = cache.files();
-        assert!(
-            !files.is_empty() && files.len() < parts.len(),
-            "some files kept, the least recently used evicted: {files:?}"
-        );
-    }
+
+    assert_eq!(sums_by_key(&session, &glob).await, reference(&all));
+    // Every file kept (a file split between the two partitions as two parts).
+    let files = cached(&session);
+    let mut names: Vec<&str> = files.iter().map(|f| f.file.as_str()).collect();
+    names.dedup();
+    assert_eq!(names.len(), 12, "{files:?}");
+    let in_memory: Vec<&CachedFile> = files.iter().filter(|f| !f.on_disk).collect();
+    assert!(
+        !in_memory.is_empty() && in_memory.len() < files.len(),
+        "{files:?}"
+    );
+    assert!(
+        cache.held() <= cache.budget(),
+        "{} > {}",
+        cache.held(),
+        cache.budget()
+    );
+    let written: usize = files.iter().filter(|f| f.on_disk).map(|f| f.bytes).sum();
+    assert_eq!(cache.on_disk(), written as u64);
+    assert_eq!(arrow_files(&on_disk_dir), files.len() - in_memory.len());
+
+    // Read again: every file served, none pushed out by the query's own reads.
+    assert_eq!(sums_by_key(&session, &glob).await, reference(&all));
+    assert!(
+        hits(&session).iter().all(|&h| h == 1),
+        "{:?}",
+        cached(&session)
+    );
+
+    // Another glob's reads push out the least recently used files in memory, not its own.
+    let others = write_parts("q", 4);
+    let other_glob = format!("{}/q*.csv", dir.path().display());
+    let other_rows: Vec<&[(i64, i64)]> = others.iter().map(Vec::as_slice).collect();
+    assert_eq!(
+        sums_by_key(&session, &other_glob).await,
+        reference(&other_rows)
+    );
+    let files = cached(&session);
+    let parts_of = |prefix: &str| -> Vec<&CachedFile> {
+        let prefix = format!("{}/{prefix}", dir.path().display());
+        files
+            .iter()
+            .filter(|f| f.file.starts_with(&prefix))
+            .collect()
+    };
+    let others_kept = parts_of("q");
+    assert!(others_kept.iter().all(|f| !f.on_disk), "{files:?}");
+    let mut names: Vec<&str> = others_kept.iter().map(|f| f.file.as_str()).collect();
+    names.dedup();
+    assert_eq!(names.len(), 4, "{files:?}");
+    let first_in_memory = parts_of("p").iter().filter(|f| !f.on_disk).count();
+    assert!(first_in_memory < in_memory.len(), "{files:?}");
+    assert!(cache.held() <= cache.budget());
+
     // A query needing the memory the limit leaves still runs beside a full cache: the
     // sort spills.
     let sql = format!("SELECT v, s FROM '{glob}' ORDER BY s DESC, v");
@@ -241,7 +295,7 @@ async fn the_cache_keeps_within_a_quarter_of_the_memory_limit() {
     assert_eq!(first.column(1).as_string::<i32>().value(0), expected[0].0);
     assert!(cache.held() <= cache.budget());
 
-    // A file larger than the whole budget is read, and not kept.
+    // A file larger than the whole memory budget goes to disk.
     let big = dir.path().join("big.csv");
     let big_rows = rows_of(0, 300_000);
     write_csv(&big, &big_rows);
@@ -252,7 +306,19 @@ async fn the_cache_keeps_within_a_quarter_of_the_memory_limit() {
             reference(&[&big_rows])
         );
     }
-    assert!(cache.files().iter().all(|f| !f.file.ends_with("big.csv")));
+    let big_parts: Vec<CachedFile> = cached(&session)
+        .into_iter()
+        .filter(|f| f.file.ends_with("big.csv"))
+        .collect();
+    assert!(!big_parts.is_empty(), "{big_parts:?}");
+    assert!(
+        big_parts.iter().all(|f| f.on_disk && f.hits == 1),
+        "{big_parts:?}"
+    );
+
+    cache.clear();
+    assert_eq!((cache.held(), cache.on_disk()), (0, 0));
+    assert_eq!(arrow_files(&on_disk_dir), 0, "clearing removes the files");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
