@@ -239,7 +239,7 @@ fn free_space(dir: &std::path::Path) -> Option<u64> {
         }
         stats.assume_init()
     };
-    Some(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+    Some((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
 }
 
 /// `value` when it is from 1 to `max`.

@@ -717,10 +717,10 @@ impl DataSource for CachedFiles {
 enum Current {
     Between,
     Served(std::vec::IntoIter<RecordBatch>),
-    FromDisk(FileReader<BufReader<std::fs::File>>),
+    FromDisk(Box<FileReader<BufReader<std::fs::File>>>),
     Reading {
         stream: SendableRecordBatchStream,
-        fill: Option<Fill>,
+        fill: Option<Box<Fill>>,
     },
 }
 
@@ -767,7 +767,7 @@ impl CachedStream {
                 match reader {
                     Ok(reader) => {
                         self.count_served(rows);
-                        return Some(Ok(Current::FromDisk(reader)));
+                        return Some(Ok(Current::FromDisk(Box::new(reader))));
                     }
                     // Read the file itself instead.
                     Err(_) => cache.forget(&key),
@@ -778,7 +778,7 @@ impl CachedStream {
         let fill = Fill::new(cache, key, version, &self.scan);
         Some(self.read(file).map(|stream| Current::Reading {
             stream,
-            fill: Some(fill),
+            fill: Some(Box::new(fill)),
         }))
     }
 
@@ -883,7 +883,7 @@ enum Keeping {
         bytes: usize,
     },
     Disk {
-        writer: FileWriter<BufWriter<std::fs::File>>,
+        writer: Box<FileWriter<BufWriter<std::fs::File>>>,
         path: PathBuf,
         bytes: usize,
     },
@@ -917,7 +917,7 @@ impl Fill {
                 batches.push(batch.clone());
                 true
             }
-            Keeping::Memory { .. } => self.to_disk(batch.schema()) && self.write(batch, size),
+            Keeping::Memory { .. } => self.spill_to_disk(batch.schema()) && self.write(batch, size),
             Keeping::Disk { .. } => self.write(batch, size),
             Keeping::Nothing => false,
         };
@@ -929,7 +929,7 @@ impl Fill {
 
     /// Moves what was kept in memory to a file on disk; false where there is no room (or
     /// no directory) for it.
-    fn to_disk(&mut self, schema: SchemaRef) -> bool {
+    fn spill_to_disk(&mut self, schema: SchemaRef) -> bool {
         let Keeping::Memory { batches, bytes } =
             std::mem::replace(&mut self.kept, Keeping::Nothing)
         else {
@@ -949,7 +949,7 @@ impl Fill {
             return false;
         };
         self.kept = Keeping::Disk {
-            writer,
+            writer: Box::new(writer),
             path,
             bytes: 0,
         };
