@@ -3,13 +3,14 @@
 
 Usage:
     requery.py DATADIR [--query BIN] [--python PEER_VENV_PYTHON] [--queries q1,q2,...]
-               [--runs N] [--no-duckdb]
+               [--runs N] [--no-duckdb] [--memory-limit SIZE]
 
 Each workload of ../shared/bench/peers.py over CSV (q1-q4, q6; q5 writes its whole input)
 runs twice in one shell session of the release `query` (`query -i`, statements on stdin,
 `.timer on`), once with the file cache (the default) and once with `--no-cache`, and twice
 in one DuckDB connection (the peer virtualenv's Python, from ../shared/bench/setup_peers.sh);
-the sessions take turns, N times. Printed: per engine and workload, the medians of the first
+the sessions take turns, N times. With `--memory-limit`, a fourth session runs under that
+limit, whose cache keeps a quarter of it in memory and the rest in Arrow IPC files on disk. Printed: per engine and workload, the medians of the first
 and second run and their ratio (second / first), from the timings each engine reports for
 the statement itself (session start-up is not counted).
 """
@@ -72,16 +73,21 @@ def main():
     ap.add_argument("--queries", default=",".join(QUERIES))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-duckdb", action="store_true")
+    ap.add_argument("--memory-limit", default=None)
     args = ap.parse_args()
 
     engines = {
         "rask": lambda sql: rask_twice(args.query, sql, []),
         "rask --no-cache": lambda sql: rask_twice(args.query, sql, ["--no-cache"]),
     }
+    if args.memory_limit:
+        limited = ["--memory-limit", args.memory_limit]
+        engines[f"rask {' '.join(limited)}"] = lambda sql: rask_twice(args.query, sql, limited)
     if not args.no_duckdb:
         engines["duckdb"] = lambda sql: duckdb_twice(args.python, sql)
 
-    print(f"{'engine':<16} {'query':<5} {'first':>8} {'second':>8} {'second/first':>13}")
+    width = max(len(name) for name in engines)
+    print(f"{'engine':<{width}} {'query':<5} {'first':>8} {'second':>8} {'second/first':>13}")
     ratios = {name: [] for name in engines}
     for query in args.queries.split(","):
         sql = sql_over(query, args.datadir)
@@ -93,9 +99,9 @@ def main():
             first = statistics.median(t[0] for t in times)
             second = statistics.median(t[1] for t in times)
             ratios[name].append(second / first)
-            print(f"{name:<16} {query:<5} {first:>7.3f}s {second:>7.3f}s {second / first:>13.2f}")
+            print(f"{name:<{width}} {query:<5} {first:>7.3f}s {second:>7.3f}s {second / first:>13.2f}")
     for name, values in ratios.items():
-        print(f"{name:<16} geometric mean of second/first: {statistics.geometric_mean(values):.2f}")
+        print(f"{name:<{width}} geometric mean of second/first: {statistics.geometric_mean(values):.2f}")
 
 
 if __name__ == "__main__":
