@@ -306,3 +306,21 @@ def test_read_csv_sniffs_and_unions_by_name(sales_glob):
         .reset_index(drop=True)
     )
     frame_equal(got[list(expected.columns)], expected)
+
+
+def test_a_csv_read_again_follows_its_file(tmp_path):
+    # The session keeps the files it decoded; a file rewritten since is read again, both by
+    # a new frame and by one defined before the rewrite.
+    path = tmp_path / "t.csv"
+    before = pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]})
+    before.to_csv(path, index=False)
+    frame = dd.read_csv(str(path))
+    expected = before.groupby("k").v.sum()
+    for _ in range(2):
+        pdt.assert_series_equal(frame.groupby("k").v.sum().compute(), expected)
+    after = pd.DataFrame({"k": ["a", "b", "a"], "v": [7, 2, 9]})
+    after.to_csv(path, index=False)
+    assert path.stat().st_size == len("k,v\na,1\nb,2\na,3\n")
+    expected = after.groupby("k").v.sum()
+    pdt.assert_series_equal(dd.read_csv(str(path)).groupby("k").v.sum().compute(), expected)
+    pdt.assert_series_equal(frame.groupby("k").v.sum().compute(), expected)
