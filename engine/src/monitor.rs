@@ -237,11 +237,10 @@ impl Query {
             let scan = rask_planner::cache::file_scan_config(node.as_ref());
             if let Some(scan) = scan {
                 for file in scan.file_groups.iter().flat_map(|g| g.iter()) {
-                    let store = scan.object_store_url.as_str();
-                    let path = match store.strip_prefix("file://") {
-                        Some(_) => format!("/{}", file.object_meta.location),
-                        None => format!("{store}{}", file.object_meta.location),
-                    };
+                    let path = rask_planner::files::shown_object(
+                        scan.object_store_url.as_str(),
+                        file.object_meta.location.as_ref(),
+                    );
                     if !files.iter().any(|(seen, _)| seen == &path) {
                         files.push((path, file.object_meta.size));
                     }

@@ -7,10 +7,12 @@
 //! first — but never those the running query uses, so a glob larger than the budget keeps
 //! what fits instead of each file pushing out the one before. What does not fit in memory
 //! goes, where the session has a scratch directory, to Arrow IPC files there (within a share
-//! of the disk's free space), which read back far faster than the text they came from. A file is identified by its location, the byte range read and how it is decoded
-//! (format options and column types); it is served only while its size, modification time
-//! and entity tag are those it was read with, so an answer is never stale: a file rewritten,
-//! appended to or removed is read again (or missed, like any removed file).
+//! of the disk's free space), which read back far faster than the text they came from.
+//!
+//! A file is identified by its location, the byte range read and how it is decoded (format
+//! options and column types); it is served only while its size, modification time and entity
+//! tag are those it was read with, so an answer is never stale: a file rewritten, appended to
+//! or removed is read again (or missed, like any removed file).
 //!
 //! Each file keeps the columns queries asked of it; a query asking for more reads the file
 //! again with the columns of both, so a few queries in, the columns a session uses are all
@@ -19,6 +21,8 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,7 +36,6 @@ use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, Statistics};
-use datafusion::config::ConfigOptions;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
 use datafusion::datasource::source::{DataSource, DataSourceExec};
@@ -48,8 +51,6 @@ use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricB
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use futures::{Stream, StreamExt};
-use std::io::{BufReader, BufWriter};
-use std::path::{Path, PathBuf};
 
 /// Decoded files kept for the session, within a budget of bytes.
 pub struct FileCache {
@@ -65,21 +66,19 @@ struct Disk {
     budget: u64,
 }
 
-#[derive(Default)]
 struct Store {
     files: HashMap<FileKey, Entry>,
     /// Per way of decoding (a table), the columns queries asked of its files.
     columns_asked: HashMap<Arc<str>, BTreeSet<usize>>,
-    /// Bytes held in memory by cached files and by reads being collected.
-    held: usize,
     /// Bytes of cached files and of reads being written on disk.
     on_disk: u64,
     /// Numbers the files written.
     written: u64,
     /// Counts uses, to find the least recently used file.
     clock: u64,
-    /// `held`, as the session's memory pool sees it.
-    reservation: Option<MemoryReservation>,
+    /// The memory held by cached files and by reads being collected, counted in the
+    /// session's memory pool.
+    reservation: MemoryReservation,
 }
 
 /// A file's part as one scan partition reads it, decoded one way.
@@ -172,8 +171,12 @@ impl FileCache {
             budget,
             disk: None,
             store: Mutex::new(Store {
-                reservation: Some(reservation),
-                ..Store::default()
+                files: HashMap::new(),
+                columns_asked: HashMap::new(),
+                on_disk: 0,
+                written: 0,
+                clock: 0,
+                reservation,
             }),
         }
     }
@@ -206,9 +209,8 @@ impl FileCache {
     /// Frees every cached file.
     pub fn clear(&self) {
         let mut store = self.lock();
-        let keys: Vec<FileKey> = store.files.keys().cloned().collect();
-        for key in keys {
-            store.remove(&key);
+        for (_, entry) in std::mem::take(&mut store.files) {
+            store.drop_entry(entry);
         }
         store.columns_asked.clear();
     }
@@ -220,7 +222,7 @@ impl FileCache {
 
     /// Bytes it holds in memory now.
     pub fn held(&self) -> usize {
-        self.lock().held
+        self.lock().reservation.size()
     }
 
     /// Bytes of its files on disk now.
@@ -247,7 +249,7 @@ impl FileCache {
         files
             .into_iter()
             .map(|(key, entry)| CachedFile {
-                file: shown_location(&key.store, &key.path),
+                file: crate::files::shown_object(&key.store, &key.path),
                 range: key
                     .range
                     .filter(|&(from, to)| (from, to) != (0, entry.version.size as i64)),
@@ -325,15 +327,10 @@ impl FileCache {
     fn hold(&self, bytes: usize, since: u64) -> bool {
         let mut store = self.lock();
         loop {
-            if store.held + bytes <= self.budget {
-                let reserved = store
-                    .reservation
-                    .as_ref()
-                    .is_some_and(|reservation| reservation.try_grow(bytes).is_ok());
-                if reserved {
-                    store.held += bytes;
-                    return true;
-                }
+            if store.reservation.size() + bytes <= self.budget
+                && store.reservation.try_grow(bytes).is_ok()
+            {
+                return true;
             }
             if !store.evict_least_recently_used(since, false) {
                 return false;
@@ -409,10 +406,7 @@ impl Store {
     }
 
     fn release(&mut self, bytes: usize) {
-        self.held = self.held.saturating_sub(bytes);
-        if let Some(reservation) = &self.reservation {
-            reservation.shrink(bytes.min(reservation.size()));
-        }
+        self.reservation.shrink(bytes.min(self.reservation.size()));
     }
 
     fn release_on_disk(&mut self, bytes: usize, path: &Path) {
@@ -439,13 +433,6 @@ impl Store {
             }
             None => false,
         }
-    }
-}
-
-fn shown_location(store: &str, path: &str) -> String {
-    match store.strip_prefix("file://") {
-        Some(_) => format!("/{path}"),
-        None => format!("{}/{path}", store.trim_end_matches('/')),
     }
 }
 
@@ -699,18 +686,6 @@ impl DataSource for CachedFiles {
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
         self.config.apply_expressions(f)
-    }
-
-    fn try_pushdown_filters(
-        &self,
-        filters: Vec<Arc<dyn PhysicalExpr>>,
-        _config: &ConfigOptions,
-    ) -> Result<
-        datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation<Arc<dyn DataSource>>,
-    > {
-        Ok(datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation::with_parent_pushdown_result(
-            vec![datafusion::physical_plan::filter_pushdown::PushedDown::No; filters.len()],
-        ))
     }
 }
 

@@ -217,6 +217,16 @@ impl SourceFile {
     }
 }
 
+/// How messages name the object at `location` in the store at `store_url` (as an
+/// `ObjectStoreUrl` writes it: `file:///`, `s3://bucket/`): a path for local files, the
+/// object's URL otherwise.
+pub fn shown_object(store_url: &str, location: &str) -> String {
+    match store_url.strip_prefix("file://") {
+        Some(_) => format!("/{location}"),
+        None => format!("{}/{location}", store_url.trim_end_matches('/')),
+    }
+}
+
 /// A table's files, resolved once at planning time.
 #[derive(Debug, Clone)]
 pub struct FileSet {

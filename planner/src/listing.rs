@@ -137,7 +137,7 @@ pub async fn file_table(
         apply_dtypes(Arc::clone(&schema), &temporal_types(&temporals, true))?
     };
 
-    let reader = format!("{format:?}");
+    let reader = Arc::clone(&format);
     let listing_options = ListingOptions::new(format)
         // The files are already chosen: accept them whatever their extension.
         .with_file_extension("");
@@ -161,8 +161,6 @@ pub async fn file_table(
     }
     .with_schema(file_schema);
     let mut table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
-    // Files decoded otherwise (options, column types, partition columns) are cached apart.
-    let decoding = format!("{reader} {:?}", table.schema());
     if let Some(blocksize) = options.blocksize {
         table = Arc::new(BlockTable::new(table, blocksize)?);
     }
@@ -171,6 +169,8 @@ pub async fn file_table(
         FileFormatKind::Csv | FileFormatKind::Tsv | FileFormatKind::Json
     );
     if let Some(cache) = FileCache::of(state).filter(|_| text) {
+        // Files decoded otherwise (options, column types, partition columns) are cached apart.
+        let decoding = format!("{reader:?} {:?}", table.schema());
         table = Arc::new(CachedTable::new(table, cache, decoding));
     }
     if custom_nulls || !temporals.is_empty() {
