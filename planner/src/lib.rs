@@ -130,12 +130,17 @@ pub fn install(
         .with_session_id(session_id)
         .with_catalog_list(catalogs)
         .with_optimizer_rule(Arc::new(rules::PruneDivisions))
-        .with_physical_optimizer_rule(Arc::new(rules::KeepSourcePartitions))
-        .with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
-    add_analyzer_rules(builder.analyzer().get_or_insert_with(Analyzer::new));
+        .with_optimizer_rule(Arc::new(rules::PushSemiJoins))
+        .with_physical_optimizer_rule(Arc::new(rules::KeepSourcePartitions));
     if plan_locally {
-        builder = builder.with_query_planner(Arc::new(extension::RaskQueryPlanner));
+        // A cluster's workers run DataFusion's own operators only, so its scans keep their
+        // dynamic filters for row-group pruning alone.
+        builder = builder
+            .with_query_planner(Arc::new(extension::RaskQueryPlanner))
+            .with_physical_optimizer_rule(Arc::new(rules::ApplyJoinFilters));
     }
+    builder = builder.with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
+    add_analyzer_rules(builder.analyzer().get_or_insert_with(Analyzer::new));
     if let Some(factories) = builder.table_factories() {
         let glob_factory = Arc::new(GlobTableFactory::default());
         for format in ["CSV", "TSV", "PARQUET", "JSON", "NDJSON", "ARROW"] {

@@ -8,6 +8,7 @@ mod frame;
 mod fuzz;
 mod partitions;
 mod semantics;
+mod tpch;
 mod visual;
 
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 //! | [`DivisionsExec`] | input `i` of a [`Divisions`](crate::nodes::Divisions) as output partition `i` |
 //! | [`SharedScanExec`] | one place that reads a sub-plan computed once for all of them |
 //! | [`ComputeAllExec`] | nothing itself: it holds the plans of results computed together |
+//! | [`JoinFilterExec`] | the dynamic filters pushed into a Parquet scan, on its rows, while they pay |
 //! | [`TimeseriesExec`] | the rows of `timeseries()`, generated as they are read |
 //!
 //! Each states what is its own in [`Operator`] (or, with one input, [`OneInput`]) and lets
@@ -15,6 +16,7 @@
 
 mod compute_all;
 mod divisions;
+mod join_filter;
 mod map_partitions;
 mod rebalance;
 mod shared_scan;
@@ -22,6 +24,7 @@ mod timeseries;
 
 pub use compute_all::ComputeAllExec;
 pub use divisions::DivisionsExec;
+pub use join_filter::JoinFilterExec;
 pub use map_partitions::MapPartitionsExec;
 pub use rebalance::RebalanceExec;
 pub(crate) use shared_scan::Producer;

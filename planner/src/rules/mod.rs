@@ -3,9 +3,11 @@
 //! | rule | kind | rewrite |
 //! |---|---|---|
 //! | [`PruneDivisions`] (`prune_divisions`) | logical | drops the partitions of known divisions a filter on the index excludes |
+//! | [`PushSemiJoins`] (`push_semi_joins`) | logical | a semi or anti join on the key of an inner join below it goes under that join, on the key's side |
 //! | [`MergeUsingColumns`] (`merge_using_columns`) | analyzer, before type coercion | the `USING` column of a right or full join is the merged `coalesce(l.k, r.k)`; `SELECT *` over `USING` joins shows those columns first |
 //! | [`IntersectExceptAll`] (`intersect_except_all`) | analyzer, after type coercion | counts the copies of each row on both sides of `INTERSECT ALL` / `EXCEPT ALL` and emits min(m, n) / max(m − n, 0) of them |
 //! | [`KeepSourcePartitions`] (`keep_source_partitions`) | physical, after DataFusion's | no round-robin repartition over sources in Dask's partitions (blocks, days, in-memory partitions) |
+//! | [`ApplyJoinFilters`] (`apply_join_filters`) | physical, after DataFusion's | the dynamic filters of joins, TopK sorts and aggregations filter a Parquet scan's rows, not only its row groups |
 //! | [`BindSharedScans`] (`bind_shared_scans`) | physical, runs last | ties the places reading one shared sub-plan to one producer |
 //! | [`CheckedArithmetic`] (`checked_arithmetic`) | analyzer, after type coercion | integer `+ - *` and unary minus raise `bigint out of range` instead of wrapping |
 //! | [`ExactAggregates`] (`exact_aggregates`) | analyzer, before type coercion | `sum` of integers in 128 bits (an error past the result type, never a wrapped number); `avg` of integers and decimals from exact sums |
@@ -13,6 +15,7 @@
 //! | [`RoundingCasts`] (`rounding_casts`) | analyzer, after type coercion | float and decimal casts to integers round half away from zero |
 //! | [`FrameBounds`] (`frame_bounds`) | analyzer, after type coercion | `ROWS`/`GROUPS` frame offsets past 2^62 are 2^62, the same frame without DataFusion's position arithmetic overflowing |
 
+mod apply_join_filters;
 mod bind_shared_scans;
 mod checked_arithmetic;
 mod decimal_division;
@@ -23,8 +26,10 @@ mod intersect_except_all;
 mod keep_source_partitions;
 mod merge_using_columns;
 mod prune_divisions;
+mod push_semi_joins;
 mod rounding_casts;
 
+pub use apply_join_filters::ApplyJoinFilters;
 pub use bind_shared_scans::BindSharedScans;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use decimal_division::DecimalDivision;
@@ -34,4 +39,5 @@ pub use intersect_except_all::IntersectExceptAll;
 pub use keep_source_partitions::KeepSourcePartitions;
 pub use merge_using_columns::MergeUsingColumns;
 pub use prune_divisions::PruneDivisions;
+pub use push_semi_joins::PushSemiJoins;
 pub use rounding_casts::RoundingCasts;
