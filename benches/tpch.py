@@ -40,6 +40,7 @@ DUCKDB_SCRIPT = """
 import csv, sys, duckdb
 tables, sql = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
+con.execute("set enable_progress_bar = false")  # drawn on stdout for queries past 2 s
 for spec in tables.split(","):
     name, path = spec.split("=", 1)
     con.execute(f"create view {name} as select * from read_parquet('{path}')")
