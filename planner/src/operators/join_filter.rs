@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use datafusion::arrow::compute::BatchCoalescer;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Result;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
@@ -17,10 +16,10 @@ use datafusion::physical_plan::filter::batch_filter;
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
 };
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::{Stream, StreamExt};
 
-use super::{with_new_children, OneInput};
+use super::OneInput;
 
 /// Rows a partition filters before judging whether its filter is worth its cost.
 const SAMPLE_ROWS: usize = 65_536;
@@ -56,11 +55,6 @@ impl JoinFilterExec {
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
-
-    /// The dynamic filters applied.
-    pub fn filters(&self) -> &[Arc<dyn PhysicalExpr>] {
-        &self.filters
-    }
 }
 
 impl DisplayAs for JoinFilterExec {
@@ -84,39 +78,14 @@ impl OneInput for JoinFilterExec {
     fn with_input(&self, input: Arc<dyn ExecutionPlan>) -> Result<Self> {
         Ok(JoinFilterExec::new(input, self.filters.clone()))
     }
+
+    fn expressions(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        self.filters.iter().collect()
+    }
 }
 
 impl ExecutionPlan for JoinFilterExec {
-    fn name(&self) -> &str {
-        Self::static_name()
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        self.input.properties()
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    fn apply_expressions(
-        &self,
-        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        for filter in &self.filters {
-            if f(filter)? == TreeNodeRecursion::Stop {
-                return Ok(TreeNodeRecursion::Stop);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        with_new_children(self, children)
-    }
+    crate::operator_methods!();
 
     fn maintains_input_order(&self) -> Vec<bool> {
         vec![true]

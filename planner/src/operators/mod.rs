@@ -34,10 +34,11 @@ pub use timeseries::{QueryStopped, TimeseriesExec};
 use std::sync::Arc;
 
 use datafusion::common::{internal_err, Result};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{ExecutionPlan, PlanProperties};
 
-/// What an operator that evaluates no physical expressions says about its inputs and
-/// output, from which [`operator_methods!`](crate::operator_methods) writes `name`,
+/// What an operator says about its inputs, output and the physical expressions it
+/// evaluates, from which [`operator_methods!`](crate::operator_methods) writes `name`,
 /// `properties`, `children`, `apply_expressions` and `with_new_children`.
 pub trait Operator: Sized {
     /// The inputs, in order: the plan's children.
@@ -48,6 +49,12 @@ pub trait Operator: Sized {
 
     /// What the operator's output promises: partitioning, ordering, boundedness.
     fn plan_properties(&self) -> &Arc<PlanProperties>;
+
+    /// The physical expressions it evaluates (DataFusion finds its dynamic filters' users by
+    /// them); none by default.
+    fn expressions(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        vec![]
+    }
 }
 
 /// [`Operator`] for an operator with exactly one input.
@@ -61,6 +68,11 @@ pub trait OneInput: Sized {
     /// What the operator's output promises; by default what its input's does.
     fn plan_properties(&self) -> &Arc<PlanProperties> {
         self.input().properties()
+    }
+
+    /// The physical expressions it evaluates; none by default.
+    fn expressions(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        vec![]
     }
 }
 
@@ -76,6 +88,10 @@ impl<T: OneInput + ExecutionPlan> Operator for T {
 
     fn plan_properties(&self) -> &Arc<PlanProperties> {
         OneInput::plan_properties(self)
+    }
+
+    fn expressions(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        OneInput::expressions(self)
     }
 }
 
@@ -100,7 +116,7 @@ pub fn with_new_children<T: Operator + ExecutionPlan>(
 /// Writes, inside `impl ExecutionPlan for T`, the methods that follow from `T`'s
 /// [`Operator`](crate::operators::Operator) (or [`OneInput`](crate::operators::OneInput))
 /// implementation: `name` (the type's name), `properties`, `children`, `apply_expressions`
-/// (there are none) and `with_new_children`. The impl adds only what is `T`'s own, such as
+/// (over its `expressions`) and `with_new_children`. The impl adds only what is `T`'s own, such as
 /// `execute`.
 ///
 /// ```
@@ -164,12 +180,17 @@ macro_rules! operator_methods {
 
         fn apply_expressions(
             &self,
-            _f: &mut dyn FnMut(
+            f: &mut dyn FnMut(
                 &::std::sync::Arc<dyn ::datafusion::physical_expr::PhysicalExpr>,
             ) -> ::datafusion::common::Result<
                 ::datafusion::common::tree_node::TreeNodeRecursion,
             >,
         ) -> ::datafusion::common::Result<::datafusion::common::tree_node::TreeNodeRecursion> {
+            for expression in <Self as $crate::operators::Operator>::expressions(self) {
+                if f(expression)? == ::datafusion::common::tree_node::TreeNodeRecursion::Stop {
+                    return Ok(::datafusion::common::tree_node::TreeNodeRecursion::Stop);
+                }
+            }
             Ok(::datafusion::common::tree_node::TreeNodeRecursion::Continue)
         }
 
