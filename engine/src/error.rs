@@ -217,7 +217,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// DataFusion's category prefixes, which say nothing to a user.
-const NOISE: [&str; 14] = [
+const NOISE: [&str; 16] = [
     "Error during planning: ",
     "Execution error: ",
     "Arrow error: ",
@@ -230,6 +230,8 @@ const NOISE: [&str; 14] = [
     "Parquet error: ",
     "IO error: ",
     "Object Store error: ",
+    "Generic CSV error: ",
+    "Generic LocalFileSystem error: ",
     "Internal error: ",
     "Optimizer rule 'type_coercion' failed, due to: ",
 ];

@@ -1,12 +1,16 @@
-//! Bytes fetched from object stores, counted as they arrive, so that progress can be told
-//! for remote files whose rows cannot be estimated (CSV, JSON) without another request.
+//! What passes through the stores: bytes fetched from object stores, counted as they
+//! arrive, so that progress can be told for remote files whose rows cannot be estimated (CSV,
+//! JSON) without another request; and the bytes of CSV files read split at line breaks,
+//! local or remote, searched for quotes (see [`crate::quotes`]).
 
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -28,26 +32,80 @@ fn count(bytes: usize) {
     FETCHED.fetch_add(bytes as u64, Ordering::Relaxed);
 }
 
-/// `inner`, counting the bytes its reads deliver.
+/// `inner`, the store at `store_url` (`s3://bucket/`, `file:///`), whose reads of watched
+/// CSV files pass their quote watch, and whose delivered bytes are counted if it is remote.
 #[derive(Debug)]
-pub(crate) struct Counted {
+pub(crate) struct Observed {
     inner: Arc<dyn ObjectStore>,
+    store_url: String,
+    remote: bool,
 }
 
-impl Counted {
-    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
-        Arc::new(Counted { inner })
+impl Observed {
+    /// The remote store `inner`, serving `store_url`.
+    pub(crate) fn remote(inner: Arc<dyn ObjectStore>, store_url: &str) -> Arc<dyn ObjectStore> {
+        let store_url = store_url.to_string();
+        Arc::new(Observed {
+            inner,
+            store_url,
+            remote: true,
+        })
+    }
+
+    /// The local filesystem.
+    pub(crate) fn local() -> Arc<dyn ObjectStore> {
+        Arc::new(Observed {
+            inner: Arc::new(object_store::local::LocalFileSystem::new()),
+            store_url: ObjectStoreUrl::local_filesystem().as_str().to_string(),
+            remote: false,
+        })
     }
 }
 
-impl std::fmt::Display for Counted {
+/// Bytes read from a local file at a time when its reads are watched.
+const LOCAL_CHUNK_BYTES: u64 = 256 * 1024;
+
+/// Bytes `range` of the open local `file`, in chunks read as they are polled (a page-cache
+/// read of one chunk is shorter than handing it to a blocking thread).
+fn local_chunks(
+    mut file: std::fs::File,
+    path: std::path::PathBuf,
+    range: Range<u64>,
+) -> BoxStream<'static, Result<Bytes>> {
+    let unreadable = move |source: std::io::Error| object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: format!("cannot read '{}': {source}", path.display()).into(),
+    };
+    if let Err(e) = file.seek(SeekFrom::Start(range.start)) {
+        return futures::stream::once(async move { Err(unreadable(e)) }).boxed();
+    }
+    let start = (file, range.end - range.start);
+    futures::stream::try_unfold(start, move |(mut file, remaining)| {
+        let unreadable = unreadable.clone();
+        async move {
+            let mut chunk = Vec::new();
+            (&mut file)
+                .take(remaining.min(LOCAL_CHUNK_BYTES))
+                .read_to_end(&mut chunk)
+                .map_err(unreadable)?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            let remaining = remaining - chunk.len() as u64;
+            Ok(Some((Bytes::from(chunk), (file, remaining))))
+        }
+    })
+    .boxed()
+}
+
+impl std::fmt::Display for Observed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.fmt(f)
     }
 }
 
 #[async_trait]
-impl ObjectStore for Counted {
+impl ObjectStore for Observed {
     async fn put_opts(
         &self,
         location: &Path,
@@ -66,17 +124,40 @@ impl ObjectStore for Counted {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        let mut result = self.inner.get_opts(location, options).await?;
-        if let GetResultPayload::Stream(stream) = result.payload {
-            let counted = stream.inspect_ok(|bytes| count(bytes.len()));
-            result.payload = GetResultPayload::Stream(counted.boxed());
+        let result = self.inner.get_opts(location, options).await?;
+        let watch = crate::quotes::watched(&self.store_url, location);
+        if !self.remote && watch.is_none() {
+            return Ok(result);
         }
-        Ok(result)
+        let GetResult {
+            payload,
+            meta,
+            range,
+            attributes,
+        } = result;
+        let mut bytes = match payload {
+            GetResultPayload::Stream(stream) => stream,
+            GetResultPayload::File(file, path) => local_chunks(file, path, range.clone()),
+        };
+        if self.remote {
+            bytes = bytes.inspect_ok(|bytes| count(bytes.len())).boxed();
+        }
+        if let Some(watch) = watch {
+            bytes = watch.over(bytes, Arc::clone(&self.inner), location.clone());
+        }
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(bytes),
+            meta,
+            range,
+            attributes,
+        })
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let fetched = self.inner.get_ranges(location, ranges).await?;
-        count(fetched.iter().map(Bytes::len).sum());
+        if self.remote {
+            count(fetched.iter().map(Bytes::len).sum());
+        }
         Ok(fetched)
     }
 
@@ -121,7 +202,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_are_counted_once_whichever_way_they_come() {
-        let store = Counted::wrap(Arc::new(InMemory::new()));
+        let store = Observed::remote(Arc::new(InMemory::new()), "memory:///");
         let location = Path::from("x.csv");
         store
             .put(&location, PutPayload::from(vec![b'a'; 1000]))

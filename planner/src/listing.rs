@@ -38,7 +38,7 @@ use object_store::ObjectStoreExt;
 
 use crate::cache::{CachedTable, FileCache};
 use crate::files::{FileFormatKind, FileSet, SourceFile};
-use crate::quotes::{unclosed_quote, Dialect};
+use crate::quotes::{scan_quotes, Dialect};
 use crate::remote::{blocking_reader, read_range, sample_reader, store_of};
 use crate::sniff::{self, sniff, Given, Sniffed, Temporal};
 use crate::stores::{store_error, StorageOptions};
@@ -577,6 +577,12 @@ async fn file_format(
             if quoted {
                 check_quotes_close(state, files, dialect, compression).await?;
             }
+            // Compressed bytes cannot be searched for quotes as they pass.
+            let watched = (!quoted && !compression.is_compressed()).then_some(dialect);
+            for file in &files.files {
+                let store_url = file.store_url()?;
+                crate::quotes::watch(store_url.as_str(), &file.location(), file.shown(), watched);
+            }
             let mut format = CsvFormat::default()
                 .with_options(defaults.csv)
                 .with_has_header(sniffed.header)
@@ -615,7 +621,7 @@ async fn file_format(
 }
 
 /// Bytes sampled from the start of each CSV file to look for quoting.
-const QUOTE_SAMPLE_BYTES: u64 = 64 * 1024;
+pub(crate) const QUOTE_SAMPLE_BYTES: u64 = 64 * 1024;
 
 /// Whether any file quotes values, as far as its first bytes tell. A quoted value may hold a
 /// newline, and then a file cannot be split into byte ranges at newlines for parallel
@@ -693,10 +699,10 @@ async fn check_quotes_close(
             }
         };
         let open = read_blocking(state, file, compression, None, move |reader| {
-            unclosed_quote(reader, dialect).map_err(unreadable)
+            scan_quotes(reader, dialect).map_err(unreadable)
         })
         .await?;
-        if let Some(open) = open {
+        if let Some(open) = open.unclosed {
             return Err(DataFusionError::ArrowError(
                 Box::new(ArrowError::CsvError(format!(
                     "{shown}:{}:{}: malformed CSV: a quoted field opens here and is never closed",

@@ -1,15 +1,30 @@
-//! A quoted CSV field that is never closed.
+//! Quoted CSV fields that are never closed, or that hold line breaks where a file is read
+//! split at line breaks.
 //!
-//! The CSV decoder ends a quoted field at the end of the file without complaint, so a file
-//! with one stray opening quote reads as fewer rows than it has, the rest of the file folded
-//! into one value: a wrong answer, silently. Files whose first bytes quote values (the only
-//! ones read with quoted newlines allowed, see [`listing`](crate::listing)) are walked once
-//! when their table is created, with the decoder's rules: a quote opens a field only at the
-//! field's start, a doubled quote or an escaped one inside it is a literal quote, comment lines
-//! are skipped. A field still open at the end is an error naming the file, line and column
-//! where it opened.
+//! The CSV decoder ends a quoted field at the end of its input without complaint, so a file
+//! with one stray opening quote reads as fewer rows than it has, the rest of the file (or of
+//! the byte range a partition reads) folded into one value: a wrong answer, silently. The
+//! files are walked with the decoder's rules: a quote opens a field only at the field's start,
+//! a doubled quote or an escaped one inside it is a literal quote, comment lines are skipped.
+//!
+//! - Files whose first bytes quote values (the only ones read with quoted newlines allowed,
+//!   see [`listing`](crate::listing)) are walked when their table is created, and a field still
+//!   open at the end is an error naming the file, line and column where it opened.
+//! - The others are read in byte ranges split at line breaks, with no walk up front (it would
+//!   cost a whole read of every file). They are [`watch`]ed instead: their bytes are searched
+//!   for the quote character as they come from the store (see [`crate::fetched`]), and the
+//!   first quote found has the whole file walked, once per statement. A field that is never
+//!   closed, or a quoted line break (which a split read cuts in two), fails the read.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 
 /// The dialect of a CSV file, as far as quoting goes.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +54,7 @@ enum State {
     Comment,
 }
 
-/// Where a field that is never closed opens: 1-based line and column (in bytes).
+/// Where a quoted field opens: 1-based line and column (in bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenQuote {
     /// The line of the opening quote.
@@ -48,12 +63,23 @@ pub struct OpenQuote {
     pub column: u64,
 }
 
-/// Reads `input` to its end and tells where a quoted field that is still open there began.
-pub fn unclosed_quote(input: impl Read, dialect: Dialect) -> std::io::Result<Option<OpenQuote>> {
+/// What walking a file found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuoteScan {
+    /// The quoted field still open at the end, if one is.
+    pub unclosed: Option<OpenQuote>,
+    /// The first quoted field holding a line break.
+    pub line_break: Option<OpenQuote>,
+}
+
+/// Reads `input` to its end and tells where quoted fields that hold line breaks, or are
+/// still open at the end, begin.
+pub fn scan_quotes(input: impl Read, dialect: Dialect) -> std::io::Result<QuoteScan> {
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut state = State::RecordStart;
     let (mut line, mut column) = (1u64, 0u64);
     let mut opened = OpenQuote { line: 1, column: 1 };
+    let mut line_break = None;
     loop {
         let chunk = reader.fill_buf()?;
         if chunk.is_empty() {
@@ -77,6 +103,9 @@ pub fn unclosed_quote(input: impl Read, dialect: Dialect) -> std::io::Result<Opt
                 _ => State::Unquoted,
             };
             if byte == b'\n' {
+                if state == State::Quoted {
+                    line_break.get_or_insert(opened);
+                }
                 line += 1;
                 column = 0;
             }
@@ -84,7 +113,137 @@ pub fn unclosed_quote(input: impl Read, dialect: Dialect) -> std::io::Result<Opt
         let read = chunk.len();
         reader.consume(read);
     }
-    Ok(matches!(state, State::Quoted | State::Escaped).then_some(opened))
+    Ok(QuoteScan {
+        unclosed: matches!(state, State::Quoted | State::Escaped).then_some(opened),
+        line_break,
+    })
+}
+
+/// A file read split at line breaks, and what walking it found once a quote turned up.
+#[derive(Debug, Clone)]
+pub(crate) struct Watch {
+    dialect: Dialect,
+    shown: String,
+    verdict: Arc<tokio::sync::OnceCell<Result<(), String>>>,
+}
+
+/// The watched files, by store URL (`file:///`, `s3://bucket/`) and key.
+static WATCHED: LazyLock<Mutex<HashMap<String, Watch>>> = LazyLock::new(Default::default);
+
+fn watch_key(store_url: &str, location: &Path) -> String {
+    format!("{store_url}{location}")
+}
+
+/// Watches the file at `location` (named `shown` in messages) while it is read split at line
+/// breaks with `dialect`, or stops watching it (`None`): its table is read with quoted line
+/// breaks allowed and was checked whole. Each table creation starts afresh, so a file
+/// changed since is walked again.
+pub(crate) fn watch(store_url: &str, location: &Path, shown: String, dialect: Option<Dialect>) {
+    let key = watch_key(store_url, location);
+    let Ok(mut watched) = WATCHED.lock() else {
+        return;
+    };
+    match dialect {
+        Some(dialect) => {
+            let verdict = Arc::default();
+            let watch = Watch {
+                dialect,
+                shown,
+                verdict,
+            };
+            watched.insert(key, watch);
+        }
+        None => {
+            watched.remove(&key);
+        }
+    }
+}
+
+/// The watch on the file at `location` of the store at `store_url`, if it is watched.
+pub(crate) fn watched(store_url: &str, location: &Path) -> Option<Watch> {
+    let watched = WATCHED.lock().ok()?;
+    watched.get(&watch_key(store_url, location)).cloned()
+}
+
+impl Watch {
+    /// `bytes` of the watched file, from `store`, failing at the first chunk holding a quote
+    /// if the whole file, walked then, has a field that is never closed or a quoted line
+    /// break.
+    pub(crate) fn over(
+        self,
+        bytes: BoxStream<'static, object_store::Result<Bytes>>,
+        store: Arc<dyn ObjectStore>,
+        location: Path,
+    ) -> BoxStream<'static, object_store::Result<Bytes>> {
+        bytes
+            .and_then(move |chunk| {
+                let watch = self.clone();
+                let store = Arc::clone(&store);
+                let location = location.clone();
+                async move {
+                    if memchr::memchr(watch.dialect.quote, &chunk).is_some() {
+                        watch.walk_once(store, location).await?;
+                    }
+                    Ok(chunk)
+                }
+            })
+            .boxed()
+    }
+
+    async fn walk_once(
+        &self,
+        store: Arc<dyn ObjectStore>,
+        location: Path,
+    ) -> object_store::Result<()> {
+        let verdict = self
+            .verdict
+            .get_or_init(|| self.walk(store, location))
+            .await;
+        verdict
+            .clone()
+            .map_err(|message| object_store::Error::Generic {
+                store: "CSV",
+                source: message.into(),
+            })
+    }
+
+    async fn walk(&self, store: Arc<dyn ObjectStore>, location: Path) -> Result<(), String> {
+        let shown = self.shown.clone();
+        let object = store
+            .get(&location)
+            .await
+            .map_err(|e| format!("cannot read '{shown}': {e}"))?;
+        let reader: Box<dyn Read + Send> = match object.payload {
+            GetResultPayload::File(file, _) => Box::new(file),
+            GetResultPayload::Stream(bytes) => {
+                let bytes = bytes.map_err(std::io::Error::other);
+                let reader = tokio_util::io::StreamReader::new(bytes);
+                Box::new(tokio_util::io::SyncIoBridge::new(reader))
+            }
+        };
+        let dialect = self.dialect;
+        let scan = tokio::task::spawn_blocking(move || scan_quotes(reader, dialect))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot read '{shown}': {e}"))?;
+        if let Some(open) = scan.unclosed {
+            return Err(format!(
+                "{shown}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
+                open.line, open.column
+            ));
+        }
+        if let Some(open) = scan.line_break {
+            return Err(format!(
+                "{shown}:{}:{}: a quoted field holding a line break opens here; a file whose \
+                 first {} KiB quote no field is read in parts cut at line breaks, which would \
+                 cut this field",
+                open.line,
+                open.column,
+                crate::listing::QUOTE_SAMPLE_BYTES / 1024,
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -98,8 +257,9 @@ mod tests {
             escape: None,
             comment: Some(b'#'),
         };
-        unclosed_quote(text.as_bytes(), dialect)
+        scan_quotes(text.as_bytes(), dialect)
             .unwrap()
+            .unclosed
             .map(|open| (open.line, open.column))
     }
 
@@ -123,6 +283,26 @@ mod tests {
     }
 
     #[test]
+    fn the_first_quoted_line_break_is_found_where_its_field_opens() {
+        let dialect = Dialect {
+            delimiter: b',',
+            quote: b'"',
+            escape: None,
+            comment: None,
+        };
+        let line_break = |text: &str| scan_quotes(text.as_bytes(), dialect).unwrap().line_break;
+        assert_eq!(
+            line_break("a,b\n1,\"x,y\"\n2,\"p\nq\"\n3,\"r\ns\"\n"),
+            Some(OpenQuote { line: 3, column: 3 })
+        );
+        assert_eq!(
+            line_break("a,b\n1,\"x\"\"\n\"\n"),
+            Some(OpenQuote { line: 2, column: 3 })
+        );
+        assert_eq!(line_break("a,b\n1,\"x\"\n2,5\"\n"), None);
+    }
+
+    #[test]
     fn an_escaped_quote_keeps_the_field_open() {
         let dialect = Dialect {
             delimiter: b',',
@@ -130,7 +310,7 @@ mod tests {
             escape: Some(b'\\'),
             comment: None,
         };
-        let open = |text: &str| unclosed_quote(text.as_bytes(), dialect).unwrap();
+        let open = |text: &str| scan_quotes(text.as_bytes(), dialect).unwrap().unclosed;
         assert_eq!(open("1,\"a\\\"b\"\n"), None);
         assert_eq!(open("1,\"a\\\"\n"), Some(OpenQuote { line: 1, column: 3 }));
     }

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 
 use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::common::{plan_datafusion_err, plan_err, DataFusionError, Result};
-use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use datafusion::execution::object_store::{
+    DefaultObjectStoreRegistry, ObjectStoreRegistry, ObjectStoreUrl,
+};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionConfig;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::http::HttpBuilder;
-use object_store::local::LocalFileSystem;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use url::Url;
 
@@ -201,7 +202,7 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
     let bucket = bucket_url(url);
     let anonymous = options.flag("anonymous")?;
     let built: Result<Arc<dyn ObjectStore>, object_store::Error> = match kind {
-        StoreKind::Local => return Ok(Arc::new(LocalFileSystem::new())),
+        StoreKind::Local => return Ok(crate::fetched::Observed::local()),
         StoreKind::S3 => {
             let mut builder = aws_profile(AmazonS3Builder::from_env())?;
             for (key, value) in options.keys_of::<AmazonS3ConfigKey>("S3", &bucket)? {
@@ -278,8 +279,9 @@ pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn Object
                 .map(|store| Arc::new(store) as _)
         }
     };
+    let store_url = ObjectStoreUrl::parse(&bucket)?;
     built
-        .map(crate::fetched::Counted::wrap)
+        .map(|store| crate::fetched::Observed::remote(store, store_url.as_str()))
         .map_err(|e| plan_datafusion_err!("cannot open '{bucket}': {}", redact(&e.to_string())))
 }
 
@@ -453,22 +455,32 @@ fn check_azure_credentials(builder: &MicrosoftAzureBuilder, bucket: &str) -> Res
 
 /// DataFusion's store registry, building a store the first time a bucket is asked for,
 /// from the environment and the options carried for its bucket.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LazyStores {
     built: DefaultObjectStoreRegistry,
     carried: BTreeMap<String, StorageOptions>,
 }
 
+impl Default for LazyStores {
+    fn default() -> LazyStores {
+        LazyStores::new(BTreeMap::new())
+    }
+}
+
 impl LazyStores {
+    fn new(carried: BTreeMap<String, StorageOptions>) -> LazyStores {
+        let built = DefaultObjectStoreRegistry::default();
+        let local = ObjectStoreUrl::local_filesystem();
+        built.register_store(local.as_ref(), crate::fetched::Observed::local());
+        LazyStores { built, carried }
+    }
+
     /// The stores of a process that plans or runs the queries of a session whose
     /// configuration carries storage options (see [`CarriedOptions`]).
     pub fn carrying(config: &SessionConfig) -> Option<LazyStores> {
         let carried = config.options().extensions.get::<CarriedOptions>()?;
         let carried = carried.0.lock().ok()?.clone();
-        (!carried.is_empty()).then(|| LazyStores {
-            built: DefaultObjectStoreRegistry::default(),
-            carried,
-        })
+        (!carried.is_empty()).then(|| LazyStores::new(carried))
     }
 }
 

@@ -85,6 +85,62 @@ fn malformed_csv_names_file_and_line() {
     );
 }
 
+/// Files whose first 64 KiB quote nothing are read in parts cut at line breaks, unchecked up
+/// front; the quotes they turn out to hold are checked as their bytes are read, whether the
+/// file is read whole or in parts.
+#[test]
+fn quotes_past_the_sample_are_checked_as_the_file_is_read() {
+    const SPLIT: &str = "SET datafusion.optimizer.repartition_file_min_size = 1000; ";
+    for split in ["", SPLIT] {
+        for partitions in ["1", "3"] {
+            let err = fails(
+                &[
+                    "--partitions",
+                    partitions,
+                    &format!("{split}SELECT count(*) FROM 'testdata/bad/late_quote.csv'"),
+                ],
+                1,
+                &["testdata/bad/late_quote.csv:7001:6: malformed CSV: a quoted field opens here and is never closed"],
+            );
+            assert!(!err.contains("Generic"), "{err}");
+        }
+    }
+    // The same rows with line 7001's name quoted properly, or quoting a line break.
+    let dir = tempfile::tempdir().unwrap();
+    let rows = |name_7000: &str| {
+        let mut text = String::from("id,name\n");
+        for id in 1..=8000 {
+            match id {
+                7000 => text.push_str(&format!("7000,{name_7000}\n")),
+                _ => text.push_str(&format!("{id},name {id}\n")),
+            }
+        }
+        text
+    };
+    let quoted = dir.path().join("quoted.csv");
+    std::fs::write(&quoted, rows("\"last, first\"")).unwrap();
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, rows("\"two\nlines\"")).unwrap();
+    let expected_sum: u64 = (1..=8000).sum();
+    for split in ["", SPLIT] {
+        let sql = format!(
+            "{split}SELECT count(*), sum(id), max(CASE WHEN id = 7000 THEN name END) FROM '{}'",
+            quoted.display()
+        );
+        let out = ok(&["--partitions", "3", "--format", "csv", &sql]);
+        assert_eq!(
+            out.lines().nth(1),
+            Some(&*format!("8000,{expected_sum},\"last, first\""))
+        );
+        let sql = format!("{split}SELECT count(*) FROM '{}'", broken.display());
+        fails(
+            &["--partitions", "3", &sql],
+            1,
+            &[":7001:6: a quoted field holding a line break opens here"],
+        );
+    }
+}
+
 #[test]
 fn unknown_names_get_suggestions() {
     let err = fails(&["SELECT * FROM sales"], 1, &["table 'sales' not found"]);

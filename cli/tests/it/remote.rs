@@ -316,6 +316,13 @@ fn each_failure_is_one_line_naming_what_failed() {
         ],
     );
     refused(
+        run(
+            remote_query(s3),
+            &["SELECT count(*) FROM 's3://data/testdata/bad/late_quote.csv'"],
+        ),
+        &["s3://data/testdata/bad/late_quote.csv:7001:6: malformed CSV: a quoted field opens"],
+    );
+    refused(
         run(remote_query(s3), &["SELECT * FROM 'ftp://host/x.csv'"]),
         &["unsupported URL scheme 'ftp://'"],
     );
