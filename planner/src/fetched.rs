@@ -62,8 +62,10 @@ impl Observed {
     }
 }
 
-/// Bytes read from a local file at a time when its reads are watched.
-const LOCAL_CHUNK_BYTES: u64 = 256 * 1024;
+/// Bytes read from a local file at a time when its reads are watched: allocated at their
+/// exact size and below glibc's threshold for mapping allocations of their own, so that
+/// freed chunks are reused rather than left to fragment the heap.
+const LOCAL_CHUNK_BYTES: u64 = 64 * 1024;
 
 /// Bytes `range` of the open local `file`, in chunks read as they are polled (a page-cache
 /// read of one chunk is shorter than handing it to a blocking thread).
@@ -83,9 +85,10 @@ fn local_chunks(
     futures::stream::try_unfold(start, move |(mut file, remaining)| {
         let unreadable = unreadable.clone();
         async move {
-            let mut chunk = Vec::new();
+            let wanted = remaining.min(LOCAL_CHUNK_BYTES);
+            let mut chunk = Vec::with_capacity(wanted as usize);
             (&mut file)
-                .take(remaining.min(LOCAL_CHUNK_BYTES))
+                .take(wanted)
                 .read_to_end(&mut chunk)
                 .map_err(unreadable)?;
             if chunk.is_empty() {
