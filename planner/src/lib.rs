@@ -16,7 +16,7 @@
 //! - [`sample`]: reproducible row samples;
 //! - [`scans`]: the file tables a plan reads;
 //! - [`diagnose`]: naming the file and line of malformed CSV data;
-//! - [`quotes`]: finding a quoted CSV field that is never closed;
+//! - [`quotes`]: finding a quoted CSV field that is never closed, up front or as the file is read;
 //! - [`nodes`]: Rask's logical nodes (`map_partitions`, `repartition`, divisions, partition
 //!   joins, shared scans, results computed together) and the functions that build them;
 //! - [`operators`]: their physical operators, and what every Rask operator shares;
