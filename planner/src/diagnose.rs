@@ -80,6 +80,17 @@ fn check_file(schema: &SchemaRef, options: &CsvOptions, file: &Path) -> Option<S
     None
 }
 
+/// Characters of a bad value a message quotes: enough to find it, short enough to read.
+const QUOTED_VALUE_CHARS: usize = 60;
+
+/// `value` in quotes, cut to [`QUOTED_VALUE_CHARS`] (with its whole length) when longer.
+fn quoted_value(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_VALUE_CHARS) {
+        Some((cut, _)) => format!("'{}…' ({} bytes)", &value[..cut], value.len()),
+        None => format!("'{value}'"),
+    }
+}
+
 /// Rewrites an arrow-csv message as "file:line: what is wrong", with lines counted from 1 at
 /// the top of the file, header included.
 fn describe(file: &Path, header: bool, schema: &SchemaRef, message: &str) -> String {
@@ -106,8 +117,9 @@ fn describe(file: &Path, header: bool, schema: &SchemaRef, message: &str) -> Str
         // The value decoder counts data rows from 1.
         let line = c[4].parse::<usize>().unwrap_or(0) + header_lines;
         return format!(
-            "{file}:{line}: value '{}' in column '{name}' is not a valid {} (the type inferred from the first rows); fix the value or give the column's type explicitly",
-            &c[1], &c[2]
+            "{file}:{line}: value {} in column '{name}' is not a valid {} (the type inferred from the first rows); fix the value or give the column's type explicitly",
+            quoted_value(&c[1]),
+            &c[2]
         );
     }
     if let Some(line) = number(r"incorrect number of fields for line (\d+)") {

@@ -78,6 +78,21 @@ fn malformed_csv_names_file_and_line() {
             &[place, "a quoted field opens here and is never closed"],
         );
     }
+    // A long bad value is quoted in part, so the message stays a readable line.
+    let long = dir.path().join("long_value.csv");
+    let mut text: String = (0..20_000).map(|i| format!("{i},{i}\n")).collect();
+    text.insert_str(0, "a,b\n");
+    text.push_str(&format!("20000,{}\n", "z".repeat(5000)));
+    std::fs::write(&long, text).unwrap();
+    let err = fails(
+        &[&format!("SELECT sum(b) FROM '{}'", long.display())],
+        1,
+        &[
+            ":20002: value 'zzzz",
+            "…' (5000 bytes) in column 'b' is not a valid Int64",
+        ],
+    );
+    assert!(err.lines().next().unwrap().len() < 400, "{err}");
     fails(
         &["SELECT * FROM 'testdata/disagree/*.csv'"],
         1,
