@@ -243,9 +243,39 @@ fn free_space(dir: &std::path::Path) -> Option<u64> {
 }
 
 /// `value` when it is from 1 to `max`.
+/// Refuses a `SET` of a setting to a value DataFusion or the Parquet writer takes and then
+/// panics, hangs or allocates without bound on (a batch of 2^32 rows, a Parquet row group of
+/// none), as the flags setting the same things refuse it. Values that are not numbers are
+/// left to DataFusion's own check.
+pub(crate) fn check_setting(variable: &str, value: &str) -> Result<()> {
+    let setting = variable.to_ascii_lowercase();
+    let count = |max: usize| match value.trim().parse::<usize>() {
+        Ok(n) => within(&setting, n, max).map(drop),
+        Err(_) => Ok(()),
+    };
+    match setting.trim_start_matches("datafusion.execution.") {
+        "batch_size" | "parquet.write_batch_size" => count(MAX_BATCH_SIZE),
+        "target_partitions"
+        | "parquet.maximum_parallel_row_group_writers"
+        | "parquet.maximum_buffered_record_batches_per_stream" => count(MAX_PARTITIONS),
+        "parquet.max_row_group_size" | "parquet.data_page_row_count_limit" => count(usize::MAX),
+        "parquet.bloom_filter_fpp" => match value.trim().parse::<f64>() {
+            Ok(p) if !(p > 0.0 && p < 1.0) => Err(Error::plan(format!(
+                "{setting} must be between 0 and 1 (both excluded), not {value}"
+            ))),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 fn within(setting: &str, value: usize, max: usize) -> Result<usize> {
     if (1..=max).contains(&value) {
         Ok(value)
+    } else if max == usize::MAX {
+        Err(Error::plan(format!(
+            "{setting} must be at least 1, not {value}"
+        )))
     } else {
         Err(Error::plan(format!(
             "{setting} must be from 1 to {max}, not {value}"

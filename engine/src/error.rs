@@ -328,6 +328,10 @@ fn syntax_message(error: &DataFusionError) -> String {
     format!("syntax error: {text}")
 }
 
+/// How DataFusion's file sinks tell a write that failed as a file was finished, without
+/// saying which or why.
+const UNTOLD_WRITE_FAILURE: &str = "Error encountered while finalizing writes";
+
 impl From<DataFusionError> for Error {
     fn from(error: DataFusionError) -> Self {
         // A call no signature fits, found by a rule rather than while planning: DataFusion
@@ -345,6 +349,16 @@ impl From<DataFusionError> for Error {
         };
         if let Some(panicked) = joined.and_then(|said| crate::panics::in_task(&said)) {
             return panicked;
+        }
+        // A write the store refused: it kept which file and why, where DataFusion's sinks
+        // tell neither (as a file is finished) or not the file (the Parquet writer).
+        let text = error.to_string();
+        if text.contains(UNTOLD_WRITE_FAILURE) || text.contains("No space left on device") {
+            if let Some(refused) = rask_planner::fetched::take_refused_write() {
+                let mut rask = Error::new(ErrorKind::Output, refused);
+                rask.source = Some(error);
+                return rask;
+            }
         }
         let kind = kind_of(&error);
         let message = match kind {

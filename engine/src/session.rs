@@ -320,6 +320,8 @@ impl Session {
     /// Plans one statement. DDL (`CREATE ..`, `DROP ..`) takes effect now; queries and `COPY`
     /// run when the returned frame is computed.
     pub async fn execute(&self, statement: Statement) -> Result<DataFrame> {
+        // A refusal kept from an earlier statement is not this one's.
+        rask_planner::fetched::take_refused_write();
         crate::panics::contain_async(crate::stack::deep_async(self.plan_statement(statement))).await
     }
 
@@ -333,6 +335,10 @@ impl Session {
             Ok(plan) => (plan, None),
             Err(error) => replanned(&state, &statement, error).await?,
         };
+        if let LogicalPlan::Statement(datafusion::logical_expr::Statement::SetVariable(set)) = &plan
+        {
+            crate::config::check_setting(&set.variable, &set.value)?;
+        }
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;
             let frame = self.inner.ctx.execute_logical_plan(plan).await?;

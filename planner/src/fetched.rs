@@ -6,7 +6,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
     ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    UploadPart,
 };
 
 /// Bytes every remote store of this process has delivered so far.
@@ -32,8 +33,57 @@ fn count(bytes: usize) {
     FETCHED.fetch_add(bytes as u64, Ordering::Relaxed);
 }
 
+/// The last write a store refused, as `cannot write 'x': cause`. DataFusion's file sinks
+/// tell a write that fails as a file is finished (a full disk) without its cause or the file
+/// ("Error encountered while finalizing writes"), so the message takes them from here.
+static REFUSED_WRITE: Mutex<Option<String>> = Mutex::new(None);
+
+/// The last write a store refused since this was last asked, as `cannot write 'x': cause`.
+pub fn take_refused_write() -> Option<String> {
+    REFUSED_WRITE.lock().ok()?.take()
+}
+
+/// `result` of writing to the object `shown`, its failure kept for [`take_refused_write`].
+fn kept_if_refused<T>(shown: &str, result: Result<T>) -> Result<T> {
+    if let Err(error) = &result {
+        let mut cause: &dyn std::error::Error = error;
+        while let Some(deeper) = cause.source() {
+            cause = deeper;
+        }
+        if let Ok(mut refused) = REFUSED_WRITE.lock() {
+            *refused = Some(format!("cannot write '{shown}': {cause}"));
+        }
+    }
+    result
+}
+
+/// A multipart upload whose refused parts and completion are kept (see [`take_refused_write`]).
+#[derive(Debug)]
+struct KeptIfRefused {
+    inner: Box<dyn MultipartUpload>,
+    shown: String,
+}
+
+#[async_trait]
+impl MultipartUpload for KeptIfRefused {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let shown = self.shown.clone();
+        let part = self.inner.put_part(data);
+        Box::pin(async move { kept_if_refused(&shown, part.await) })
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        kept_if_refused(&self.shown, self.inner.complete().await)
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.inner.abort().await
+    }
+}
+
 /// `inner`, the store at `store_url` (`s3://bucket/`, `file:///`), whose reads of watched
-/// CSV files pass their quote watch, and whose delivered bytes are counted if it is remote.
+/// CSV files pass their quote watch, whose refused writes are kept for the message, and whose
+/// delivered bytes are counted if it is remote.
 #[derive(Debug)]
 pub(crate) struct Observed {
     inner: Arc<dyn ObjectStore>,
@@ -50,6 +100,11 @@ impl Observed {
             store_url,
             remote: true,
         })
+    }
+
+    /// How messages name the object at `location`.
+    fn shown(&self, location: &Path) -> String {
+        crate::files::shown_object(&self.store_url, location.as_ref())
     }
 
     /// The local filesystem.
@@ -115,7 +170,8 @@ impl ObjectStore for Observed {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
+        let written = self.inner.put_opts(location, payload, opts).await;
+        kept_if_refused(&self.shown(location), written)
     }
 
     async fn put_multipart_opts(
@@ -123,7 +179,9 @@ impl ObjectStore for Observed {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
+        let shown = self.shown(location);
+        let inner = kept_if_refused(&shown, self.inner.put_multipart_opts(location, opts).await)?;
+        Ok(Box::new(KeptIfRefused { inner, shown }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {

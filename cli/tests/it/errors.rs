@@ -1,6 +1,6 @@
 //! Bad input: one clear `error:` line, a non-zero exit, no panic, no partial output.
 
-use crate::{fails, ok, query, stderr};
+use crate::{fails, ok, query, stderr, workspace};
 
 #[test]
 fn missing_inputs() {
@@ -352,6 +352,62 @@ fn results_sized_by_arguments_are_refused_before_they_are_allocated() {
         1,
         &["'1ns' cuts the span into 2592000000000000 partitions, more than 100000"],
     );
+}
+
+/// `SET` takes a batch size, a partition count or a Parquet writer setting within the range
+/// the flags allow: DataFusion takes these values and then allocates 32 GiB (a batch of 2^32
+/// rows), loops for ever (Parquet batches of no rows) or panics (row groups of no rows, a
+/// bloom filter false-positive rate of 2, no writer).
+#[test]
+fn settings_out_of_range_are_refused_by_set() {
+    for (setting, value, expected) in [
+        (
+            "batch_size",
+            "4294967296",
+            "must be from 1 to 1048576, not 4294967296",
+        ),
+        (
+            "target_partitions",
+            "100000",
+            "must be from 1 to 1024, not 100000",
+        ),
+        (
+            "parquet.write_batch_size",
+            "0",
+            "must be from 1 to 1048576, not 0",
+        ),
+        (
+            "parquet.max_row_group_size",
+            "0",
+            "must be at least 1, not 0",
+        ),
+        (
+            "parquet.maximum_parallel_row_group_writers",
+            "0",
+            "must be from 1 to 1024",
+        ),
+        (
+            "parquet.maximum_buffered_record_batches_per_stream",
+            "0",
+            "must be from 1 to 1024",
+        ),
+        (
+            "parquet.bloom_filter_fpp",
+            "2",
+            "must be between 0 and 1 (both excluded), not 2",
+        ),
+    ] {
+        let name = format!("datafusion.execution.{setting}");
+        let sql = format!("SET {name} = {value}; COPY (SELECT 1 AS a) TO 'never.parquet'");
+        fails(&[&sql], 1, &[&format!("{name} {expected}")]);
+    }
+    assert!(!workspace().join("never.parquet").exists());
+    let counted = ok(&[
+        "--format",
+        "csv",
+        "SET datafusion.execution.batch_size = 7; SELECT count(*) AS n FROM generate_series(1, 1000)",
+    ]);
+    assert_eq!(counted, "n\n1000\n");
 }
 
 /// A window frame offset past any partition's reach is the partition's end, not an integer

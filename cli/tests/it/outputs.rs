@@ -118,6 +118,29 @@ fn output_errors_are_caught_before_running() {
     );
 }
 
+/// A write the file system refuses while `COPY` runs names the file and the cause, which
+/// DataFusion's sink drops ("Error encountered while finalizing writes").
+#[test]
+fn copy_refused_by_the_file_system_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, "not a directory\n").unwrap();
+    let target = plain.join("out.csv");
+    let err = fails(
+        &[&format!("COPY (SELECT 1 AS a) TO '{}'", target.display())],
+        1,
+        &[&format!(
+            "cannot write '{}': Not a directory",
+            target.display()
+        )],
+    );
+    assert!(!err.contains("internal error"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&plain).unwrap(),
+        "not a directory\n"
+    );
+}
+
 /// `query … | head`: once the reader has gone, every format ends quietly with success
 /// (the rows left are not wanted), and no error is printed.
 #[test]

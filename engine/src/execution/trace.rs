@@ -51,7 +51,8 @@ pub(crate) fn spill_disk_full(error: Error, spill_dirs: &[PathBuf]) -> Error {
     // DataFusion's spill writer wraps the operating system's error, keeping only its text.
     let full = error.io_kind() == Some(std::io::ErrorKind::StorageFull)
         || error.message().contains("No space left on device");
-    if !full {
+    // A result that did not fit its own disk names its file already.
+    if !full || error.kind() == crate::error::ErrorKind::Output {
         return error;
     }
     // The directory the user chose, above the session's and DataFusion's own.
