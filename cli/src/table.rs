@@ -68,6 +68,11 @@ fn locale_is_utf8() -> bool {
 /// left out instead.
 pub const MIN_COLUMN_WIDTH: usize = 8;
 
+/// The widest cell drawn, whatever the width allowed: comfy-table draws columns of at most
+/// 2^16 - 1 characters, padding included, and wraps what is longer in time growing with the
+/// square of its length (a 50 MB value took minutes).
+const WIDEST_CELL: usize = u16::MAX as usize - 2;
+
 /// Column names are cut no shorter than this (or their length).
 const KEPT_NAME_WIDTH: usize = 16;
 
@@ -195,13 +200,14 @@ pub fn render_table(
         .collect();
     let natural: Vec<usize> = (0..columns)
         .map(|c| match style.widths.get(c) {
-            Some(&asked) if asked > 0 => asked,
+            Some(&asked) if asked > 0 => asked.min(WIDEST_CELL),
             _ => body
                 .iter()
                 .flat_map(|row| row[c].lines().map(UnicodeWidthStr::width))
                 .chain([names[c].width(), types[c].width()])
                 .max()
-                .unwrap_or(0),
+                .unwrap_or(0)
+                .min(WIDEST_CELL),
         })
         .collect();
     let numeric: Vec<bool> = schema
@@ -283,6 +289,7 @@ pub fn render_markdown(schema: &SchemaRef, rows: &ShownRows, style: &TableStyle)
     for batch in &rows.head {
         for row in cells(batch, style, false)? {
             table.add_row(row.into_iter().zip(schema.fields()).map(|(text, field)| {
+                let text = cut(&text, WIDEST_CELL, style.ellipsis());
                 let cell = Cell::new(text.replace('|', "\\|"));
                 if is_numeric(field.data_type()) {
                     cell.set_alignment(CellAlignment::Right)
@@ -783,5 +790,28 @@ mod tests {
 |    22 | ∅             |
 +-------+---------------+";
         assert_eq!(render_table(&schema, &rows, &style, 25).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_value_wider_than_a_column_can_be_is_cut_not_wrapped() {
+        let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
+        let value = "x".repeat(3 * WIDEST_CELL);
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(StringArray::from(vec![value]))],
+        )
+        .unwrap();
+        let mut rows = ShownRows::new(40, true);
+        rows.push(&batch);
+        let style = TableStyle::for_locale(true);
+        let drawn = render_table(&schema, &rows, &style, usize::MAX).unwrap();
+        // Borders, name, type, border, the one row, border: the value on one line, cut.
+        let lines: Vec<&str> = drawn.lines().collect();
+        assert_eq!(lines.len(), 6, "{}", &drawn[..200]);
+        let cell = format!("| {}... |", "x".repeat(WIDEST_CELL - 3));
+        assert_eq!(lines[4], cell);
+        let markdown = render_markdown(&schema, &rows, &style).unwrap();
+        let row = markdown.lines().nth(2).unwrap();
+        assert_eq!(row, cell);
     }
 }
