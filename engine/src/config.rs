@@ -242,18 +242,39 @@ fn free_space(dir: &std::path::Path) -> Option<u64> {
     Some((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
 }
 
-/// `value` when it is from 1 to `max`.
 /// Refuses a `SET` of a setting to a value DataFusion or the Parquet writer takes and then
 /// panics, hangs or allocates without bound on (a batch of 2^32 rows, a Parquet row group of
 /// none), as the flags setting the same things refuse it. Values that are not numbers are
 /// left to DataFusion's own check.
 pub(crate) fn check_setting(variable: &str, value: &str) -> Result<()> {
     let setting = variable.to_ascii_lowercase();
+    check_value(
+        variable,
+        setting.trim_start_matches("datafusion.execution."),
+        value,
+    )
+}
+
+/// Refuses what [`check_setting`] refuses when it comes as an option of a `COPY` or of a
+/// table's `OPTIONS` (`format.max_row_group_size`, `'format.bloom_filter_fpp::col'`).
+pub(crate) fn check_format_options<'a>(
+    options: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Result<()> {
+    options.into_iter().try_for_each(|(key, value)| {
+        let option = key.to_ascii_lowercase();
+        let option = option.strip_prefix("format.").unwrap_or(&option);
+        let option = option.split("::").next().unwrap_or(option);
+        check_value(key, &format!("parquet.{option}"), value)
+    })
+}
+
+/// Checks `value` of `setting` (named without `datafusion.execution.`), refused as `shown`.
+fn check_value(shown: &str, setting: &str, value: &str) -> Result<()> {
     let count = |max: usize| match value.trim().parse::<usize>() {
-        Ok(n) => within(&setting, n, max).map(drop),
+        Ok(n) => within(shown, n, max).map(drop),
         Err(_) => Ok(()),
     };
-    match setting.trim_start_matches("datafusion.execution.") {
+    match setting {
         "batch_size" | "parquet.write_batch_size" => count(MAX_BATCH_SIZE),
         "target_partitions"
         | "parquet.maximum_parallel_row_group_writers"
@@ -261,7 +282,7 @@ pub(crate) fn check_setting(variable: &str, value: &str) -> Result<()> {
         "parquet.max_row_group_size" | "parquet.data_page_row_count_limit" => count(usize::MAX),
         "parquet.bloom_filter_fpp" => match value.trim().parse::<f64>() {
             Ok(p) if !(p > 0.0 && p < 1.0) => Err(Error::plan(format!(
-                "{setting} must be between 0 and 1 (both excluded), not {value}"
+                "{shown} must be between 0 and 1 (both excluded), not {value}"
             ))),
             _ => Ok(()),
         },
@@ -269,6 +290,7 @@ pub(crate) fn check_setting(variable: &str, value: &str) -> Result<()> {
     }
 }
 
+/// `value` when it is from 1 to `max`.
 fn within(setting: &str, value: usize, max: usize) -> Result<usize> {
     if (1..=max).contains(&value) {
         Ok(value)

@@ -364,9 +364,9 @@ impl From<DataFusionError> for Error {
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
             ErrorKind::Memory => memory_message(&error.strip_backtrace()),
-            _ => out_of_range(division_by_zero(
+            _ => out_of_range(division_by_zero(unsupported_construct(
                 describe(&error).replace("'datafusion.public.", "'"),
-            )),
+            ))),
         };
         let mut rask = Error::new(kind, message);
         rask.hint = hint_for(kind, &rask.message).or(rask.hint);
@@ -374,6 +374,21 @@ impl From<DataFusionError> for Error {
         rask.source = Some(error);
         rask
     }
+}
+
+/// DataFusion names a construct it cannot plan (`PIVOT`, `AT TIME ZONE` with an unusual
+/// zone) by the whole syntax tree of it, thousands of characters on one line: only its kind
+/// is kept.
+fn unsupported_construct(message: String) -> String {
+    let Some((_, tree)) = message.split_once("Unsupported ast node ") else {
+        return message;
+    };
+    let tree = tree.strip_prefix("in sqltorel: ").unwrap_or(tree);
+    let kind: String = tree
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    format!("this SQL is not supported: {kind}")
 }
 
 /// Arrow's "Divide by zero error", which a cluster's worker reports as `DivideByZero`, as

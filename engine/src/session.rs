@@ -6,7 +6,7 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::DataFusionError;
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::parser::ParserError;
@@ -335,9 +335,15 @@ impl Session {
             Ok(plan) => (plan, None),
             Err(error) => replanned(&state, &statement, error).await?,
         };
-        if let LogicalPlan::Statement(datafusion::logical_expr::Statement::SetVariable(set)) = &plan
-        {
-            crate::config::check_setting(&set.variable, &set.value)?;
+        match &plan {
+            LogicalPlan::Statement(datafusion::logical_expr::Statement::SetVariable(set)) => {
+                crate::config::check_setting(&set.variable, &set.value)?
+            }
+            LogicalPlan::Copy(copy) => crate::config::check_format_options(&copy.options)?,
+            LogicalPlan::Ddl(DdlStatement::CreateExternalTable(table)) => {
+                crate::config::check_format_options(&table.options)?
+            }
+            _ => {}
         }
         if let LogicalPlan::Explain(explain) = &plan {
             let files = files_table(&explain.plan)?;

@@ -401,6 +401,35 @@ fn settings_out_of_range_are_refused_by_set() {
         let sql = format!("SET {name} = {value}; COPY (SELECT 1 AS a) TO 'never.parquet'");
         fails(&[&sql], 1, &[&format!("{name} {expected}")]);
     }
+    // The same as options of a COPY, or of a table written by INSERT.
+    for (option, expected) in [
+        (
+            "format.max_row_group_size 0",
+            "format.max_row_group_size must be at least 1, not 0",
+        ),
+        (
+            "format.write_batch_size 0",
+            "format.write_batch_size must be from 1 to 1048576, not 0",
+        ),
+        (
+            "'format.bloom_filter_fpp::a' 5, 'format.bloom_filter_enabled::a' true",
+            "format.bloom_filter_fpp::a must be between 0 and 1 (both excluded), not 5",
+        ),
+    ] {
+        let sql = format!("COPY (SELECT 1 AS a) TO 'never.parquet' OPTIONS ({option})");
+        fails(&[&sql], 1, &[expected]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let table = format!(
+        "CREATE EXTERNAL TABLE t (a INT) STORED AS PARQUET LOCATION '{}/' \
+         OPTIONS ('format.max_row_group_size' '0'); INSERT INTO t VALUES (1)",
+        dir.path().display()
+    );
+    fails(
+        &[&table],
+        1,
+        &["format.max_row_group_size must be at least 1, not 0"],
+    );
     assert!(!workspace().join("never.parquet").exists());
     let counted = ok(&[
         "--format",
@@ -408,6 +437,17 @@ fn settings_out_of_range_are_refused_by_set() {
         "SET datafusion.execution.batch_size = 7; SELECT count(*) AS n FROM generate_series(1, 1000)",
     ]);
     assert_eq!(counted, "n\n1000\n");
+}
+
+/// A construct DataFusion cannot plan is named by its kind, not by its syntax tree.
+#[test]
+fn unsupported_constructs_are_named_in_a_short_line() {
+    let err = fails(
+        &["SELECT * FROM (SELECT 1 AS a) PIVOT (sum(a) FOR a IN (1))"],
+        1,
+        &["this SQL is not supported: Pivot"],
+    );
+    assert!(err.lines().next().unwrap().len() < 120, "{err}");
 }
 
 /// A window frame offset past any partition's reach is the partition's end, not an integer
