@@ -207,13 +207,36 @@ impl Error {
     }
 }
 
-/// Folds a multi-line message onto one line.
+/// Folds a multi-line message onto one line, its overlong words (a name or value of a
+/// megabyte echoed back) cut in the middle.
 fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
+        .map(|line| {
+            line.split(' ')
+                .map(shortened_word)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The characters of a word a message keeps from its start and from its end.
+const WORD_HEAD: usize = 100;
+const WORD_TAIL: usize = 20;
+
+/// `word`, or its first [`WORD_HEAD`] and last [`WORD_TAIL`] characters around `…` when it is
+/// longer than twice that.
+fn shortened_word(word: &str) -> std::borrow::Cow<'_, str> {
+    let length = word.chars().count();
+    if length <= 2 * (WORD_HEAD + WORD_TAIL) {
+        return word.into();
+    }
+    let head: String = word.chars().take(WORD_HEAD).collect();
+    let tail: String = word.chars().skip(length - WORD_TAIL).collect();
+    format!("{head}…{tail}").into()
 }
 
 /// DataFusion's category prefixes, which say nothing to a user.
@@ -533,6 +556,23 @@ impl From<datafusion::parquet::errors::ParquetError> for Error {
 mod tests {
     use super::*;
     use datafusion::common::plan_datafusion_err;
+
+    #[test]
+    fn overlong_words_are_cut_in_the_middle_and_the_rest_kept() {
+        let name = format!("{}z", "a".repeat(1_000_000));
+        let error = Error::plan(format!("No field named {name}.\nDid you mean 'b'?"));
+        let expected = format!(
+            "No field named {}…{}z.; Did you mean 'b'?",
+            "a".repeat(WORD_HEAD),
+            "a".repeat(WORD_TAIL - 2)
+        );
+        assert_eq!(error.message(), expected);
+        let path = format!("'/{}.csv'", "é".repeat(2 * (WORD_HEAD + WORD_TAIL) - 7));
+        assert_eq!(
+            Error::input(format!("cannot read {path}")).message(),
+            format!("cannot read {path}")
+        );
+    }
 
     #[test]
     fn integer_casts_out_of_range_are_told_as_postgresql_tells_them() {
