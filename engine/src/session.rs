@@ -335,6 +335,7 @@ impl Session {
             Ok(plan) => (plan, None),
             Err(error) => replanned(&state, &statement, error).await?,
         };
+        rask_planner::sized::check_aggregate_arguments(&plan)?;
         match &plan {
             LogicalPlan::Statement(datafusion::logical_expr::Statement::SetVariable(set)) => {
                 crate::config::check_setting(&set.variable, &set.value)?

@@ -8,6 +8,10 @@
 //! many bytes its result would take and refuses a batch whose result would exceed the
 //! session's budget (its memory limit, or a share of the machine's memory without one); a
 //! negative length or count is zero, as in PostgreSQL, where `rpad('a', -1)` is `''`.
+//!
+//! Aggregates whose state an argument sizes are checked in the plan instead
+//! ([`check_aggregate_arguments`]): `approx_percentile_cont` allocates its centroids up
+//! front, 16 bytes each, so 2^32 of them abort on a 64 GiB allocation.
 
 use std::sync::Arc;
 
@@ -15,11 +19,14 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::kernels::length::length;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type};
-use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature,
 };
+use datafusion::logical_expr::{Expr, LogicalPlan};
 
 use crate::graph::format_bytes;
 
@@ -54,6 +61,58 @@ pub fn sized_functions(budget: usize) -> Vec<ScalarUDF> {
         })
     })
     .collect()
+}
+
+/// The most centroids an `approx_percentile_cont` may keep (DataFusion's default is 100):
+/// 1 MiB of state for each group.
+pub const MAX_CENTROIDS: i64 = 65_536;
+
+/// Refuses calls in `plan` of aggregates given a size they would allocate without bound, or
+/// a position they assert on: `approx_percentile_cont(x, p, centroids)` (and `…_with_weight`)
+/// with centroids outside 1..=[`MAX_CENTROIDS`], `nth_value(x, 0)`.
+pub fn check_aggregate_arguments(plan: &LogicalPlan) -> Result<()> {
+    let mut refused = Ok(());
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|expr| {
+                if let Expr::AggregateFunction(call) = expr {
+                    refused = check_call(call);
+                }
+                Ok(match refused {
+                    Ok(()) => TreeNodeRecursion::Continue,
+                    Err(_) => TreeNodeRecursion::Stop,
+                })
+            })
+        })
+    })?;
+    refused
+}
+
+fn check_call(call: &AggregateFunction) -> Result<()> {
+    let name = call.func.name();
+    let literal = |position: usize| match call.params.args.get(position) {
+        Some(Expr::Literal(value, _)) => value.cast_to(&DataType::Int64).ok(),
+        _ => None,
+    };
+    let centroids_at = match name {
+        "approx_percentile_cont" => 2,
+        "approx_percentile_cont_with_weight" => 3,
+        "nth_value" => {
+            return match literal(1) {
+                Some(ScalarValue::Int64(Some(0))) => {
+                    plan_err!("nth_value: positions start at 1, not 0")
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => return Ok(()),
+    };
+    match literal(centroids_at) {
+        Some(ScalarValue::Int64(Some(n))) if !(1..=MAX_CENTROIDS).contains(&n) => {
+            plan_err!("{name}: the number of centroids must be from 1 to {MAX_CENTROIDS}, not {n}")
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

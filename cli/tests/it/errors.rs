@@ -347,6 +347,31 @@ fn results_sized_by_arguments_are_refused_before_they_are_allocated() {
         "SELECT rpad('a', -1, note) AS p, lpad(note, -3) AS q FROM 'testdata/sales/part_*.csv' WHERE id < 4",
     ]);
     assert_eq!(empty, "p,q\n,\n,\n,\n");
+    // Centroids are allocated up front, 16 bytes each: 2^32 of them aborted the process.
+    for call in [
+        "approx_percentile_cont(x, 0.5, 4294967296)",
+        "approx_percentile_cont(0.5, 9223372036854775807) WITHIN GROUP (ORDER BY x)",
+        "approx_percentile_cont_with_weight(x, 1, 0.5, 0)",
+    ] {
+        let sql = format!("SELECT {call} FROM (VALUES (1.0), (2.0), (3.0)) t(x)");
+        fails(
+            &[&sql],
+            1,
+            &["the number of centroids must be from 1 to 65536"],
+        );
+    }
+    fails(
+        &["SELECT nth_value(x, 0) FROM (VALUES (1)) t(x)"],
+        1,
+        &["nth_value: positions start at 1, not 0"],
+    );
+    let median = ok(&[
+        "--format",
+        "csv",
+        "SELECT approx_percentile_cont(x, 0.5, 65536) AS p, nth_value(x, 3 ORDER BY x) AS n \
+         FROM (VALUES (1.0), (2.0), (3.0)) t(x)",
+    ]);
+    assert_eq!(median, "p,n\n2.0,3.0\n");
     fails(
         &["SELECT count(*) FROM timeseries(partition_freq => '1ns')"],
         1,
