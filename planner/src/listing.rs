@@ -704,10 +704,7 @@ async fn check_quotes_close(
         .await?;
         if let Some(open) = open.unclosed {
             return Err(DataFusionError::ArrowError(
-                Box::new(ArrowError::CsvError(format!(
-                    "{shown}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
-                    open.line, open.column
-                ))),
+                Box::new(ArrowError::CsvError(open.never_closed(&shown))),
                 None,
             ));
         }

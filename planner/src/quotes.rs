@@ -24,7 +24,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt};
 
 /// The dialect of a CSV file, as far as quoting goes.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +61,16 @@ pub struct OpenQuote {
     pub line: u64,
     /// Its column.
     pub column: u64,
+}
+
+impl OpenQuote {
+    /// The error for the file named `shown` whose quoted field opening here never closes.
+    pub fn never_closed(&self, shown: &str) -> String {
+        format!(
+            "{shown}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
+            self.line, self.column
+        )
+    }
 }
 
 /// What walking a file found.
@@ -175,14 +185,16 @@ impl Watch {
         store: Arc<dyn ObjectStore>,
         location: Path,
     ) -> BoxStream<'static, object_store::Result<Bytes>> {
+        let quote = self.dialect.quote;
+        let watched = Arc::new((self, store, location));
         bytes
             .and_then(move |chunk| {
-                let watch = self.clone();
-                let store = Arc::clone(&store);
-                let location = location.clone();
+                // Only a chunk holding a quote takes the watch along (most never do).
+                let quoted = memchr::memchr(quote, &chunk).map(|_| Arc::clone(&watched));
                 async move {
-                    if memchr::memchr(watch.dialect.quote, &chunk).is_some() {
-                        watch.walk_once(store, location).await?;
+                    if let Some(watched) = quoted {
+                        let (watch, store, location) = &*watched;
+                        watch.walk_once(Arc::clone(store), location.clone()).await?;
                     }
                     Ok(chunk)
                 }
@@ -213,24 +225,14 @@ impl Watch {
             .get(&location)
             .await
             .map_err(|e| format!("cannot read '{shown}': {e}"))?;
-        let reader: Box<dyn Read + Send> = match object.payload {
-            GetResultPayload::File(file, _) => Box::new(file),
-            GetResultPayload::Stream(bytes) => {
-                let bytes = bytes.map_err(std::io::Error::other);
-                let reader = tokio_util::io::StreamReader::new(bytes);
-                Box::new(tokio_util::io::SyncIoBridge::new(reader))
-            }
-        };
+        let reader = crate::remote::sync_reader(object);
         let dialect = self.dialect;
         let scan = tokio::task::spawn_blocking(move || scan_quotes(reader, dialect))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("cannot read '{shown}': {e}"))?;
         if let Some(open) = scan.unclosed {
-            return Err(format!(
-                "{shown}:{}:{}: malformed CSV: a quoted field opens here and is never closed",
-                open.line, open.column
-            ));
+            return Err(open.never_closed(&shown));
         }
         if let Some(open) = scan.line_break {
             return Err(format!(

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use datafusion::common::{plan_datafusion_err, plan_err, Result};
 use datafusion::execution::session_state::SessionState;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use object_store::path::Path as Key;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use url::Url;
@@ -244,7 +244,18 @@ pub(crate) async fn blocking_reader(
         .get(&file.location())
         .await
         .map_err(|e| store_error(&file.shown(), e, started))?;
-    let bytes = object.into_stream().map_err(std::io::Error::other).boxed();
-    let reader = tokio_util::io::StreamReader::new(bytes);
-    Ok(Box::new(tokio_util::io::SyncIoBridge::new(reader)))
+    Ok(sync_reader(object))
+}
+
+/// The bytes of `object` as a blocking reader, to be read inside `spawn_blocking` (a stream
+/// is bridged from the runtime this is called on).
+pub(crate) fn sync_reader(object: object_store::GetResult) -> Box<dyn Read + Send> {
+    match object.payload {
+        object_store::GetResultPayload::File(file, _) => Box::new(file),
+        object_store::GetResultPayload::Stream(bytes) => {
+            let bytes = bytes.map_err(std::io::Error::other);
+            let reader = tokio_util::io::StreamReader::new(bytes);
+            Box::new(tokio_util::io::SyncIoBridge::new(reader))
+        }
+    }
 }
