@@ -498,7 +498,7 @@ impl Command {
                 let query = last_query(runner.session())?;
                 output::write_report(&query, &file, false)?;
             }
-            Command::Read(file) => runner.run_script(Script::read(&file)?).await?,
+            Command::Read(file) => runner.read_script(&file).await?,
             Command::Output(file) => {
                 runner.settings.output = file.as_deref().map(create_output).transpose()?;
             }

@@ -28,6 +28,23 @@ use crate::runner::{LastStatement, Runner, Script, Settings};
 use crate::table::TableStyle;
 
 fn main() -> ExitCode {
+    // Scripts read one another (`.read`) up to 16 deep, and each level polls a few futures
+    // whose frames a debug build makes hundreds of KB: the main thread's 8 MiB are too few.
+    // The runtime's threads have a stack reserved, and backed only as far as it is used,
+    // for the same reason.
+    let command = std::thread::Builder::new()
+        .name("main".to_string())
+        .stack_size(rask::stack::WORKER_STACK)
+        .spawn(command);
+    match command.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => exit::fail(&rask::Error::execution(format!("cannot start: {e}"))),
+    }
+}
+
+/// Runs the command line: a query, a script, the shell or a cluster process.
+fn command() -> ExitCode {
     let runtime = match rask::stack::runtime() {
         Ok(runtime) => runtime,
         Err(e) => return exit::fail(&e),

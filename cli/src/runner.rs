@@ -3,8 +3,10 @@
 //! and fails the same way wherever it came from.
 
 use std::fs::File;
+use std::future::Future;
 use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +14,7 @@ use rask::sink::write_file;
 use rask::{Error, Query, Result, Session, Statement};
 
 use crate::args::Format;
+use crate::command::{Command, Flow};
 use crate::db::{self, Db};
 use crate::exit::usage;
 use crate::interrupt;
@@ -127,13 +130,22 @@ impl LastStatement {
     };
 }
 
-/// A statement, its text as written and the text of the script it is part of (where the
+/// A statement or a dot command of a script, and the text of the script (where the
 /// positions of its errors point).
 pub struct Step {
-    statement: Statement,
-    text: String,
+    action: Action,
     script: Arc<str>,
 }
+
+enum Action {
+    /// A statement and its text as written.
+    Sql { statement: Statement, text: String },
+    /// A line such as `.mode csv` between statements.
+    Command(Command),
+}
+
+/// How deeply `.read` scripts may read others: a script reading itself stops there.
+const READ_DEPTH: usize = 16;
 
 /// Runs statements through one session with the current [`Settings`].
 pub struct Runner {
@@ -143,6 +155,8 @@ pub struct Runner {
     db: Option<Db>,
     /// The last result printed, for `.last` (kept in the shell only).
     last_result: Option<output::Kept>,
+    /// How many `.read` scripts are running, one inside the other.
+    reading: usize,
 }
 
 impl Runner {
@@ -152,6 +166,7 @@ impl Runner {
             settings,
             db: None,
             last_result: None,
+            reading: 0,
         }
     }
 
@@ -185,32 +200,72 @@ impl Runner {
         self.db.as_ref().map(Db::path)
     }
 
-    /// Splits `scripts` into statements, all before any runs, so that a syntax error
-    /// anywhere runs nothing; a script's errors name it.
+    /// Splits `scripts` into statements and the dot commands between them, all before any
+    /// runs, so that a syntax error or an unknown command anywhere runs nothing; a script's
+    /// errors name it.
     pub fn parse(&self, scripts: &[Script]) -> Result<Vec<Step>> {
         let mut steps = Vec::new();
         for script in scripts {
-            let parsed = self.session.parse_with_text(&script.text).map_err(|e| {
-                let e = e.with_excerpt_of(&script.text);
-                match &script.label {
-                    Some(label) => e.context(label),
-                    None => e,
-                }
-            })?;
+            let named = |error: Error| match &script.label {
+                Some(label) => error.context(label),
+                None => error,
+            };
+            // The commands' lines are blanked byte for byte, so that the statements keep
+            // the lines, columns and offsets they have in the script.
+            let mut sql = script.text.clone();
+            let mut commands = Vec::new();
+            for line in rask::command_lines(&script.text, '.') {
+                let command = Command::parse(&script.text[line.range.clone()])
+                    .map_err(|e| named(e.context(format_args!("line {}", line.line))))?;
+                sql.replace_range(line.range.clone(), &" ".repeat(line.range.len()));
+                commands.push((line.statements_before, command));
+            }
+            let parsed = self
+                .session
+                .parse_with_text(&sql)
+                .map_err(|e| named(e.with_excerpt_of(&script.text)))?;
             let whole: Arc<str> = Arc::from(script.text.as_str());
-            steps.extend(parsed.into_iter().map(|(statement, text)| Step {
-                statement,
-                text,
+            let step = |action| Step {
+                action,
                 script: Arc::clone(&whole),
-            }));
+            };
+            let mut commands = commands.into_iter().peekable();
+            for (index, (statement, text)) in parsed.into_iter().enumerate() {
+                while let Some((_, command)) = commands.next_if(|(before, _)| *before <= index) {
+                    steps.push(step(Action::Command(command)));
+                }
+                steps.push(step(Action::Sql { statement, text }));
+            }
+            steps.extend(commands.map(|(_, command)| step(Action::Command(command))));
         }
         Ok(steps)
     }
 
     /// Parses and runs one script whose last statement only prints, as the shell does.
-    pub async fn run_script(&mut self, script: Script) -> Result<()> {
-        let steps = self.parse(&[script])?;
-        self.run(steps, &LastStatement::PRINT_ONLY).await
+    ///
+    /// Boxed, as the statements it runs are: a dot command runs scripts (`.read`,
+    /// `.tables`) from within a script, and a debug build's frames for these futures
+    /// take megabytes of the stack where they are made.
+    pub fn run_script(&mut self, script: Script) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
+        Box::pin(async move {
+            let steps = self.parse(&[script])?;
+            self.run(steps, &LastStatement::PRINT_ONLY).await
+        })
+    }
+
+    /// Runs the script in the file at `path` (`.read`).
+    pub async fn read_script(&mut self, path: &Path) -> Result<()> {
+        if self.reading >= READ_DEPTH {
+            return Err(Error::usage(format!(
+                "'.read {}' nests scripts too deeply (limit {READ_DEPTH}): does a script read itself?",
+                path.display()
+            )));
+        }
+        let script = Script::read(path)?;
+        self.reading += 1;
+        let ran = self.run_script(script).await;
+        self.reading -= 1;
+        ran
     }
 
     /// Where results print: `.once`'s file (taken), `.output`'s, or standard output.
@@ -223,50 +278,58 @@ impl Runner {
     }
 
     /// Runs `steps` in order, printing each result (a blank line between the tables of
-    /// one run), and stops at the first failure. A signal (Ctrl-C, SIGTERM) cancels the
-    /// statement running and ends the run with [`rask::ErrorKind::Cancelled`]; a panic ends
-    /// the statement with an internal error.
+    /// one run), and stops at the first failure or at `.quit`. A signal (Ctrl-C, SIGTERM)
+    /// cancels the statement running and ends the run with
+    /// [`rask::ErrorKind::Cancelled`]; a panic ends the statement with an internal error.
     pub async fn run(&mut self, steps: Vec<Step>, last: &LastStatement) -> Result<()> {
-        let to_file = self.settings.once.is_some() || self.settings.output.is_some();
-        let mut out = BufWriter::new(self.destination()?);
         let mut printed_before = false;
-        let final_index = steps.len().saturating_sub(1);
+        let final_statement = steps
+            .iter()
+            .rposition(|step| matches!(step.action, Action::Sql { .. }));
         let since = interrupt::mark();
-        for (index, step) in steps.into_iter().enumerate() {
-            let after = if index == final_index {
-                last
-            } else {
-                &LastStatement::PRINT_ONLY
-            };
+        for (index, Step { action, script }) in steps.into_iter().enumerate() {
             let started = Instant::now();
-            let script = Arc::clone(&step.script);
-            let ran = rask::panics::contain_async(self.run_one(
-                step,
-                after,
-                &mut out,
-                &mut printed_before,
-                to_file,
-            ));
-            tokio::select! {
-                // A cancel seen together with the end of a write wins: the write is dropped
-                // before its rename.
-                biased;
-                cancelled = interrupt::after(since) => return Err(cancelled),
-                ran = ran => ran.map_err(|e| e.with_excerpt_of(&script))?,
+            match action {
+                Action::Command(command) => {
+                    let execute = Box::pin(command.execute(self));
+                    if let Flow::Quit = cancellable(since, execute, &script).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Action::Sql { statement, text } => {
+                    let after = if Some(index) == final_statement {
+                        last
+                    } else {
+                        &LastStatement::PRINT_ONLY
+                    };
+                    // `.once` is for the next result only: each statement takes its
+                    // destination anew.
+                    let to_file = self.settings.once.is_some() || self.settings.output.is_some();
+                    let mut out = BufWriter::new(self.destination()?);
+                    let ran = Box::pin(self.run_one(
+                        statement,
+                        &text,
+                        after,
+                        &mut out,
+                        &mut printed_before,
+                        to_file,
+                    ));
+                    cancellable(since, ran, &script).await?;
+                    out.flush()?;
+                }
             }
             if self.settings.timer {
                 eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());
             }
         }
-        out.flush()?;
         Ok(())
     }
 
     async fn run_one(
         &mut self,
-        Step {
-            statement, text, ..
-        }: Step,
+        statement: Statement,
+        text: &str,
         last: &LastStatement,
         out: &mut (impl Write + Send),
         printed_before: &mut bool,
@@ -294,7 +357,7 @@ impl Runner {
             }
         };
         if let (Some(db), Some(change)) = (&mut self.db, change) {
-            db.record(change, &text)?;
+            db.record(change, text)?;
         }
         self.write_graph_and_report(&query, last)
     }
@@ -355,5 +418,20 @@ impl Runner {
             output::write_report(query, path, self.settings.quiet)?;
         }
         Ok(())
+    }
+}
+
+/// Runs one step of a script: its result, the error a panic in it became, or the
+/// cancellation a signal since `since` asked for. A cancel seen together with the end of a
+/// write wins: the write is dropped before its rename.
+async fn cancellable<T>(
+    since: interrupt::Mark,
+    work: impl Future<Output = Result<T>>,
+    script: &str,
+) -> Result<T> {
+    tokio::select! {
+        biased;
+        cancelled = interrupt::after(since) => Err(cancelled),
+        ran = rask::panics::contain_async(work) => ran.map_err(|e| e.with_excerpt_of(script)),
     }
 }

@@ -175,7 +175,11 @@ impl<W: Write + Send> BatchWriter<W> {
             Inner::Csv(w) => w.into_inner().flush()?,
             Inner::Json(mut w) => {
                 w.finish()?;
-                w.into_inner().flush()?;
+                // A text file's last line ends with a line break; printed, the prompt or
+                // the next statement's array would follow on the array's line.
+                let mut out = w.into_inner();
+                out.write_all(b"\n")?;
+                out.flush()?;
             }
             Inner::NdJson(mut w) => {
                 w.finish()?;
@@ -441,7 +445,7 @@ mod tests {
         ]));
         assert_eq!(written(OutputFormat::Csv, &schema), b"id,id\n");
         assert_eq!(written(OutputFormat::Tsv, &schema), b"id\tid\n");
-        assert_eq!(written(OutputFormat::Json, &schema), b"[]");
+        assert_eq!(written(OutputFormat::Json, &schema), b"[]\n");
         assert_eq!(written(OutputFormat::NdJson, &schema), b"");
         let arrow = written(OutputFormat::Arrow, &schema);
         let reader =

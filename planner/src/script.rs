@@ -49,6 +49,68 @@ pub fn statement_spans(sql: &str) -> Vec<Range<usize>> {
     spans
 }
 
+/// A line of a script that is not SQL but a command to the program running the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine {
+    /// Where the line is in the script, without its line break.
+    pub range: Range<usize>,
+    /// Its number, counted from 1.
+    pub line: usize,
+    /// How many statements of the script come before it.
+    pub statements_before: usize,
+}
+
+/// The lines of `script` that start (after blanks) with `marker` where no statement is open:
+/// nothing but whitespace and comments since the last `;`. There a line cannot be SQL, so it
+/// is the running program's, as a shell's `.mode csv` between statements; the same line
+/// inside a statement, a string or a comment is left to them.
+pub fn command_lines(script: &str, marker: char) -> Vec<CommandLine> {
+    let mut commands = Vec::new();
+    let mut statements_before = 0;
+    // Where the SQL since the last command line starts.
+    let mut sql_from = 0;
+    let mut line_start = 0;
+    for (index, line) in script.split_inclusive('\n').enumerate() {
+        let start = line_start;
+        line_start += line.len();
+        if !line.trim_start().starts_with(marker) {
+            continue;
+        }
+        // Only lines that could be commands cost a look at the statements before them.
+        let Some(statements) = closed_statements(&script[sql_from..start]) else {
+            continue;
+        };
+        statements_before += statements;
+        let text = line.trim_end_matches(['\n', '\r']);
+        commands.push(CommandLine {
+            range: start..start + text.len(),
+            line: index + 1,
+            statements_before,
+        });
+        sql_from = line_start;
+    }
+    commands
+}
+
+/// How many statements `sql` holds when it ends outside any of them, a string and a
+/// comment; `None` when one is still open.
+fn closed_statements(sql: &str) -> Option<usize> {
+    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
+    let mut statements = 0;
+    let mut open = false;
+    for token in tokens {
+        match token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => {
+                statements += usize::from(open);
+                open = false;
+            }
+            _ => open = true,
+        }
+    }
+    (!open).then_some(statements)
+}
+
 /// Byte offsets in `sql` of the tokenizer's locations (1-based lines, and columns counted in
 /// characters), asked for in the order the tokens come: each character is stepped over
 /// once, where counting from the start of the line for every token took time quadratic in
@@ -116,6 +178,26 @@ mod tests {
         );
         assert!(statement_texts(" ; -- nothing\n").is_empty());
         assert!(statement_texts("SELECT 'unclosed").is_empty());
+    }
+
+    #[test]
+    fn command_lines_are_found_between_statements_only() {
+        let script = ".mode csv\nSELECT 1;\n  .timer on\r\nSELECT 2\n.5 AS half;\n-- note\n.maxrows 3\nSELECT '\n.not a command';\n/* a\n.comment */\n.tables";
+        let found: Vec<(&str, usize, usize)> = command_lines(script, '.')
+            .into_iter()
+            .map(|c| (&script[c.range], c.line, c.statements_before))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (".mode csv", 1, 0),
+                ("  .timer on", 3, 1),
+                (".maxrows 3", 7, 2),
+                (".tables", 12, 3)
+            ]
+        );
+        assert!(command_lines("SELECT 1;\n", '.').is_empty());
+        assert!(command_lines("SELECT 'open\n.x", '.').is_empty());
     }
 
     #[test]

@@ -183,7 +183,7 @@ fn maxrows_shows_a_footer() {
 const EMPTY_QUERY: &str = "SELECT id, region FROM 'testdata/sales/part_*.csv' WHERE id < 0";
 
 /// A result without rows is still a table of its columns: the CSV and TSV header, an empty
-/// JSON array, no NDJSON line, and the table formats' header with a `0 rows` footer.
+/// JSON array on its line, no NDJSON line, and the table formats' header with a `0 rows` footer.
 #[test]
 fn an_empty_result_still_shows_its_columns() {
     let border = "+-------+---------+\n";
@@ -192,7 +192,7 @@ fn an_empty_result_still_shows_its_columns() {
     for (format, expected) in [
         ("csv", "id,region\n"),
         ("tsv", "id\tregion\n"),
-        ("json", "[]"),
+        ("json", "[]\n"),
         ("ndjson", ""),
         ("table", table.as_str()),
         ("markdown", "| id | region |\n|----|--------|\n0 rows\n"),
@@ -239,7 +239,7 @@ fn repeated_column_names_are_printed_as_they_are() {
         ("tsv", "id\tid\tid\n1\t10\tnorth\n2\t20\tsouth\n"),
         (
             "json",
-            r#"[{"id":1,"id":10,"id":"north"},{"id":2,"id":20,"id":"south"}]"#,
+            "[{\"id\":1,\"id\":10,\"id\":\"north\"},{\"id\":2,\"id\":20,\"id\":\"south\"}]\n",
         ),
         (
             "ndjson",

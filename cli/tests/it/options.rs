@@ -2,7 +2,7 @@
 
 use assert_cmd::Command;
 
-use crate::{ok, query, stderr, workspace};
+use crate::{ok, query, stderr, stdout, workspace};
 
 #[test]
 fn statements_and_scripts_run_in_order() {
@@ -345,4 +345,81 @@ fn random_command_lines_end_cleanly() {
             }
         }
     }
+}
+
+/// Runs `query` with `args` and `script` piped in.
+fn piped(args: &[&str], script: &str) -> std::process::Output {
+    Command::cargo_bin("query")
+        .unwrap()
+        .current_dir(workspace())
+        .env("RASK_HISTORY", "/dev/null")
+        .args(args)
+        .write_stdin(script)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn dot_commands_between_piped_or_read_statements_run_in_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("inner.sql");
+    std::fs::write(&inner, ".mode json\nSELECT 3 AS c;\n.mode csv\n").unwrap();
+    // A line starting with `.` inside a statement or a string is SQL.
+    let script = format!(
+        ".mode csv\nSELECT 1 AS a;\n  .mode tsv\nSELECT 2 +\n.5 AS b,\n'x\n.y' AS s;\n-- then\n.read {}\nSELECT 4 AS d;\n.quit\nSELECT 5 AS e;\n",
+        inner.display()
+    );
+    let output = piped(&[], &script);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "a\n1\nb\ts\n2.5\t\"x\n.y\"\n[{\"c\":3}]\nd\n4\n"
+    );
+
+    // The same script from -f, and a dot command as the query argument.
+    let file = dir.path().join("script.sql");
+    std::fs::write(&file, &script).unwrap();
+    let out = ok(&["-f", file.to_str().unwrap()]);
+    assert!(
+        out.starts_with("a\n1\n") && out.ends_with("d\n4\n"),
+        "{out}"
+    );
+    let out = ok(&["--table", "p=testdata/products.csv", ".schema p"]);
+    assert!(out.contains("origin"), "{out}");
+}
+
+#[test]
+fn a_bad_dot_command_in_a_script_runs_nothing_and_names_its_line() {
+    let output = piped(
+        &["--format", "csv"],
+        "SELECT 1 AS a;\n.mode nope\nSELECT 2 AS b;\n",
+    );
+    assert_ne!(output.status.code(), Some(0));
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(err.starts_with("error: standard input: line 2: "), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let itself = dir.path().join("itself.sql");
+    std::fs::write(
+        &itself,
+        format!("SELECT 1 AS a;\n.read {}\n", itself.display()),
+    )
+    .unwrap();
+    let output = piped(
+        &["--format", "csv"],
+        &format!(".read {}\n", itself.display()),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "a\n1\n".repeat(16));
+    assert!(
+        stderr(&output).contains("nests scripts too deeply (limit 16)"),
+        "{}",
+        stderr(&output)
+    );
 }

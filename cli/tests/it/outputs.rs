@@ -181,7 +181,7 @@ fn empty_results_write_files_with_their_columns() {
     for (extension, expected) in [
         ("csv", "id,region\n"),
         ("tsv", "id\tregion\n"),
-        ("json", "[]"),
+        ("json", "[]\n"),
         ("ndjson", ""),
     ] {
         let path = dir.path().join(format!("empty.{extension}"));
