@@ -463,19 +463,26 @@ pub fn run(
     Ok(())
 }
 
-/// Whether the text ends a statement: a `;` outside quotes ends it.
+/// Whether the text ends a statement: a `;` outside strings and comments ends it. Text the
+/// SQL tokenizer refuses for another reason than an open string or comment ends at a `;`
+/// too, for the parser to say what is wrong with it.
 fn statement_complete(text: &str) -> bool {
+    match rask::closed_statements(text) {
+        Some(statements) => statements > 0,
+        None => !open_at_end(text) && text.trim_end().ends_with(';'),
+    }
+}
+
+/// Whether a string or comment is still open at the end of `text`, as far as a simple walk
+/// can tell.
+fn open_at_end(text: &str) -> bool {
     let mut quoted = false;
-    let mut last = None;
     for c in text.chars() {
         if c == '\'' {
             quoted = !quoted;
         }
-        if !c.is_whitespace() {
-            last = Some(c);
-        }
     }
-    !quoted && last == Some(';')
+    quoted
 }
 
 #[cfg(test)]
@@ -489,6 +496,10 @@ mod tests {
         assert!(!statement_complete("SELECT 1"));
         assert!(!statement_complete("SELECT ';"));
         assert!(statement_complete("SELECT ';';"));
+        assert!(statement_complete("SELECT 1; -- done"));
+        assert!(statement_complete("SELECT \"it's\" FROM t;"));
+        assert!(!statement_complete("SELECT 1 /* ; */"));
+        assert!(!statement_complete("SELECT 1; SELECT 2"));
     }
 
     #[test]

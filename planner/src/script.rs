@@ -93,8 +93,9 @@ pub fn command_lines(script: &str, marker: char) -> Vec<CommandLine> {
 }
 
 /// How many statements `sql` holds when it ends outside any of them, a string and a
-/// comment; `None` when one is still open.
-fn closed_statements(sql: &str) -> Option<usize> {
+/// comment; `None` when one is still open. A shell runs what was typed once this is one or
+/// more: `SELECT 1; -- done` has ended, `SELECT "it's"` and `SELECT 1 /* ; */` have not.
+pub fn closed_statements(sql: &str) -> Option<usize> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
     let mut statements = 0;
     let mut open = false;
@@ -197,6 +198,11 @@ mod tests {
             ]
         );
         assert!(command_lines("SELECT 1;\n", '.').is_empty());
+        assert_eq!(closed_statements("SELECT 1; -- done\n"), Some(1));
+        assert_eq!(closed_statements("SELECT \"it's\";"), Some(1));
+        assert_eq!(closed_statements("SELECT 1 /* ; */"), None);
+        assert_eq!(closed_statements("SELECT 1; SELECT 2"), None);
+        assert_eq!(closed_statements(" -- nothing\n"), Some(0));
         assert!(command_lines("SELECT 'open\n.x", '.').is_empty());
     }
 
