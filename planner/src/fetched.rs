@@ -204,7 +204,12 @@ impl ObjectStore for Observed {
             bytes = bytes.inspect_ok(|bytes| count(bytes.len())).boxed();
         }
         if let Some(watch) = watch {
-            bytes = watch.over(bytes, Arc::clone(&self.inner), location.clone());
+            bytes = watch.over(
+                bytes,
+                range.clone(),
+                Arc::clone(&self.inner),
+                location.clone(),
+            );
         }
         Ok(GetResult {
             payload: GetResultPayload::Stream(bytes),

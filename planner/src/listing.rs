@@ -577,11 +577,17 @@ async fn file_format(
             if quoted {
                 check_quotes_close(state, files, dialect, compression).await?;
             }
-            // Compressed bytes cannot be searched for quotes as they pass.
-            let watched = (!quoted && !compression.is_compressed()).then_some(dialect);
+            let watched = (!quoted).then_some(dialect);
             for file in &files.files {
                 let store_url = file.store_url()?;
-                crate::quotes::watch(store_url.as_str(), &file.location(), file.shown(), watched);
+                let location = file.location();
+                crate::quotes::watch(
+                    store_url.as_str(),
+                    &location,
+                    file.shown(),
+                    watched,
+                    compression,
+                );
             }
             let mut format = CsvFormat::default()
                 .with_options(defaults.csv)

@@ -15,14 +15,20 @@
 //!   for the quote character as they come from the store (see [`crate::fetched`]), and the
 //!   first quote found has the whole file walked, once per statement. A field that is never
 //!   closed, or a quoted line break (which a split read cuts in two), fails the read.
+//! - Compressed files are read whole, from their first byte to their last, and their bytes
+//!   cannot be searched for a quote. They are watched too: what the query reads is also
+//!   decompressed and walked beside it, on a blocking thread, and the read ends with an error
+//!   if a field is still open at the end (quoted line breaks are fine in a whole read).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use bytes::Bytes;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{SinkExt, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
@@ -129,10 +135,12 @@ pub fn scan_quotes(input: impl Read, dialect: Dialect) -> std::io::Result<QuoteS
     })
 }
 
-/// A file read split at line breaks, and what walking it found once a quote turned up.
+/// A file read split at line breaks, and what walking it found once a quote turned up; or a
+/// compressed file read whole.
 #[derive(Debug, Clone)]
 pub(crate) struct Watch {
     dialect: Dialect,
+    compression: FileCompressionType,
     shown: String,
     verdict: Arc<tokio::sync::OnceCell<Result<(), String>>>,
 }
@@ -144,11 +152,17 @@ fn watch_key(store_url: &str, location: &Path) -> String {
     format!("{store_url}{location}")
 }
 
-/// Watches the file at `location` (named `shown` in messages) while it is read split at line
-/// breaks with `dialect`, or stops watching it (`None`): its table is read with quoted line
-/// breaks allowed and was checked whole. Each table creation starts afresh, so a file
-/// changed since is walked again.
-pub(crate) fn watch(store_url: &str, location: &Path, shown: String, dialect: Option<Dialect>) {
+/// Watches the file at `location` (named `shown` in messages) while it is read with `dialect`
+/// split at line breaks, or whole through `compression`; or stops watching it (`None`): its
+/// table is read with quoted line breaks allowed and was checked whole. Each table creation
+/// starts afresh, so a file changed since is walked again.
+pub(crate) fn watch(
+    store_url: &str,
+    location: &Path,
+    shown: String,
+    dialect: Option<Dialect>,
+    compression: FileCompressionType,
+) {
     let key = watch_key(store_url, location);
     let Ok(mut watched) = WATCHED.lock() else {
         return;
@@ -158,6 +172,7 @@ pub(crate) fn watch(store_url: &str, location: &Path, shown: String, dialect: Op
             let verdict = Arc::default();
             let watch = Watch {
                 dialect,
+                compression,
                 shown,
                 verdict,
             };
@@ -176,15 +191,25 @@ pub(crate) fn watched(store_url: &str, location: &Path) -> Option<Watch> {
 }
 
 impl Watch {
-    /// `bytes` of the watched file, from `store`, failing at the first chunk holding a quote
-    /// if the whole file, walked then, has a field that is never closed or a quoted line
-    /// break.
+    /// `bytes` of the watched file from `store`, its `range`: failing at the first
+    /// chunk holding a quote if the whole file, walked then, has a field that is never closed
+    /// or a quoted line break; or, compressed and read whole, failing at the end if a field
+    /// is still open there.
     pub(crate) fn over(
         self,
         bytes: BoxStream<'static, object_store::Result<Bytes>>,
+        range: std::ops::Range<u64>,
         store: Arc<dyn ObjectStore>,
         location: Path,
     ) -> BoxStream<'static, object_store::Result<Bytes>> {
+        if self.compression.is_compressed() {
+            // Compressed bytes decode only from the start.
+            let (offset, length) = (range.start, range.end - range.start);
+            return match offset {
+                0 => self.beside(bytes, length),
+                _ => bytes,
+            };
+        }
         let quote = self.dialect.quote;
         let watched = Arc::new((self, store, location));
         bytes
@@ -197,6 +222,58 @@ impl Watch {
                         watch.walk_once(Arc::clone(store), location.clone()).await?;
                     }
                     Ok(chunk)
+                }
+            })
+            .boxed()
+    }
+
+    /// `bytes`, `length` of them, passed on as they come and also decompressed and walked
+    /// on a blocking thread; the last is an error instead if a field is still open at the
+    /// end. (Decoders stop at the end of their data: the stream's own end may never be
+    /// asked for.)
+    fn beside(
+        self,
+        bytes: BoxStream<'static, object_store::Result<Bytes>>,
+        length: u64,
+    ) -> BoxStream<'static, object_store::Result<Bytes>> {
+        // A few chunks of slack: the walk goes at the pace of the read, the read no faster
+        // than the walk.
+        let (copies, received) = futures::channel::mpsc::channel::<std::io::Result<Bytes>>(4);
+        let received = tokio_util::io::StreamReader::new(received);
+        let reader = tokio_util::io::SyncIoBridge::new(received);
+        let (dialect, compression) = (self.dialect, self.compression);
+        let walk = tokio::task::spawn_blocking(move || {
+            scan_quotes(compression.convert_read(reader)?, dialect)
+        });
+        let shown = Arc::new(self.shown);
+        let mut watched = WatchedRead {
+            copies: Some(copies),
+            walk: Some(walk),
+            left: length,
+        };
+        bytes
+            .then(move |chunk| {
+                let shown = Arc::clone(&shown);
+                let verdict = match &chunk {
+                    Ok(chunk) => Some(watched.pass(chunk.clone())),
+                    Err(_) => {
+                        // Cut short, the walk would find the file ending inside a field.
+                        watched.give_up();
+                        None
+                    }
+                };
+                async move {
+                    let open = match verdict {
+                        Some(verdict) => verdict.await,
+                        None => None,
+                    };
+                    match open {
+                        Some(open) => Err(object_store::Error::Generic {
+                            store: "CSV",
+                            source: open.never_closed(&shown).into(),
+                        }),
+                        None => chunk,
+                    }
                 }
             })
             .boxed()
@@ -245,6 +322,54 @@ impl Watch {
             ));
         }
         Ok(())
+    }
+}
+
+/// The walk beside the read of a compressed file.
+struct WatchedRead {
+    /// Where copies of the chunks go to be decompressed and walked; `None` once the walk is
+    /// over or given up.
+    copies: Option<futures::channel::mpsc::Sender<std::io::Result<Bytes>>>,
+    walk: Option<tokio::task::JoinHandle<std::io::Result<QuoteScan>>>,
+    /// Bytes of the file not passed on yet.
+    left: u64,
+}
+
+impl WatchedRead {
+    /// Passes a copy of `chunk` to the walk; after the last chunk, where the field still
+    /// open at the end, if any, opens.
+    fn pass(&mut self, chunk: Bytes) -> impl Future<Output = Option<OpenQuote>> + use<> {
+        self.left = self.left.saturating_sub(chunk.len() as u64);
+        let mut copies = self.copies.take();
+        let walk = if self.left == 0 {
+            self.walk.take()
+        } else {
+            None
+        };
+        if self.left > 0 {
+            self.copies = copies.clone();
+        }
+        async move {
+            if let Some(copies) = &mut copies {
+                // A walk that could not decompress leaves that to the read to tell.
+                if copies.send(Ok(chunk)).await.is_err() {
+                    return None;
+                }
+            }
+            drop(copies);
+            match walk?.await {
+                Ok(Ok(scan)) => scan.unclosed,
+                _ => None,
+            }
+        }
+    }
+
+    /// Stops the walk: the read failed.
+    fn give_up(&mut self) {
+        self.copies = None;
+        if let Some(walk) = self.walk.take() {
+            walk.abort();
+        }
     }
 }
 

@@ -102,10 +102,22 @@ fn malformed_csv_names_file_and_line() {
 
 /// Files whose first 64 KiB quote nothing are read in parts cut at line breaks, unchecked up
 /// front; the quotes they turn out to hold are checked as their bytes are read, whether the
-/// file is read whole or in parts.
+/// file is read whole or in parts. Compressed files, read whole, are decompressed and walked
+/// beside the read.
 #[test]
 fn quotes_past_the_sample_are_checked_as_the_file_is_read() {
     const SPLIT: &str = "SET datafusion.optimizer.repartition_file_min_size = 1000; ";
+    for compressed in [
+        "late_quote.csv.gz",
+        "late_quote.csv.zst",
+        "late_quote.csv.bz2",
+    ] {
+        fails(
+            &[&format!("SELECT count(*) FROM 'testdata/bad/{compressed}'")],
+            1,
+            &[&format!("testdata/bad/{compressed}:7001:6: malformed CSV: a quoted field opens here and is never closed")],
+        );
+    }
     for split in ["", SPLIT] {
         for partitions in ["1", "3"] {
             let err = fails(
@@ -152,6 +164,28 @@ fn quotes_past_the_sample_are_checked_as_the_file_is_read() {
             &["--partitions", "3", &sql],
             1,
             &[":7001:6: a quoted field holding a line break opens here"],
+        );
+    }
+    // Compressed, both read whole: right, line break and all.
+    for (name_sql, name_7000) in [
+        ("'last, first'", "\"last, first\""),
+        ("'two' || chr(10) || 'lines'", "\"two\nlines\""),
+    ] {
+        let gz = dir.path().join("rows.csv.gz");
+        let compress = format!(
+            "COPY (SELECT value AS id, CASE WHEN value = 7000 THEN {name_sql} ELSE 'name ' || value END AS name \
+             FROM generate_series(1, 8000)) TO '{}' STORED AS CSV OPTIONS ('format.compression' 'gzip')",
+            gz.display()
+        );
+        ok(&[&compress]);
+        let sql = format!(
+            "SELECT count(*), sum(id), max(CASE WHEN id = 7000 THEN name END) FROM '{}'",
+            gz.display()
+        );
+        let out = ok(&["--partitions", "3", "--format", "csv", &sql]);
+        assert_eq!(
+            out.split_once('\n').map(|(_, rows)| rows),
+            Some(&*format!("8000,{expected_sum},{name_7000}\n"))
         );
     }
 }
