@@ -206,7 +206,7 @@ impl ObjectStore for Observed {
         if let Some(watch) = watch {
             bytes = watch.over(
                 bytes,
-                range.clone(),
+                (range.clone(), meta.size),
                 Arc::clone(&self.inner),
                 location.clone(),
             );

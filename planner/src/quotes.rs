@@ -191,23 +191,24 @@ pub(crate) fn watched(store_url: &str, location: &Path) -> Option<Watch> {
 }
 
 impl Watch {
-    /// `bytes` of the watched file from `store`, its `range`: failing at the first
-    /// chunk holding a quote if the whole file, walked then, has a field that is never closed
-    /// or a quoted line break; or, compressed and read whole, failing at the end if a field
-    /// is still open there.
+    /// `bytes` of the watched file from `store`, its `range` of `size` bytes: failing at
+    /// the first chunk holding a quote if the whole file, walked then, has a field that is
+    /// never closed or a quoted line break; or, compressed and read whole, failing at the end
+    /// if a field is still open there.
     pub(crate) fn over(
         self,
         bytes: BoxStream<'static, object_store::Result<Bytes>>,
-        range: std::ops::Range<u64>,
+        (range, size): (std::ops::Range<u64>, u64),
         store: Arc<dyn ObjectStore>,
         location: Path,
     ) -> BoxStream<'static, object_store::Result<Bytes>> {
         if self.compression.is_compressed() {
-            // Compressed bytes decode only from the start.
-            let (offset, length) = (range.start, range.end - range.start);
-            return match offset {
-                0 => self.beside(bytes, length),
-                _ => bytes,
+            // Compressed bytes decode only from the start, and only a read to the end can
+            // tell whether a field is left open there.
+            return if range == (0..size) {
+                self.beside(bytes, size)
+            } else {
+                bytes
             };
         }
         let quote = self.dialect.quote;
