@@ -76,8 +76,14 @@ pub fn command_lines(script: &str, marker: char) -> Vec<CommandLine> {
         if !line.trim_start().starts_with(marker) {
             continue;
         }
-        // Only lines that could be commands cost a look at the statements before them.
-        let Some(statements) = closed_statements(&script[sql_from..start]) else {
+        // Only lines that could be commands cost a look at the statements before them, and
+        // only where these could have ended: a long statement whose lines start with `.`
+        // (`.5,` in a list of values) is not tokenized again for each of them.
+        let before = &script[sql_from..start];
+        if !may_end_statements(before) {
+            continue;
+        }
+        let Some(statements) = closed_statements(before) else {
             continue;
         };
         statements_before += statements;
@@ -90,6 +96,14 @@ pub fn command_lines(script: &str, marker: char) -> Vec<CommandLine> {
         sql_from = line_start;
     }
     commands
+}
+
+/// Whether `sql` can end outside any statement: nothing but blanks, or a `;` or a comment
+/// last.
+fn may_end_statements(sql: &str) -> bool {
+    let sql = sql.trim_end();
+    let last_line = sql.rsplit('\n').next().unwrap_or_default();
+    sql.is_empty() || sql.ends_with(';') || sql.ends_with("*/") || last_line.contains("--")
 }
 
 /// How many statements `sql` holds when it ends outside any of them, a string and a
@@ -204,6 +218,12 @@ mod tests {
         assert_eq!(closed_statements("SELECT 1; SELECT 2"), None);
         assert_eq!(closed_statements(" -- nothing\n"), Some(0));
         assert!(command_lines("SELECT 'open\n.x", '.').is_empty());
+        // A statement of many lines starting with `.` is found in linear time.
+        let values: String = (0..200_000).map(|i| format!(".{i},\n")).collect();
+        let script = format!("SELECT\n{values}1;\n.tables\n");
+        let found = command_lines(&script, '.');
+        assert_eq!(found.len(), 1);
+        assert_eq!(&script[found[0].range.clone()], ".tables");
     }
 
     #[test]
