@@ -29,7 +29,8 @@ fn write_csv(path: &Path, batch: &RecordBatch) -> Result<()> {
         &batch.schema(),
     )?;
     writer.write(batch)?;
-    writer.finish()
+    writer.finish()?;
+    Ok(())
 }
 
 fn labels(rng: &mut SmallRng, rows: usize, choices: &[String]) -> ArrayRef {

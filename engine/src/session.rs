@@ -325,10 +325,13 @@ impl Session {
         crate::panics::contain_async(crate::stack::deep_async(self.plan_statement(statement))).await
     }
 
-    async fn plan_statement(&self, statement: Statement) -> Result<DataFrame> {
+    async fn plan_statement(&self, mut statement: Statement) -> Result<DataFrame> {
         // The statement names its query in the log, the dashboard and reports: without the
         // secrets it may pass to object stores.
         let sql = rask_planner::stores::redact(&statement.to_string());
+        if let Statement::CopyTo(copy) = &mut statement {
+            rask_planner::files::compress_copy_as_named(copy)?;
+        }
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;
         let (plan, repeated) = match state.statement_to_plan(statement.clone()).await {

@@ -16,6 +16,9 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 
+use datafusion::common::parsers::CompressionTypeVariant;
+use rask_planner::files::split_compression;
+
 use crate::error::{Error, Result};
 use crate::execution::{BatchStream, Planned};
 use crate::staged::{check_destination, extension, StagedDir, StagedFile};
@@ -39,9 +42,15 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    /// The format a file name asks for, from its extension.
+    /// The format a file name asks for, from its extension (before a compression suffix:
+    /// `.csv.gz` is CSV).
     pub fn from_path(path: &Path) -> Result<OutputFormat> {
-        Ok(match extension(path).as_str() {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let (uncompressed, compression) = split_compression(name);
+        let format = match extension(Path::new(uncompressed)).as_str() {
             "csv" => OutputFormat::Csv,
             "tsv" | "tab" => OutputFormat::Tsv,
             "json" => OutputFormat::Json,
@@ -50,12 +59,88 @@ impl OutputFormat {
             "arrow" | "feather" | "ipc" => OutputFormat::Arrow,
             _ => {
                 return Err(Error::output(format!(
-                        "cannot tell the output format of '{}': use the extension .csv, .tsv, .json, .ndjson, .parquet or .arrow",
+                        "cannot tell the output format of '{}': use the extension .csv, .tsv, .json, .ndjson, .parquet or .arrow (the text ones may end in .gz, .zst, .bz2 or .xz)",
                         path.display()
                     ),
                 ))
             }
+        };
+        if compression.is_compressed()
+            && matches!(format, OutputFormat::Parquet | OutputFormat::Arrow)
+        {
+            return Err(Error::output(format!(
+                "cannot write '{}': Parquet and Arrow files compress internally; name it without '{}'",
+                path.display(),
+                &name[uncompressed.len()..]
+            )));
+        }
+        Ok(format)
+    }
+}
+
+/// The bytes of a file on their way to it, compressed as its name asks (`out.csv.gz`).
+enum Encoded<W: Write> {
+    Plain(W),
+    Gzip(flate2::write::GzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+    Bzip2(bzip2::write::BzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
+}
+
+impl<W: Write> Encoded<W> {
+    /// `out`, compressed if the name of `destination` ends in `.gz`, `.zst`, `.bz2` or `.xz`.
+    fn for_file(destination: &Path, out: W) -> std::io::Result<Encoded<W>> {
+        let name = destination
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        Ok(match *split_compression(name).1.get_variant() {
+            CompressionTypeVariant::GZIP => Encoded::Gzip(flate2::write::GzEncoder::new(
+                out,
+                flate2::Compression::default(),
+            )),
+            CompressionTypeVariant::ZSTD => Encoded::Zstd(zstd::stream::write::Encoder::new(
+                out,
+                zstd::DEFAULT_COMPRESSION_LEVEL,
+            )?),
+            CompressionTypeVariant::BZIP2 => Encoded::Bzip2(bzip2::write::BzEncoder::new(
+                out,
+                bzip2::Compression::default(),
+            )),
+            CompressionTypeVariant::XZ => Encoded::Xz(liblzma::write::XzEncoder::new(out, 6)),
+            CompressionTypeVariant::UNCOMPRESSED => Encoded::Plain(out),
         })
+    }
+
+    fn inner(&mut self) -> &mut dyn Write {
+        match self {
+            Encoded::Plain(w) => w,
+            Encoded::Gzip(w) => w,
+            Encoded::Zstd(w) => w,
+            Encoded::Bzip2(w) => w,
+            Encoded::Xz(w) => w,
+        }
+    }
+
+    /// Writes what the compressor still holds, and its trailer; the destination back.
+    fn finish(self) -> std::io::Result<W> {
+        match self {
+            Encoded::Plain(w) => Ok(w),
+            Encoded::Gzip(w) => w.finish(),
+            Encoded::Zstd(w) => w.finish(),
+            Encoded::Bzip2(w) => w.finish(),
+            Encoded::Xz(w) => w.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoded<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner().flush()
     }
 }
 
@@ -153,8 +238,8 @@ impl<W: Write + Send> BatchWriter<W> {
     }
 
     /// Completes the output (the header of a result without rows, footers, closing
-    /// brackets) and flushes it.
-    pub fn finish(mut self) -> Result<()> {
+    /// brackets) and flushes it; returns where it went.
+    pub fn finish(mut self) -> Result<W> {
         if let (Some(schema), Inner::Csv(_)) = (self.unwritten.take(), &self.inner) {
             self.write(&RecordBatch::new_empty(schema))?;
         }
@@ -170,30 +255,29 @@ impl<W: Write + Send> BatchWriter<W> {
         }
     }
 
-    fn complete(inner: Inner<Recorded<W>>) -> Result<()> {
-        match inner {
-            Inner::Csv(w) => w.into_inner().flush()?,
+    fn complete(inner: Inner<Recorded<W>>) -> Result<W> {
+        let mut out = match inner {
+            Inner::Csv(w) => w.into_inner(),
             Inner::Json(mut w) => {
                 w.finish()?;
                 // A text file's last line ends with a line break; printed, the prompt or
                 // the next statement's array would follow on the array's line.
                 let mut out = w.into_inner();
                 out.write_all(b"\n")?;
-                out.flush()?;
+                out
             }
             Inner::NdJson(mut w) => {
                 w.finish()?;
-                w.into_inner().flush()?;
+                w.into_inner()
             }
-            Inner::Parquet(w) => {
-                w.close()?;
-            }
+            Inner::Parquet(w) => w.into_inner()?,
             Inner::Arrow(mut w) => {
                 w.finish()?;
-                w.into_inner()?.flush()?;
+                w.into_inner()?
             }
-        }
-        Ok(())
+        };
+        out.flush()?;
+        Ok(out.inner)
     }
 }
 
@@ -251,7 +335,8 @@ async fn stream_into(
     destination: &Path,
 ) -> Result<u64> {
     let cannot_write = |e: Error| crate::staged::cannot_write(destination, e);
-    let out = std::io::BufWriter::new(staged);
+    let out = Encoded::for_file(destination, std::io::BufWriter::new(staged))
+        .map_err(|e| cannot_write(e.into()))?;
     let mut writer = BatchWriter::new(format, out, &batches.schema()).map_err(cannot_write)?;
     let mut rows = 0u64;
     while let Some(batch) = batches.next_batch().await {
@@ -259,7 +344,10 @@ async fn stream_into(
         rows += batch.num_rows() as u64;
         writer.write(&batch).map_err(cannot_write)?;
     }
-    writer.finish().map_err(cannot_write)?;
+    let out = writer.finish().map_err(cannot_write)?;
+    out.finish()
+        .and_then(|mut file| file.flush())
+        .map_err(|e| cannot_write(e.into()))?;
     Ok(rows)
 }
 

@@ -12,6 +12,8 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::session_state::SessionState;
+use datafusion::sql::parser::CopyToStatement;
+use datafusion::sql::sqlparser::ast::Value;
 use url::Url;
 
 use crate::stores::{bucket_url, is_url, redact, redact_url, store_for, StorageOptions, StoreKind};
@@ -84,6 +86,47 @@ pub fn split_compression(name: &str) -> (&str, FileCompressionType) {
         }
     }
     (name, FileCompressionType::UNCOMPRESSED)
+}
+
+/// `COPY … TO 'out.csv.gz'` written as its name says, as DuckDB does: DataFusion finds no
+/// format for the extension `gz`, and given one (`STORED AS CSV`) writes plain text under the
+/// compressed name. The format comes from the extension before the compression suffix
+/// unless `STORED AS` names it; the compression from the suffix unless an option does.
+pub fn compress_copy_as_named(copy: &mut CopyToStatement) -> Result<()> {
+    let (uncompressed, compression) = split_compression(&copy.target);
+    if !compression.is_compressed() {
+        return Ok(());
+    }
+    let suffix = &copy.target[uncompressed.len()..];
+    let extension = Path::new(uncompressed)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let stored_as = match (copy.stored_as.as_deref(), extension.as_str()) {
+        (Some(stored_as), _) => stored_as.to_ascii_uppercase(),
+        (None, "csv") => "CSV".to_string(),
+        (None, "json" | "ndjson" | "jsonl") => "JSON".to_string(),
+        (None, "parquet") => "PARQUET".to_string(),
+        (None, "arrow" | "feather" | "ipc") => "ARROW".to_string(),
+        (None, _) => return Ok(()),
+    };
+    if matches!(stored_as.as_str(), "PARQUET" | "ARROW") {
+        return plan_err!(
+            "cannot write '{}': Parquet and Arrow files compress internally; name it without '{suffix}'",
+            redact(&copy.target)
+        );
+    }
+    copy.stored_as = Some(stored_as);
+    let named = |key: &str| matches!(key, "format.compression" | "compression");
+    if !copy.options.iter().any(|(key, _)| named(key)) {
+        let codec = compression.get_variant().to_string().to_ascii_lowercase();
+        copy.options.push((
+            "format.compression".to_string(),
+            Value::SingleQuotedString(codec),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a table name in SQL is meant as a file path rather than a registered table.

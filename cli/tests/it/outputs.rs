@@ -59,6 +59,65 @@ fn binary_outputs_read_back_identical() {
     check_batches(&reader.collect::<Result<Vec<_>, _>>().unwrap());
 }
 
+/// A compression suffix after the format's extension compresses the file, for `-o` and for
+/// `COPY`: decompressed by the codecs' own decoders, it holds what the plain format prints.
+#[test]
+fn compressed_text_outputs_decompress_to_the_plain_format() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let decompress = |path: &std::path::Path| -> String {
+        let file = File::open(path).unwrap();
+        let mut reader: Box<dyn Read> = match path.extension().unwrap().to_str().unwrap() {
+            "gz" => Box::new(flate2::read::MultiGzDecoder::new(file)),
+            "zst" => Box::new(zstd::stream::read::Decoder::new(file).unwrap()),
+            "bz2" => Box::new(bzip2::read::BzDecoder::new(file)),
+            "xz" => Box::new(liblzma::read::XzDecoder::new(file)),
+            other => panic!("{other}"),
+        };
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        text
+    };
+    for (name, format) in [
+        ("out.csv.gz", "csv"),
+        ("out.ndjson.zst", "ndjson"),
+        ("out.tsv.bz2", "tsv"),
+        ("out.json.xz", "json"),
+    ] {
+        let path = dir.path().join(name);
+        ok(&["-q", "-o", path.to_str().unwrap(), SALES_QUERY]);
+        let printed = ok(&["--format", format, SALES_QUERY]);
+        assert_eq!(decompress(&path), printed, "{name}");
+    }
+    // Read back through the readers: the fixture's 10 rows, ids 1 to 10.
+    for name in ["out.csv.gz", "out.ndjson.zst", "out.tsv.bz2"] {
+        let sql = format!(
+            "SELECT count(*), sum(id) FROM '{}'",
+            dir.path().join(name).display()
+        );
+        assert_eq!(
+            ok(&["--format", "csv", &sql]),
+            "count(*),sum(id)\n10,55\n",
+            "{name}"
+        );
+    }
+    let copied = dir.path().join("copy.csv.gz");
+    let copy = format!("COPY ({SALES_QUERY}) TO '{}'", copied.display());
+    ok(&["-q", &copy]);
+    assert_eq!(decompress(&copied), ok(&["--format", "csv", SALES_QUERY]));
+    for refused in ["out.parquet.gz", "out.arrow.zst"] {
+        let path = dir.path().join(refused);
+        fails(
+            &["-o", path.to_str().unwrap(), "SELECT 1"],
+            1,
+            &["compress internally"],
+        );
+        let copy = format!("COPY (SELECT 1) TO '{}'", path.display());
+        fails(&[&copy], 1, &["compress internally"]);
+        assert!(!path.exists());
+    }
+}
+
 #[test]
 fn text_outputs_read_back_identical() {
     let dir = tempfile::tempdir().unwrap();

@@ -270,6 +270,12 @@ def test_writes_read_back(sales, sales_pandas, tmp_path):
     sales.to_csv(str(tmp_path / 'part-*.csv'))
     csv_back = dd.read_csv(str(tmp_path / 'part-*.csv')).compute()
     assert sorted(csv_back['id']) == list(range(1, 11))
+    # Compressed as the name says, one file per partition; pandas reads them on its own.
+    sales.to_csv(str(tmp_path / 'gz-*.csv.gz'))
+    parts = sorted(tmp_path.glob('gz-*.csv.gz'))
+    assert len(parts) == sales.npartitions
+    assert sorted(pd.concat(pd.read_csv(part, compression='gzip') for part in parts)['id']) == list(range(1, 11))
+    assert sorted(dd.read_csv(str(tmp_path / 'gz-*.csv.gz')).compute()['id']) == list(range(1, 11))
     filtered = dd.read_parquet(str(tmp_path / 'out'), columns=['id'], filters=[('id', '>', 8)]).compute()
     assert sorted(filtered['id']) == [9, 10]
 
