@@ -330,7 +330,7 @@ impl Session {
         // secrets it may pass to object stores.
         let sql = rask_planner::stores::redact(&statement.to_string());
         if let Statement::CopyTo(copy) = &mut statement {
-            rask_planner::files::compress_copy_as_named(copy)?;
+            rask_planner::files::copy_as_named(copy)?;
         }
         let state = self.inner.ctx.state();
         self.inner.functions.prepare(&state, &statement).await?;

@@ -88,44 +88,55 @@ pub fn split_compression(name: &str) -> (&str, FileCompressionType) {
     (name, FileCompressionType::UNCOMPRESSED)
 }
 
-/// `COPY … TO 'out.csv.gz'` written as its name says, as DuckDB does: DataFusion finds no
-/// format for the extension `gz`, and given one (`STORED AS CSV`) writes plain text under the
-/// compressed name. The format comes from the extension before the compression suffix
-/// unless `STORED AS` names it; the compression from the suffix unless an option does.
-pub fn compress_copy_as_named(copy: &mut CopyToStatement) -> Result<()> {
+/// `COPY … TO` a file written as its name says, as `-o` writes it and as DuckDB does:
+/// DataFusion finds no format for the extensions `tsv`, `ndjson`, `jsonl` or `gz`, and given
+/// one (`STORED AS CSV`) writes plain text under a compressed name. Unless `STORED AS` and
+/// the options say otherwise, the format comes from the extension before a compression
+/// suffix (`.tsv` is CSV split by tabs), the compression from the suffix.
+pub fn copy_as_named(copy: &mut CopyToStatement) -> Result<()> {
     let (uncompressed, compression) = split_compression(&copy.target);
-    if !compression.is_compressed() {
-        return Ok(());
-    }
     let suffix = &copy.target[uncompressed.len()..];
     let extension = Path::new(uncompressed)
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let stored_as = match (copy.stored_as.as_deref(), extension.as_str()) {
-        (Some(stored_as), _) => stored_as.to_ascii_uppercase(),
-        (None, "csv") => "CSV".to_string(),
-        (None, "json" | "ndjson" | "jsonl") => "JSON".to_string(),
-        (None, "parquet") => "PARQUET".to_string(),
-        (None, "arrow" | "feather" | "ipc") => "ARROW".to_string(),
-        (None, _) => return Ok(()),
+    let named_format = match extension.as_str() {
+        "csv" | "tsv" => Some("CSV"),
+        "json" | "ndjson" | "jsonl" => Some("JSON"),
+        "parquet" => Some("PARQUET"),
+        "arrow" | "feather" | "ipc" => Some("ARROW"),
+        _ => None,
     };
-    if matches!(stored_as.as_str(), "PARQUET" | "ARROW") {
-        return plan_err!(
-            "cannot write '{}': Parquet and Arrow files compress internally; name it without '{suffix}'",
-            redact(&copy.target)
-        );
+    let format = match (&copy.stored_as, named_format) {
+        (Some(stored_as), _) => stored_as.to_ascii_uppercase(),
+        (None, Some(named)) => named.to_string(),
+        (None, None) => return Ok(()),
+    };
+    let mut given = |keys: &[&str], value: &str| {
+        if !copy
+            .options
+            .iter()
+            .any(|(key, _)| keys.contains(&key.as_str()))
+        {
+            let value = Value::SingleQuotedString(value.to_string());
+            copy.options.push((keys[0].to_string(), value));
+        }
+    };
+    if extension == "tsv" && format == "CSV" {
+        given(&["format.delimiter", "delimiter"], "\t");
     }
-    copy.stored_as = Some(stored_as);
-    let named = |key: &str| matches!(key, "format.compression" | "compression");
-    if !copy.options.iter().any(|(key, _)| named(key)) {
+    if compression.is_compressed() {
+        if matches!(format.as_str(), "PARQUET" | "ARROW") {
+            return plan_err!(
+                "cannot write '{}': Parquet and Arrow files compress internally; name it without '{suffix}'",
+                redact(&copy.target)
+            );
+        }
         let codec = compression.get_variant().to_string().to_ascii_lowercase();
-        copy.options.push((
-            "format.compression".to_string(),
-            Value::SingleQuotedString(codec),
-        ));
+        given(&["format.compression", "compression"], &codec);
     }
+    copy.stored_as = Some(format);
     Ok(())
 }
 
