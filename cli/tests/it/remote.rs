@@ -211,6 +211,7 @@ fn writes_read_back_and_failed_writes_leave_nothing() {
         "s3://data/written/sales.parquet",
         "s3://data/written/sales.csv",
         "s3://data/written/sales.ndjson",
+        "s3://data/written/sales.csv.gz",
     ] {
         let output = run(remote_query(s3), &["-o", url, source]);
         assert!(
@@ -220,13 +221,16 @@ fn writes_read_back_and_failed_writes_leave_nothing() {
         );
         assert_eq!(count(url), "count(*),sum(qty)\n10,38\n", "{url}");
     }
-    let copied = "COPY (SELECT region, count(*) AS n FROM 'testdata/sales/part_*.csv' GROUP BY 1) TO 's3://data/written/copy.csv'";
-    succeeded(run(remote_query(s3), &[copied]));
-    let sql = "SELECT sum(n) FROM 's3://data/written/copy.csv'";
-    assert_eq!(
-        succeeded(run(remote_query(s3), &["--format", "csv", sql])),
-        "sum(n)\n10\n"
-    );
+    for copy in ["copy.csv", "copy.tsv.zst"] {
+        let copied = format!("COPY (SELECT region, count(*) AS n FROM 'testdata/sales/part_*.csv' GROUP BY 1) TO 's3://data/written/{copy}'");
+        succeeded(run(remote_query(s3), &[&copied]));
+        let sql = format!("SELECT sum(n) FROM 's3://data/written/{copy}'");
+        assert_eq!(
+            succeeded(run(remote_query(s3), &["--format", "csv", &sql])),
+            "sum(n)\n10\n",
+            "{copy}"
+        );
+    }
 
     // A query failing part-way through its rows: nothing appears at the destination.
     let failing = "SELECT CAST(v AS INT) FROM (VALUES ('1'), ('2'), ('x')) AS t(v)";
