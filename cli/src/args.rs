@@ -60,7 +60,8 @@ pub struct Args {
     #[arg(short, long)]
     pub interactive: bool,
 
-    /// Run the statements in FILE (repeatable; files run in order, before SQL).
+    /// Run the statements in FILE (repeatable; files run in order, before SQL). Scripts may
+    /// hold the shell's dot commands on lines of their own between statements.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -94,7 +95,8 @@ pub struct Args {
     pub ascii: bool,
 
     /// Write the last statement's result to FILE instead of printing it; the format follows
-    /// the extension: .csv, .tsv, .json, .ndjson, .parquet, .arrow. Written atomically.
+    /// the extension: .csv, .tsv, .json, .ndjson, .parquet, .arrow (the text formats
+    /// compressed with a further .gz, .zst, .bz2 or .xz). Written atomically.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
