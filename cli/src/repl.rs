@@ -425,7 +425,7 @@ pub fn run(
                 if let Ok(mut shared) = shared_pending.lock() {
                     shared.clone_from(&pending);
                 }
-                if !statement_complete(&pending) {
+                if !rask::statements_end(&pending) {
                     continue;
                 }
                 let sql = std::mem::take(&mut pending);
@@ -463,44 +463,9 @@ pub fn run(
     Ok(())
 }
 
-/// Whether the text ends a statement: a `;` outside strings and comments ends it. Text the
-/// SQL tokenizer refuses for another reason than an open string or comment ends at a `;`
-/// too, for the parser to say what is wrong with it.
-fn statement_complete(text: &str) -> bool {
-    match rask::closed_statements(text) {
-        Some(statements) => statements > 0,
-        None => !open_at_end(text) && text.trim_end().ends_with(';'),
-    }
-}
-
-/// Whether a string or comment is still open at the end of `text`, as far as a simple walk
-/// can tell.
-fn open_at_end(text: &str) -> bool {
-    let mut quoted = false;
-    for c in text.chars() {
-        if c == '\'' {
-            quoted = !quoted;
-        }
-    }
-    quoted
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_end_at_a_semicolon_outside_quotes() {
-        assert!(statement_complete("SELECT 1;"));
-        assert!(statement_complete("SELECT 1;  \n"));
-        assert!(!statement_complete("SELECT 1"));
-        assert!(!statement_complete("SELECT ';"));
-        assert!(statement_complete("SELECT ';';"));
-        assert!(statement_complete("SELECT 1; -- done"));
-        assert!(statement_complete("SELECT \"it's\" FROM t;"));
-        assert!(!statement_complete("SELECT 1 /* ; */"));
-        assert!(!statement_complete("SELECT 1; SELECT 2"));
-    }
 
     #[test]
     fn keywords_strings_and_numbers_are_coloured() {

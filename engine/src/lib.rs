@@ -51,7 +51,7 @@ pub use rask_planner::files::FileFormatKind;
 pub use rask_planner::frame::{AggFunc, AggSpec, DropHow, How, MergeSpec};
 pub use rask_planner::graph::{format_bytes, TaskGraph};
 pub use rask_planner::listing::{ReadOptions, WHOLE_FILES};
-pub use rask_planner::script::{closed_statements, command_lines, CommandLine};
+pub use rask_planner::script::{command_lines, statements_end, CommandLine};
 pub use rask_planner::stores::{redact as redact_secrets, StorageOptions};
 pub use rask_planner::timeseries::TimeseriesParams;
 pub use rask_planner::type_names::sql_type_name;

@@ -17,7 +17,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 
 use datafusion::common::parsers::CompressionTypeVariant;
-use rask_planner::files::split_compression;
+use rask_planner::files::{compressed_twice, split_compression};
 
 use crate::error::{Error, Result};
 use crate::execution::{BatchStream, Planned};
@@ -68,11 +68,7 @@ impl OutputFormat {
         if compression.is_compressed()
             && matches!(format, OutputFormat::Parquet | OutputFormat::Arrow)
         {
-            return Err(Error::output(format!(
-                "cannot write '{}': Parquet and Arrow files compress internally; name it without '{}'",
-                path.display(),
-                &name[uncompressed.len()..]
-            )));
+            return Err(Error::output(compressed_twice(&path.display().to_string())));
         }
         Ok(format)
     }

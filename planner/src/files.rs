@@ -94,23 +94,16 @@ pub fn split_compression(name: &str) -> (&str, FileCompressionType) {
 /// the options say otherwise, the format comes from the extension before a compression
 /// suffix (`.tsv` is CSV split by tabs), the compression from the suffix.
 pub fn copy_as_named(copy: &mut CopyToStatement) -> Result<()> {
-    let (uncompressed, compression) = split_compression(&copy.target);
-    let suffix = &copy.target[uncompressed.len()..];
-    let extension = Path::new(uncompressed)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let named_format = match extension.as_str() {
-        "csv" | "tsv" => Some("CSV"),
-        "json" | "ndjson" | "jsonl" => Some("JSON"),
-        "parquet" => Some("PARQUET"),
-        "arrow" | "feather" | "ipc" => Some("ARROW"),
-        _ => None,
+    let (named, compression) = match detect_format(Path::new(&copy.target)) {
+        Some((kind, compression)) => (Some(kind), compression),
+        None => (None, split_compression(&copy.target).1),
     };
-    let format = match (&copy.stored_as, named_format) {
+    let format = match (&copy.stored_as, named) {
         (Some(stored_as), _) => stored_as.to_ascii_uppercase(),
-        (None, Some(named)) => named.to_string(),
+        (None, Some(FileFormatKind::Csv | FileFormatKind::Tsv)) => "CSV".to_string(),
+        (None, Some(FileFormatKind::Json)) => "JSON".to_string(),
+        (None, Some(FileFormatKind::Parquet)) => "PARQUET".to_string(),
+        (None, Some(FileFormatKind::Arrow)) => "ARROW".to_string(),
         (None, None) => return Ok(()),
     };
     let mut given = |keys: &[&str], value: &str| {
@@ -123,21 +116,28 @@ pub fn copy_as_named(copy: &mut CopyToStatement) -> Result<()> {
             copy.options.push((keys[0].to_string(), value));
         }
     };
-    if extension == "tsv" && format == "CSV" {
+    if named == Some(FileFormatKind::Tsv) && format == "CSV" {
         given(&["format.delimiter", "delimiter"], "\t");
     }
     if compression.is_compressed() {
         if matches!(format.as_str(), "PARQUET" | "ARROW") {
-            return plan_err!(
-                "cannot write '{}': Parquet and Arrow files compress internally; name it without '{suffix}'",
-                redact(&copy.target)
-            );
+            return plan_err!("{}", compressed_twice(&redact(&copy.target)));
         }
         let codec = compression.get_variant().to_string().to_ascii_lowercase();
         given(&["format.compression", "compression"], &codec);
     }
     copy.stored_as = Some(format);
     Ok(())
+}
+
+/// The refusal of a file name asking a format that compresses internally to be compressed
+/// once more (`out.parquet.gz`).
+pub fn compressed_twice(name: &str) -> String {
+    let (uncompressed, _) = split_compression(name);
+    format!(
+        "cannot write '{name}': Parquet and Arrow files compress internally; name it without '{}'",
+        &name[uncompressed.len()..]
+    )
 }
 
 /// Whether a table name in SQL is meant as a file path rather than a registered table.

@@ -341,15 +341,14 @@ impl WatchedRead {
     /// open at the end, if any, opens.
     fn pass(&mut self, chunk: Bytes) -> impl Future<Output = Option<OpenQuote>> + use<> {
         self.left = self.left.saturating_sub(chunk.len() as u64);
-        let mut copies = self.copies.take();
+        let mut copies = self.copies.clone();
+        // The last chunk: the walk gets no more, and its verdict is awaited.
         let walk = if self.left == 0 {
+            self.copies = None;
             self.walk.take()
         } else {
             None
         };
-        if self.left > 0 {
-            self.copies = copies.clone();
-        }
         async move {
             if let Some(copies) = &mut copies {
                 // A walk that could not decompress leaves that to the read to tell.

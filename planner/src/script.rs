@@ -106,11 +106,27 @@ fn may_end_statements(sql: &str) -> bool {
     sql.is_empty() || sql.ends_with(';') || sql.ends_with("*/") || last_line.contains("--")
 }
 
+/// Whether a shell holding `sql` has statements to run: it ends after a `;` outside strings
+/// and comments (`SELECT 1; -- done` has, `SELECT "it's"` and `SELECT 1 /* ; */` have not).
+/// Text the tokenizer refuses for another reason than a string or comment left open ends at
+/// a `;` too, for the parser to say what is wrong with it.
+pub fn statements_end(sql: &str) -> bool {
+    match Tokenizer::new(&GenericDialect {}, sql).tokenize() {
+        Ok(tokens) => closed_among(tokens).is_some_and(|statements| statements > 0),
+        Err(error) => {
+            let open = error.message.contains("Unterminated") || error.message.contains("EOF");
+            !open && sql.trim_end().ends_with(';')
+        }
+    }
+}
+
 /// How many statements `sql` holds when it ends outside any of them, a string and a
-/// comment; `None` when one is still open. A shell runs what was typed once this is one or
-/// more: `SELECT 1; -- done` has ended, `SELECT "it's"` and `SELECT 1 /* ; */` have not.
-pub fn closed_statements(sql: &str) -> Option<usize> {
-    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
+/// comment; `None` when one is still open.
+fn closed_statements(sql: &str) -> Option<usize> {
+    closed_among(Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?)
+}
+
+fn closed_among(tokens: Vec<Token>) -> Option<usize> {
     let mut statements = 0;
     let mut open = false;
     for token in tokens {
@@ -217,6 +233,16 @@ mod tests {
         assert_eq!(closed_statements("SELECT 1 /* ; */"), None);
         assert_eq!(closed_statements("SELECT 1; SELECT 2"), None);
         assert_eq!(closed_statements(" -- nothing\n"), Some(0));
+        assert!(statements_end("SELECT 1; -- done"));
+        assert!(!statements_end("SELECT 1 -- not yet;"));
+        assert!(!statements_end("SELECT 'open;"));
+        assert!(!statements_end("SELECT 1 /* open;"));
+        assert!(!statements_end(" -- nothing\n"));
+        assert!(statements_end("SELECT 1;  \n"));
+        assert!(!statements_end("SELECT 1"));
+        assert!(statements_end("SELECT ';';"));
+        assert!(statements_end("SELECT \"it's\" FROM t;"));
+        assert!(!statements_end("SELECT 1; SELECT 2"));
         assert!(command_lines("SELECT 'open\n.x", '.').is_empty());
         // A statement of many lines starting with `.` is found in linear time.
         let values: String = (0..200_000).map(|i| format!(".{i},\n")).collect();
