@@ -387,9 +387,9 @@ impl From<DataFusionError> for Error {
         let message = match kind {
             ErrorKind::Syntax => syntax_message(&error),
             ErrorKind::Memory => memory_message(&error.strip_backtrace()),
-            _ => out_of_range(division_by_zero(unsupported_construct(
+            _ => out_of_range(division_by_zero(unsupported_construct(worker_failure(
                 describe(&error).replace("'datafusion.public.", "'"),
-            ))),
+            )))),
         };
         let mut rask = Error::new(kind, message);
         rask.hint = hint_for(kind, &rask.message).or(rask.hint);
@@ -397,6 +397,78 @@ impl From<DataFusionError> for Error {
         rask.source = Some(error);
         rask
     }
+}
+
+/// How Ballista tells a task that failed on a worker, after the job and stage: the worker's
+/// error in Rust's debug notation (`DataFusionError(Shared(ObjectStore(Generic { store: "CSV",
+/// source: "x.csv:7:2: malformed CSV: …" })))`).
+const TASK_FAILED: &str = "Task failed due to runtime execution error: ";
+
+/// The errors that only wrap another in a worker's failure.
+const WRAPPERS: [&str; 3] = ["DataFusionError(", "Shared(", "External("];
+
+/// A task's failure on a worker as the worker's own message: the last string of the debug
+/// notation (the innermost error's), or where it holds none the innermost error
+/// (`ArrowError(DivideByZero)`).
+fn worker_failure(message: String) -> String {
+    let Some((_, said)) = message.split_once(TASK_FAILED) else {
+        return message;
+    };
+    if let Some(told) = last_debug_string(said) {
+        return told;
+    }
+    let mut innermost = said.trim();
+    while let Some(inner) = WRAPPERS
+        .iter()
+        .find_map(|wrapper| innermost.strip_prefix(wrapper))
+        .and_then(|inner| inner.strip_suffix(')'))
+    {
+        innermost = inner;
+    }
+    innermost.to_string()
+}
+
+/// The last complete string literal in `text`, written in Rust's debug notation, unescaped.
+fn last_debug_string(text: &str) -> Option<String> {
+    let mut last = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut literal = String::new();
+        let mut closed = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    closed = true;
+                    break;
+                }
+                '\\' => match chars.next() {
+                    Some('n') => literal.push('\n'),
+                    Some('t') => literal.push('\t'),
+                    Some('r') => literal.push('\r'),
+                    Some('0') => literal.push('\0'),
+                    Some('u') => {
+                        let code: String = chars
+                            .by_ref()
+                            .skip_while(|&c| c == '{')
+                            .take_while(|&c| c != '}')
+                            .collect();
+                        let decoded = u32::from_str_radix(&code, 16).ok().and_then(char::from_u32);
+                        literal.push(decoded.unwrap_or(char::REPLACEMENT_CHARACTER));
+                    }
+                    Some(other) => literal.push(other),
+                    None => break,
+                },
+                c => literal.push(c),
+            }
+        }
+        if closed {
+            last = Some(literal);
+        }
+    }
+    last
 }
 
 /// DataFusion names a construct it cannot plan (`PIVOT`, `AT TIME ZONE` with an unusual
@@ -417,11 +489,15 @@ fn unsupported_construct(message: String) -> String {
 /// Arrow's "Divide by zero error", which a cluster's worker reports as `DivideByZero`, as
 /// PostgreSQL words it: "division by zero".
 fn division_by_zero(message: String) -> String {
-    ["Divide by zero error", "ArrowError(DivideByZero)"]
-        .iter()
-        .fold(message, |message, arrow| {
-            message.replace(arrow, "division by zero")
-        })
+    [
+        "Divide by zero error",
+        "ArrowError(DivideByZero)",
+        "ArrowError(DivideByZero, None)",
+    ]
+    .iter()
+    .fold(message, |message, arrow| {
+        message.replace(arrow, "division by zero")
+    })
 }
 
 /// Arrow's two wordings of an integer cast that does not fit ("Can't cast value 1e20 to type
@@ -572,6 +648,29 @@ mod tests {
             Error::input(format!("cannot read {path}")).message(),
             format!("cannot read {path}")
         );
+    }
+
+    #[test]
+    fn a_task_failed_on_a_worker_is_told_by_the_workers_message() {
+        let ballista = |said: &str| {
+            Error::from(DataFusionError::Execution(format!(
+                "Job 038JF6F5JT000 failed: Job failed due to stage 0 failed: {TASK_FAILED}{said}"
+            )))
+            .message()
+            .to_string()
+        };
+        assert_eq!(
+            ballista(
+                r#"DataFusionError(Shared(External(DataFusionError(ObjectStore(Generic { store: "CSV", source: "/d/x.csv:7001:6: malformed CSV: a \"quoted\" field \u{e9}" })))))"#
+            ),
+            "/d/x.csv:7001:6: malformed CSV: a \"quoted\" field é"
+        );
+        for said in [
+            "DataFusionError(Shared(External(ArrowError(DivideByZero))))",
+            "DataFusionError(ArrowError(DivideByZero, None))",
+        ] {
+            assert_eq!(ballista(said), "division by zero", "{said}");
+        }
     }
 
     #[test]

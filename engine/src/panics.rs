@@ -19,8 +19,15 @@ use futures::FutureExt;
 
 use crate::error::{Error, Result};
 
-/// Where the most recent panic happened, as `file:line`.
+/// Where the most recent panic happened, as `file:line`: for a panic resumed in another
+/// thread than the one it happened in.
 static LAST_SITE: Mutex<Option<String>> = Mutex::new(None);
+
+thread_local! {
+    /// Where the most recent panic of this thread happened: a panic caught in the thread it
+    /// happened in is told by it, whatever other threads panicked meanwhile.
+    static SITE_HERE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
 
 /// Whether the hook leaves panics unprinted: set by programs (the CLI) that report them as
 /// errors themselves.
@@ -44,8 +51,10 @@ pub(crate) fn install_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if let Some(location) = info.location() {
-                if let Ok(mut site) = LAST_SITE.lock() {
-                    *site = Some(site_of(location));
+                let site = site_of(location);
+                SITE_HERE.with(|here| *here.borrow_mut() = Some(site.clone()));
+                if let Ok(mut last) = LAST_SITE.lock() {
+                    *last = Some(site);
                 }
             }
             if !QUIET.load(Ordering::Relaxed) {
@@ -88,10 +97,10 @@ pub(crate) fn in_task(said: &str) -> Option<Error> {
 }
 
 fn at_last_site(message: String) -> Error {
-    let site = LAST_SITE
-        .lock()
-        .ok()
-        .and_then(|mut site| site.take())
+    let here = SITE_HERE.with(|here| here.borrow_mut().take());
+    let last = LAST_SITE.lock().ok().and_then(|mut site| site.take());
+    let site = here
+        .or(last)
         .unwrap_or_else(|| "an unknown place".to_string());
     Error::internal(site, message)
 }

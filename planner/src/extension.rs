@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use datafusion::catalog::Session;
-use datafusion::common::Result;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Column, Result, TableReference};
 use datafusion::execution::context::QueryPlanner;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
@@ -83,7 +84,7 @@ pub fn for_cluster(plan: LogicalPlan) -> Result<LogicalPlan> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
     use datafusion::logical_expr::{LogicalPlanBuilder, Partitioning};
 
-    plan.transform_up(|node| {
+    let lowered = plan.transform_up(|node| {
         let LogicalPlan::Extension(extension) = &node else {
             return Ok(Transformed::no(node));
         };
@@ -111,6 +112,95 @@ pub fn for_cluster(plan: LogicalPlan) -> Result<LogicalPlan> {
             return Ok(Transformed::no(node));
         };
         Ok(Transformed::yes(lowered))
-    })
-    .map(|t| t.data)
+    })?;
+    qualifiers_as_received(lowered.data)
+}
+
+/// The qualifier `name` becomes in a plan sent elsewhere: DataFusion's plans carry the
+/// qualifiers of columns as text, read back as SQL identifiers, so that the table `rows.csv`
+/// (`FROM 'rows.csv'`) comes back as table `csv` of schema `rows`, while its scan keeps its
+/// name whole.
+fn as_received(name: &TableReference) -> TableReference {
+    TableReference::parse_str_normalized(&name.to_string(), true)
+}
+
+/// `plan` with every qualifier the one it becomes once sent (see [`as_received`]), scans
+/// and aliases included, so that the plan read back on the other side names its columns as
+/// its tables. The output columns keep their names.
+fn qualifiers_as_received(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{Expr, LogicalPlanBuilder, SubqueryAlias, TableScanBuilder};
+
+    let changes = |name: &TableReference| as_received(name) != *name;
+    let mut changed = false;
+    plan.apply_with_subqueries(|node| {
+        changed = match node {
+            LogicalPlan::TableScan(scan) => changes(&scan.table_name),
+            LogicalPlan::SubqueryAlias(alias) => changes(&alias.alias),
+            _ => false,
+        };
+        Ok(if changed {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    })?;
+    if !changed {
+        return Ok(plan);
+    }
+    let names: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let sent = plan
+        .transform_up_with_subqueries(|node| {
+            let node = node
+                .map_expressions(|expr| {
+                    expr.transform(|expr| match expr {
+                        Expr::Column(column) => Ok(match &column.relation {
+                            Some(relation) if changes(relation) => Transformed::yes(Expr::Column(
+                                Column::new(Some(as_received(relation)), column.name),
+                            )),
+                            _ => Transformed::no(Expr::Column(column)),
+                        }),
+                        other => Ok(Transformed::no(other)),
+                    })
+                })?
+                .data;
+            let node = match node {
+                LogicalPlan::TableScan(scan) => LogicalPlan::TableScan(
+                    TableScanBuilder::new(as_received(&scan.table_name), scan.source)
+                        .with_projection(scan.projection)
+                        .with_filters(scan.filters)
+                        .with_fetch(scan.fetch)
+                        .with_statistics_requests(scan.statistics_requests)
+                        .build()?,
+                ),
+                LogicalPlan::SubqueryAlias(alias) => LogicalPlan::SubqueryAlias(
+                    SubqueryAlias::try_new(alias.input, as_received(&alias.alias))?,
+                ),
+                other => other.recompute_schema()?,
+            };
+            Ok(Transformed::yes(node))
+        })?
+        .data;
+    let renamed = sent
+        .schema()
+        .fields()
+        .iter()
+        .zip(&names)
+        .any(|(field, name)| field.name() != name);
+    if !renamed {
+        return Ok(sent);
+    }
+    let columns: Vec<Expr> = sent
+        .schema()
+        .columns()
+        .into_iter()
+        .zip(names)
+        .map(|(column, name)| Expr::Column(column).alias(name))
+        .collect();
+    LogicalPlanBuilder::from(sent).project(columns)?.build()
 }

@@ -145,8 +145,29 @@ pub(crate) struct Watch {
     verdict: Arc<tokio::sync::OnceCell<Result<(), String>>>,
 }
 
+/// A watched file's watch, and how many running scans hold it (see [`hold`]).
+struct Entry {
+    watch: Watch,
+    holders: usize,
+    /// Set by its table when it was created: kept until the table is created again.
+    kept: bool,
+    /// The size and modification time of the file a scan held it for, if one did.
+    version: Option<(u64, i64)>,
+}
+
+#[derive(Default)]
+struct Watched {
+    entries: HashMap<String, Entry>,
+    /// Keys of watches no scan holds any more, oldest first: kept for the next scan of the
+    /// same file, up to [`IDLE_WATCHES`].
+    idle: std::collections::VecDeque<String>,
+}
+
+/// The most watches kept with no scan holding them.
+const IDLE_WATCHES: usize = 4096;
+
 /// The watched files, by store URL (`file:///`, `s3://bucket/`) and key.
-static WATCHED: LazyLock<Mutex<HashMap<String, Watch>>> = LazyLock::new(Default::default);
+static WATCHED: LazyLock<Mutex<Watched>> = LazyLock::new(Default::default);
 
 fn watch_key(store_url: &str, location: &Path) -> String {
     format!("{store_url}{location}")
@@ -169,17 +190,16 @@ pub(crate) fn watch(
     };
     match dialect {
         Some(dialect) => {
-            let verdict = Arc::default();
-            let watch = Watch {
-                dialect,
-                compression,
-                shown,
-                verdict,
+            let entry = Entry {
+                watch: Watch::new(dialect, compression, shown),
+                holders: 0,
+                kept: true,
+                version: None,
             };
-            watched.insert(key, watch);
+            watched.entries.insert(key, entry);
         }
         None => {
-            watched.remove(&key);
+            watched.entries.remove(&key);
         }
     }
 }
@@ -187,10 +207,97 @@ pub(crate) fn watch(
 /// The watch on the file at `location` of the store at `store_url`, if it is watched.
 pub(crate) fn watched(store_url: &str, location: &Path) -> Option<Watch> {
     let watched = WATCHED.lock().ok()?;
-    watched.get(&watch_key(store_url, location)).cloned()
+    watched
+        .entries
+        .get(&watch_key(store_url, location))
+        .map(|entry| entry.watch.clone())
+}
+
+/// A file a scan reads: its store's URL, its location and its version (size and
+/// modification time in nanoseconds).
+pub(crate) type ScannedFile = (String, Path, (u64, i64));
+
+/// Watches `files` of a scan while the returned [`Held`] lives: for scans running in a
+/// process that did not create their tables (a cluster's worker). Scans of the same version
+/// of a file share its walk, as do later scans while the file is among the last
+/// [`IDLE_WATCHES`] watched; a changed file is walked afresh.
+pub(crate) fn hold(
+    files: impl IntoIterator<Item = ScannedFile>,
+    dialect: Dialect,
+    compression: FileCompressionType,
+) -> Held {
+    let Ok(mut watched) = WATCHED.lock() else {
+        return Held { keys: Vec::new() };
+    };
+    let keys = files
+        .into_iter()
+        .map(|(store_url, location, version)| {
+            let key = watch_key(&store_url, &location);
+            let fresh = || Entry {
+                watch: Watch::new(
+                    dialect,
+                    compression,
+                    crate::files::shown_object(&store_url, location.as_ref()),
+                ),
+                holders: 0,
+                kept: false,
+                version: Some(version),
+            };
+            let entry = watched.entries.entry(key.clone()).or_insert_with(fresh);
+            if entry.holders == 0 && !entry.kept && entry.version != Some(version) {
+                *entry = fresh();
+            }
+            entry.holders += 1;
+            key
+        })
+        .collect();
+    Held { keys }
+}
+
+/// The watches a running scan holds; see [`hold`].
+#[derive(Debug)]
+pub(crate) struct Held {
+    keys: Vec<String>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Ok(mut watched) = WATCHED.lock() else {
+            return;
+        };
+        let Watched { entries, idle } = &mut *watched;
+        for key in self.keys.drain(..) {
+            if let Some(entry) = entries.get_mut(&key) {
+                entry.holders = entry.holders.saturating_sub(1);
+                if entry.holders == 0 && !entry.kept {
+                    idle.push_back(key);
+                }
+            }
+        }
+        while idle.len() > IDLE_WATCHES {
+            let Some(oldest) = idle.pop_front() else {
+                break;
+            };
+            if entries
+                .get(&oldest)
+                .is_some_and(|entry| entry.holders == 0 && !entry.kept)
+            {
+                entries.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl Watch {
+    fn new(dialect: Dialect, compression: FileCompressionType, shown: String) -> Self {
+        Watch {
+            dialect,
+            compression,
+            shown,
+            verdict: Arc::default(),
+        }
+    }
+
     /// `bytes` of the watched file from `store`, its `range` of `size` bytes: failing at
     /// the first chunk holding a quote if the whole file, walked then, has a field that is
     /// never closed or a quoted line break; or, compressed and read whole, failing at the end

@@ -40,7 +40,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use rask_planner::listing::BlockTable;
 use rask_planner::nodes::{map_partitions, MapPartitions};
-use rask_planner::operators::{MapPartitionsExec, TimeseriesExec};
+use rask_planner::operators::{MapPartitionsExec, QuoteWatchExec, TimeseriesExec};
 use rask_planner::partitions::{registered_partition_function, PartitionFunction};
 use rask_planner::timeseries::{TimeseriesParams, TimeseriesTable};
 use serde_json::{json, Value};
@@ -131,6 +131,7 @@ impl Default for RaskCodec {
                 Arc::new(BlockTableCodec),
                 Arc::new(PlanFunctionsCodec),
                 Arc::new(MapPartitionsCodec),
+                Arc::new(QuoteWatchCodec),
             ],
             logical: BallistaLogicalExtensionCodec::default(),
             physical: BallistaPhysicalExtensionCodec::default(),
@@ -461,6 +462,32 @@ impl NodeCodec for TimeseriesCodec {
             columns,
             int(&value, "streams")? as usize,
         )?))
+    }
+}
+
+/// The watch for quotes over CSV scans: it has no payload, its scans say what to watch.
+#[derive(Debug)]
+struct QuoteWatchCodec;
+
+impl NodeCodec for QuoteWatchCodec {
+    fn name(&self) -> &'static str {
+        "quote_watch"
+    }
+
+    fn encode_physical(&self, plan: &dyn ExecutionPlan) -> Result<Option<Vec<u8>>> {
+        Ok(plan.downcast_ref::<QuoteWatchExec>().map(|_| Vec::new()))
+    }
+
+    fn decode_physical(
+        &self,
+        _: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        _: &TaskContext,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input] = inputs else {
+            return plan_err!("malformed quote_watch node: {} inputs", inputs.len());
+        };
+        Ok(Arc::new(QuoteWatchExec::new(Arc::clone(input))))
     }
 }
 

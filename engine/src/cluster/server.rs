@@ -11,7 +11,11 @@ use ballista_executor::executor_process::{start_executor_process, ExecutorProces
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
+use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use tokio::net::TcpListener;
 
@@ -71,7 +75,8 @@ pub async fn serve_scheduler(
     }
 }
 
-/// Ballista's scheduler session, planning Rask's own nodes (such as `map_partitions`) too.
+/// Ballista's scheduler session, planning Rask's own nodes (such as `map_partitions`) too,
+/// and the workers' watch for quotes.
 fn rask_session_state(
     config: datafusion::prelude::SessionConfig,
 ) -> datafusion::common::Result<datafusion::execution::SessionState> {
@@ -87,10 +92,30 @@ fn rask_session_state(
     .build_arc()?;
     Ok(
         datafusion::execution::SessionStateBuilder::new_from_existing(state)
-            .with_query_planner(Arc::new(rask_planner::extension::RaskQueryPlanner))
+            .with_query_planner(Arc::new(SchedulerPlanner))
             .with_runtime_env(runtime)
             .build(),
     )
+}
+
+/// Rask's planner, whose plans then have their CSV scans watched for quotes on the workers
+/// ([`WatchQuotes`](rask_planner::rules::WatchQuotes)). The rule is applied here rather than
+/// among the session's optimizer rules, which Ballista's adaptive planner replaces by its own.
+#[derive(Debug)]
+struct SchedulerPlanner;
+
+#[async_trait::async_trait]
+impl QueryPlanner for SchedulerPlanner {
+    async fn create_physical_plan(
+        &self,
+        logical_plan: &LogicalPlan,
+        session: &dyn datafusion::catalog::Session,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let plan = rask_planner::extension::RaskQueryPlanner
+            .create_physical_plan(logical_plan, session)
+            .await?;
+        rask_planner::rules::WatchQuotes.optimize(plan, session.config_options())
+    }
 }
 
 /// How a worker (`query worker`) runs.
