@@ -9,7 +9,7 @@
 //! | [`KeepSourcePartitions`] (`keep_source_partitions`) | physical, after DataFusion's | no round-robin repartition over sources in Dask's partitions (blocks, days, in-memory partitions) |
 //! | [`ApplyJoinFilters`] (`apply_join_filters`) | physical, after DataFusion's | the dynamic filters of joins, TopK sorts and aggregations filter a Parquet scan's rows, not only its row groups |
 //! | [`BindSharedScans`] (`bind_shared_scans`) | physical, runs last | ties the places reading one shared sub-plan to one producer |
-//! | [`WatchQuotes`] (`watch_quotes`) | physical, on a cluster's scheduler, runs last | a CSV scan read split at line breaks is watched for quotes on the workers too |
+//! | [`WatchQuotes`] (`watch_quotes`) | physical, applied by a cluster's scheduler after all others | a CSV scan read split at line breaks is watched for quotes on the workers too |
 //! | [`CheckedArithmetic`] (`checked_arithmetic`) | analyzer, after type coercion | integer `+ - *` and unary minus raise `bigint out of range` instead of wrapping |
 //! | [`ExactAggregates`] (`exact_aggregates`) | analyzer, before type coercion | `sum` of integers in 128 bits (an error past the result type, never a wrapped number); `avg` of integers and decimals from exact sums |
 //! | [`DecimalDivision`] (`decimal_division`) | analyzer, before type coercion | decimal quotients to at least 16 places, rounded half away from zero |
