@@ -469,6 +469,15 @@ fn a_local_cluster_reads_the_same_glob() {
     ));
     assert_eq!(clustered, "count(*),sum(n)\n60,1770\n");
 
+    // The workers watch what they read for quotes past the sampled first bytes.
+    let sql = "SELECT count(*) FROM 's3://data/testdata/bad/late_quote.csv'";
+    let output = run(remote_query(s3), &["--workers", "2", sql]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(
+        stderr(&output),
+        "error: s3://data/testdata/bad/late_quote.csv:7001:6: malformed CSV: a quoted field opens here and is never closed\n"
+    );
+
     // The statement's endpoint reaches the workers; the keys come from their environment.
     let mut keys_only = bare_query();
     keys_only
