@@ -158,14 +158,27 @@ fn qualifiers_as_received(plan: LogicalPlan) -> Result<LogicalPlan> {
         .transform_up_with_subqueries(|node| {
             let node = node
                 .map_expressions(|expr| {
-                    expr.transform(|expr| match expr {
-                        Expr::Column(column) => Ok(match &column.relation {
-                            Some(relation) if changes(relation) => Transformed::yes(Expr::Column(
-                                Column::new(Some(as_received(relation)), column.name),
+                    expr.transform(|expr| {
+                        let received = |column: &Column| match &column.relation {
+                            Some(relation) if changes(relation) => Some(Column::new(
+                                Some(as_received(relation)),
+                                column.name.clone(),
                             )),
-                            _ => Transformed::no(Expr::Column(column)),
-                        }),
-                        other => Ok(Transformed::no(other)),
+                            _ => None,
+                        };
+                        Ok(match expr {
+                            Expr::Column(column) => match received(&column) {
+                                Some(column) => Transformed::yes(Expr::Column(column)),
+                                None => Transformed::no(Expr::Column(column)),
+                            },
+                            Expr::OuterReferenceColumn(field, column) => match received(&column) {
+                                Some(column) => {
+                                    Transformed::yes(Expr::OuterReferenceColumn(field, column))
+                                }
+                                None => Transformed::no(Expr::OuterReferenceColumn(field, column)),
+                            },
+                            other => Transformed::no(other),
+                        })
                     })
                 })?
                 .data;

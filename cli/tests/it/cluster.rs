@@ -290,6 +290,11 @@ fn quotes_past_the_sample_are_checked_on_the_workers(url: &str) {
         stdout(&output).lines().nth(1),
         Some(&*format!("8000,{expected_sum},\"last, first\""))
     );
+    // Referred to from a correlated subquery: every id but the last has a successor.
+    let output = run("SELECT count(*) FROM 'rows.csv' \
+         WHERE EXISTS (SELECT 1 FROM 'rows.csv' AS later WHERE later.id = \"rows.csv\".id + 1)");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "count(*)\n7999\n");
 }
 
 /// The tutorial workloads as DataFrame operations, on a `Session::local_cluster` and locally.
