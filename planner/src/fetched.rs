@@ -3,10 +3,12 @@
 //! JSON) without another request; and the bytes of CSV files read split at line breaks,
 //! local or remote, searched for quotes (see [`crate::quotes`]).
 
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -31,6 +33,47 @@ pub fn bytes_fetched() -> u64 {
 
 fn count(bytes: usize) {
     FETCHED.fetch_add(bytes as u64, Ordering::Relaxed);
+}
+
+/// Remote objects as a listing or HEAD that resolved a statement's files saw them, by store
+/// URL and key, with when: DataFusion asks a HEAD of every file it scans, a question the
+/// resolution has just answered. One request fewer per file.
+static RESOLVED: LazyLock<Mutex<HashMap<(String, String), (ObjectMeta, Instant)>>> =
+    LazyLock::new(Default::default);
+
+/// How long what resolution saw of an object answers for it: the few moments between
+/// resolving a statement's files and planning their scans. A statement resolves its files
+/// anew, so no statement after it gets an older answer than its own resolution.
+const RESOLVED_FOR: Duration = Duration::from_secs(5);
+
+/// Keeps `meta`, an object of the remote store at `store_url` as resolution saw it, to answer
+/// DataFusion's HEAD of it.
+pub(crate) fn resolved(store_url: &str, meta: &ObjectMeta) {
+    if let Ok(mut resolved) = RESOLVED.lock() {
+        let now = Instant::now();
+        resolved.retain(|_, (_, seen)| now.duration_since(*seen) < RESOLVED_FOR);
+        let key = (store_url.to_string(), meta.location.to_string());
+        resolved.insert(key, (meta.clone(), now));
+    }
+}
+
+/// What resolution saw of the object at `location` of the store at `store_url`, if it did
+/// within [`RESOLVED_FOR`].
+fn resolved_meta(store_url: &str, location: &Path) -> Option<ObjectMeta> {
+    let resolved = RESOLVED.lock().ok()?;
+    let (meta, seen) = resolved.get(&(store_url.to_string(), location.to_string()))?;
+    (seen.elapsed() < RESOLVED_FOR).then(|| meta.clone())
+}
+
+/// Whether `options` ask only for an object's metadata, unconditionally.
+fn plain_head(options: &GetOptions) -> bool {
+    options.head
+        && options.range.is_none()
+        && options.version.is_none()
+        && options.if_match.is_none()
+        && options.if_none_match.is_none()
+        && options.if_modified_since.is_none()
+        && options.if_unmodified_since.is_none()
 }
 
 /// The last write a store refused, as `cannot write 'x': cause`. DataFusion's file sinks
@@ -185,6 +228,16 @@ impl ObjectStore for Observed {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        if self.remote && plain_head(&options) {
+            if let Some(meta) = resolved_meta(&self.store_url, location) {
+                return Ok(GetResult {
+                    payload: GetResultPayload::Stream(futures::stream::empty().boxed()),
+                    range: 0..meta.size,
+                    meta,
+                    attributes: Default::default(),
+                });
+            }
+        }
         let result = self.inner.get_opts(location, options).await?;
         let watch = crate::quotes::watched(&self.store_url, location);
         if !self.remote && watch.is_none() {
@@ -286,5 +339,43 @@ mod tests {
         store.head(&location).await.unwrap();
         let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
         assert_eq!(listed.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_head_of_a_file_just_resolved_is_answered_without_asking_the_store() {
+        let inner = Arc::new(InMemory::new());
+        let store = Observed::remote(inner.clone(), "memory://resolved/");
+        let (seen, unseen) = (Path::from("seen.csv"), Path::from("unseen.csv"));
+        for location in [&seen, &unseen] {
+            store
+                .put(location, PutPayload::from(vec![b'a'; 10]))
+                .await
+                .unwrap();
+        }
+        let mut meta = inner.head(&seen).await.unwrap();
+        // Rewritten since: a store asked again would say 20 bytes.
+        inner
+            .put(&seen, PutPayload::from(vec![b'a'; 20]))
+            .await
+            .unwrap();
+        resolved("memory://resolved/", &meta);
+        assert_eq!(store.head(&seen).await.unwrap().size, 10);
+        // Only plain HEADs: a read, or a HEAD with a condition, goes to the store.
+        let read = store.get(&seen).await.unwrap().bytes().await.unwrap();
+        assert_eq!(read.len(), 20);
+        let conditional = GetOptions::new()
+            .with_head(true)
+            .with_if_none_match(Some("x".to_string()));
+        let asked = store.get_opts(&seen, conditional).await.unwrap();
+        assert_eq!(asked.meta.size, 20);
+        assert_eq!(store.head(&unseen).await.unwrap().size, 10);
+        // Another store's object of the same key is not that one.
+        meta.location = unseen.clone();
+        resolved("memory://elsewhere/", &meta);
+        inner
+            .put(&unseen, PutPayload::from(vec![b'a'; 30]))
+            .await
+            .unwrap();
+        assert_eq!(store.head(&unseen).await.unwrap().size, 30);
     }
 }

@@ -137,11 +137,13 @@ fn file_at(url: &Url, meta: ObjectMeta) -> Result<SourceFile> {
     let mut file_url = Url::parse(&bucket_url(url))
         .map_err(|e| plan_datafusion_err!("invalid URL '{}': {e}", bucket_url(url)))?;
     file_url.set_path(meta.location.as_ref());
-    Ok(SourceFile {
+    let file = SourceFile {
         url: file_url,
         size: meta.size,
-        listed: Some((meta.last_modified, meta.e_tag)),
-    })
+        listed: Some((meta.last_modified, meta.e_tag.clone())),
+    };
+    crate::fetched::resolved(file.store_url()?.as_str(), &meta);
+    Ok(file)
 }
 
 /// The store `file` lives in, from the session's registry.
