@@ -79,7 +79,7 @@ def stage_package(folder):
 
 
 def one_run(cmd, outdir):
-    """Wall seconds and peak RSS (MiB) of one whole process."""
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one whole process."""
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
     started = time.perf_counter()
@@ -90,7 +90,7 @@ def one_run(cmd, outdir):
     proc.stderr.close()
     if status != 0:
         raise RuntimeError(f"{' '.join(cmd)[:300]} failed:\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def measure(cmds, runs, warmup, outdir):
@@ -105,8 +105,8 @@ def measure(cmds, runs, warmup, outdir):
                 samples[engine].append(sample)
     result = {}
     for engine, runs_of_engine in samples.items():
-        walls = [w for w, _ in runs_of_engine]
-        peaks = [p for _, p in runs_of_engine]
+        walls = [w for w, _, _ in runs_of_engine]
+        peaks = [p for _, p, _ in runs_of_engine]
         result[engine] = (statistics.median(walls), min(walls), max(walls), statistics.median(peaks))
     return result
 

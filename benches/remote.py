@@ -3,7 +3,7 @@
 local disk, through the same `query` binary.
 
 Usage:
-    remote.py DATADIR [--query BIN] [--python MOTO_PYTHON] [--endpoint URL]
+    remote.py DATADIR [--query BIN] [--python MOTO_PYTHON] [--endpoint URL [--server-pid PID]]
               [--queries q1,q2,...] [--runs N] [--warmup W]
 
 DATADIR holds the data of ../shared/bench/gen_data.py (seed_a/seed_b/seed_c). Without
@@ -12,6 +12,10 @@ from PyPI) is started on a free port; with it, any S3-compatible server already 
 there is used (its credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY). The files are
 uploaded to bucket `rask-bench`, then each workload runs N times on each side, the two
 sides taking turns; printed are the medians and the ratio remote / local.
+
+With the server's process id (the moto it starts, or --server-pid), it also prints the CPU
+seconds the server spent per run beside the query's own: both share the machine's cores, so
+(query CPU + server CPU) / cores is the least wall time the S3 side can take here.
 
 It also reads a tenth of the row groups of the Parquet files (a filter on the first tenth of
 `timestamp`) and prints the bytes the scan fetched (EXPLAIN ANALYZE's `bytes_scanned`) next
@@ -74,6 +78,16 @@ for name in sys.argv[1:]:
     subprocess.run([python, "-c", script, *names], check=True)
 
 
+def cpu_seconds(pid):
+    """CPU seconds (user + system) the process `pid` has used so far, all its threads."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        # Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sql_for(query, table, outdir):
     return q5_copy(table, outdir) if query == "q5" else SQL[query].replace("from t", f"from {table}")
 
@@ -94,6 +108,7 @@ def main():
     ap.add_argument("--query", default=os.path.join(TARGET, "release", "query"))
     ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), ".cache/rask/venv/bin/python"))
     ap.add_argument("--endpoint", default=None)
+    ap.add_argument("--server-pid", type=int, default=None)
     ap.add_argument("--queries", default=",".join(QUERIES))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
@@ -101,10 +116,12 @@ def main():
     queries = args.queries.split(",")
 
     server = None
+    server_pid = args.server_pid
     if args.endpoint:
         endpoint = args.endpoint
     else:
         server, endpoint = start_moto(args.python)
+        server_pid = server.pid
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -130,21 +147,27 @@ def main():
             samples = {side: [] for side in cmds}
             for i in range(args.warmup + args.runs):
                 for side, cmd in cmds.items():
-                    wall, _ = one_run(cmd, q5dir)
+                    served = cpu_seconds(server_pid)
+                    wall, _, cpu = one_run(cmd, q5dir)
                     if i >= args.warmup:
-                        samples[side].append(wall)
-            local_s, remote_s = (statistics.median(samples[s]) for s in ("local", "s3"))
-            rows.append((query, local_s, remote_s))
-            print(f"{query:4} local {local_s:6.3f} s  s3 {remote_s:6.3f} s  ratio {remote_s / local_s:.2f}x",
+                        samples[side].append((wall, cpu, cpu_seconds(server_pid) - served))
+            local_s, remote_s = (statistics.median(w for w, _, _ in samples[s]) for s in ("local", "s3"))
+            query_cpu, server_cpu = (statistics.median(run[k] for run in samples["s3"]) for k in (1, 2))
+            floor = (query_cpu + server_cpu) / os.cpu_count()
+            rows.append((query, local_s, remote_s, query_cpu, server_cpu, floor))
+            print(f"{query:4} local {local_s:6.3f} s  s3 {remote_s:6.3f} s  ratio {remote_s / local_s:.2f}x"
+                  f"  (s3 CPU: query {query_cpu:.2f} s, server {server_cpu:.2f} s)",
                   file=sys.stderr, flush=True)
 
-        print("| workload | local disk | S3 (loopback) | S3 / local |")
-        print("|---|---|---|---|")
-        for query, local_s, remote_s in rows:
-            print(f"| {query} | {local_s:.2f} s | {remote_s:.2f} s | {remote_s / local_s:.2f}x |")
-        ratios = [r / l for _, l, r in rows]
+        cores = os.cpu_count()
+        print(f"| workload | local disk | S3 (loopback) | S3 / local | S3 CPU: query + server | CPU / {cores} cores |")
+        print("|---|---|---|---|---|---|")
+        for query, local_s, remote_s, query_cpu, server_cpu, floor in rows:
+            print(f"| {query} | {local_s:.2f} s | {remote_s:.2f} s | {remote_s / local_s:.2f}x "
+                  f"| {query_cpu:.2f} + {server_cpu:.2f} s | {floor:.2f} s |")
+        ratios = [row[2] / row[1] for row in rows]
         geo = statistics.geometric_mean(ratios)
-        print(f"| geometric mean | | | {geo:.2f}x |")
+        print(f"| geometric mean | | | {geo:.2f}x | | |")
 
         table = f"'s3://{BUCKET}/{SOURCE['q1p']}'"
         # A literal bound, so that row groups are pruned by their statistics.
