@@ -38,8 +38,11 @@ fn count(bytes: usize) {
 /// Remote objects as a listing or HEAD that resolved a statement's files saw them, by store
 /// URL and key, with when: DataFusion asks a HEAD of every file it scans, a question the
 /// resolution has just answered. One request fewer per file.
-static RESOLVED: LazyLock<Mutex<HashMap<(String, String), (ObjectMeta, Instant)>>> =
+static RESOLVED: LazyLock<Mutex<HashMap<ObjectKey, (ObjectMeta, Instant)>>> =
     LazyLock::new(Default::default);
+
+/// An object's store URL and key.
+type ObjectKey = (String, String);
 
 /// How long what resolution saw of an object answers for it: the few moments between
 /// resolving a statement's files and planning their scans. A statement resolves its files
