@@ -38,11 +38,18 @@ fn count(bytes: usize) {
 /// Remote objects as a listing or HEAD that resolved a statement's files saw them, by store
 /// URL and key, with when: DataFusion asks a HEAD of every file it scans, a question the
 /// resolution has just answered. One request fewer per file.
-static RESOLVED: LazyLock<Mutex<HashMap<ObjectKey, (ObjectMeta, Instant)>>> =
-    LazyLock::new(Default::default);
+static RESOLVED: LazyLock<Mutex<Resolved>> = LazyLock::new(Default::default);
 
 /// An object's store URL and key.
 type ObjectKey = (String, String);
+
+#[derive(Default)]
+struct Resolved {
+    objects: HashMap<ObjectKey, (ObjectMeta, Instant)>,
+    /// How many were kept when the expired ones were last dropped: they are dropped again
+    /// once twice as many are kept, so that a glob of many files is kept in linear time.
+    kept: usize,
+}
 
 /// How long what resolution saw of an object answers for it: the few moments between
 /// resolving a statement's files and planning their scans. A statement resolves its files
@@ -54,9 +61,14 @@ const RESOLVED_FOR: Duration = Duration::from_secs(5);
 pub(crate) fn resolved(store_url: &str, meta: &ObjectMeta) {
     if let Ok(mut resolved) = RESOLVED.lock() {
         let now = Instant::now();
-        resolved.retain(|_, (_, seen)| now.duration_since(*seen) < RESOLVED_FOR);
+        if resolved.objects.len() >= 2 * resolved.kept.max(1024) {
+            resolved
+                .objects
+                .retain(|_, (_, seen)| now.duration_since(*seen) < RESOLVED_FOR);
+            resolved.kept = resolved.objects.len();
+        }
         let key = (store_url.to_string(), meta.location.to_string());
-        resolved.insert(key, (meta.clone(), now));
+        resolved.objects.insert(key, (meta.clone(), now));
     }
 }
 
@@ -64,7 +76,8 @@ pub(crate) fn resolved(store_url: &str, meta: &ObjectMeta) {
 /// within [`RESOLVED_FOR`].
 fn resolved_meta(store_url: &str, location: &Path) -> Option<ObjectMeta> {
     let resolved = RESOLVED.lock().ok()?;
-    let (meta, seen) = resolved.get(&(store_url.to_string(), location.to_string()))?;
+    let key = (store_url.to_string(), location.to_string());
+    let (meta, seen) = resolved.objects.get(&key)?;
     (seen.elapsed() < RESOLVED_FOR).then(|| meta.clone())
 }
 

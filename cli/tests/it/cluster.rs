@@ -12,7 +12,7 @@ use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
 use rask::prelude::*;
 
-use crate::{stderr, stdout, workspace};
+use crate::{late_quoted_rows, stderr, stdout, workspace};
 
 /// A process of the cluster, killed when the test ends however it ends.
 struct Server(Child);
@@ -216,19 +216,6 @@ fn cluster_answers_equal_local_answers() {
     });
 
     quotes_past_the_sample_are_checked_on_the_workers(&url);
-}
-
-/// The rows of a CSV file of ids 1 to 8000 named `name {id}`, but for id 7000 named
-/// `name_7000` as written, past the first 64 KiB the planner samples for quotes.
-fn late_quoted_rows(name_7000: &str) -> String {
-    let mut text = String::from("id,name\n");
-    for id in 1..=8000 {
-        match id {
-            7000 => text.push_str(&format!("7000,{name_7000}\n")),
-            _ => text.push_str(&format!("{id},name {id}\n")),
-        }
-    }
-    text
 }
 
 /// The workers read CSV files split at line breaks, as the client would: a quote opened

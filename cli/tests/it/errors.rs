@@ -1,6 +1,6 @@
 //! Bad input: one clear `error:` line, a non-zero exit, no panic, no partial output.
 
-use crate::{fails, ok, query, stderr, workspace};
+use crate::{fails, late_quoted_rows, ok, query, stderr, workspace};
 
 #[test]
 fn missing_inputs() {
@@ -134,20 +134,10 @@ fn quotes_past_the_sample_are_checked_as_the_file_is_read() {
     }
     // The same rows with line 7001's name quoted properly, or quoting a line break.
     let dir = tempfile::tempdir().unwrap();
-    let rows = |name_7000: &str| {
-        let mut text = String::from("id,name\n");
-        for id in 1..=8000 {
-            match id {
-                7000 => text.push_str(&format!("7000,{name_7000}\n")),
-                _ => text.push_str(&format!("{id},name {id}\n")),
-            }
-        }
-        text
-    };
     let quoted = dir.path().join("quoted.csv");
-    std::fs::write(&quoted, rows("\"last, first\"")).unwrap();
+    std::fs::write(&quoted, late_quoted_rows("\"last, first\"")).unwrap();
     let broken = dir.path().join("broken.csv");
-    std::fs::write(&broken, rows("\"two\nlines\"")).unwrap();
+    std::fs::write(&broken, late_quoted_rows("\"two\nlines\"")).unwrap();
     let expected_sum: u64 = (1..=8000).sum();
     for split in ["", SPLIT] {
         let sql = format!(

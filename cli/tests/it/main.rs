@@ -40,6 +40,19 @@ pub const SALES: [SalesRow; 10] = [
 pub const SALES_QUERY: &str =
     "SELECT id, region, price, note FROM 'testdata/sales/part_*.csv' ORDER BY id";
 
+/// The rows of a CSV file of ids 1 to 8000 named `name {id}`, but for id 7000 named
+/// `name_7000` as written: past the first 64 KiB, which the planner samples for quotes.
+pub fn late_quoted_rows(name_7000: &str) -> String {
+    let mut text = String::from("id,name\n");
+    for id in 1..=8000 {
+        match id {
+            7000 => text.push_str(&format!("7000,{name_7000}\n")),
+            _ => text.push_str(&format!("{id},name {id}\n")),
+        }
+    }
+    text
+}
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
