@@ -140,6 +140,18 @@ pub fn install(
             .with_physical_optimizer_rule(Arc::new(rules::ApplyJoinFilters));
     }
     builder = builder.with_physical_optimizer_rule(Arc::new(rules::BindSharedScans));
+    if let Some(optimizer) = builder.physical_optimizers() {
+        // Right after the plan is distributed: that step deals every file scan into the
+        // session's partitions, whatever it was read in before.
+        let distributed = optimizer
+            .rules
+            .iter()
+            .position(|rule| rule.name() == "EnsureRequirements")
+            .map_or(optimizer.rules.len(), |at| at + 1);
+        optimizer
+            .rules
+            .insert(distributed, Arc::new(rules::OverlapRemoteReads));
+    }
     add_analyzer_rules(builder.analyzer().get_or_insert_with(Analyzer::new));
     if let Some(factories) = builder.table_factories() {
         let glob_factory = Arc::new(GlobTableFactory::default());

@@ -199,6 +199,45 @@ fn reads_equal_the_same_files_read_locally() {
     }
 }
 
+/// A scan of remote Parquet files reads in twice as many streams as the session has
+/// partitions, so that one fetches while another decodes; CSV keeps the session's. Every row
+/// is still read once.
+#[test]
+fn remote_parquet_scans_read_in_twice_the_sessions_partitions() {
+    let Some(s3) = s3() else { return };
+    let rows: u64 = 100_000;
+    // Splits every file, however small: the fixtures are far below DataFusion's 10 MB.
+    let split = "SET datafusion.optimizer.repartition_file_min_size = 1";
+    for (url, options, groups) in [
+        ("s3://data/streams/rows.csv", "", 2),
+        // Row groups of 5,000 rows, so that each stream has some to read.
+        (
+            "s3://data/streams/rows.parquet",
+            " OPTIONS ('format.max_row_group_size' '5000')",
+            4,
+        ),
+    ] {
+        let write = format!(
+            "COPY (SELECT value AS id FROM generate_series(1, {rows})) TO '{url}'{options}"
+        );
+        succeeded(run(remote_query(s3), &[&write]));
+        let explain = format!("{split}; EXPLAIN SELECT sum(id) FROM '{url}'");
+        let explained = succeeded(run(
+            remote_query(s3),
+            &["--partitions", "2", "--format", "csv", &explain],
+        ));
+        let shown = format!("file_groups={{{groups} groups");
+        assert!(explained.contains(&shown), "{url}: {explained}");
+        let sql = format!("{split}; SELECT count(*), sum(id), count(DISTINCT id) FROM '{url}'");
+        let answer = succeeded(run(
+            remote_query(s3),
+            &["--partitions", "2", "--format", "csv", &sql],
+        ));
+        let expected = format!("{rows},{},{rows}", rows * (rows + 1) / 2);
+        assert_eq!(answer.lines().last(), Some(expected.as_str()), "{url}");
+    }
+}
+
 #[test]
 fn writes_read_back_and_failed_writes_leave_nothing() {
     let Some(s3) = s3() else { return };

@@ -6,6 +6,7 @@
 //! | [`PushSemiJoins`] (`push_semi_joins`) | logical | a semi or anti join on the key of an inner join below it goes under that join, on the key's side |
 //! | [`MergeUsingColumns`] (`merge_using_columns`) | analyzer, before type coercion | the `USING` column of a right or full join is the merged `coalesce(l.k, r.k)`; `SELECT *` over `USING` joins shows those columns first |
 //! | [`IntersectExceptAll`] (`intersect_except_all`) | analyzer, after type coercion | counts the copies of each row on both sides of `INTERSECT ALL` / `EXCEPT ALL` and emits min(m, n) / max(m − n, 0) of them |
+//! | [`OverlapRemoteReads`] (`overlap_remote_reads`) | physical, right after DataFusion's `EnsureRequirements` | a scan of an object store's Parquet files reads in twice as many streams as the session has partitions |
 //! | [`KeepSourcePartitions`] (`keep_source_partitions`) | physical, after DataFusion's | no round-robin repartition over sources in Dask's partitions (blocks, days, in-memory partitions) |
 //! | [`ApplyJoinFilters`] (`apply_join_filters`) | physical, after DataFusion's | the dynamic filters of joins, TopK sorts and aggregations filter a Parquet scan's rows, not only its row groups |
 //! | [`BindSharedScans`] (`bind_shared_scans`) | physical, runs last | ties the places reading one shared sub-plan to one producer |
@@ -26,6 +27,7 @@ mod frame_bounds;
 mod intersect_except_all;
 mod keep_source_partitions;
 mod merge_using_columns;
+mod overlap_remote_reads;
 mod prune_divisions;
 mod push_semi_joins;
 mod rounding_casts;
@@ -40,6 +42,7 @@ pub use frame_bounds::FrameBounds;
 pub use intersect_except_all::IntersectExceptAll;
 pub use keep_source_partitions::KeepSourcePartitions;
 pub use merge_using_columns::MergeUsingColumns;
+pub use overlap_remote_reads::OverlapRemoteReads;
 pub use prune_divisions::PruneDivisions;
 pub use push_semi_joins::PushSemiJoins;
 pub use rounding_casts::RoundingCasts;

@@ -1,0 +1,153 @@
+//! [`OverlapRemoteReads`]: a scan of Parquet files in an object store reads in more streams
+//! than the session has partitions, so that fetching and decoding overlap.
+
+use std::sync::Arc;
+
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::Result;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+
+/// How many streams a remote Parquet scan reads in, per partition the session runs.
+pub const REMOTE_STREAMS_PER_PARTITION: usize = 2;
+
+/// Splits a scan of remote Parquet files into [`REMOTE_STREAMS_PER_PARTITION`] times the
+/// session's partitions (by byte ranges, as DataFusion splits files; a row group goes to the
+/// range holding its middle).
+///
+/// A Parquet stream asks for a row group's columns only once it has decoded the last row
+/// group's: each request's round trip leaves its core idle. From a local disk that wait is a
+/// page-cache copy; from an object store it is a request to a server. With twice as many
+/// streams as cores, one stream decodes while another waits. CSV and JSON are left as they
+/// are: each range is one streamed GET that the socket's buffer reads ahead of the decoder,
+/// and more ranges would only add requests (which servers that copy the whole object for
+/// each ranged GET, moto among them, pay dearly for).
+///
+/// With 2 partitions:
+///
+/// ```text
+/// DataSourceExec: file_groups={2 groups: [[a.parquet], [b.parquet]]}, file_type=parquet
+/// ```
+///
+/// becomes
+///
+/// ```text
+/// DataSourceExec: file_groups={4 groups: [[a.parquet:0..33554432], [a.parquet:33554432..67108864],
+///   [b.parquet:0..33554432], [b.parquet:33554432..67108864]]}, file_type=parquet
+/// ```
+///
+/// The rule runs right after DataFusion has distributed the plan (which deals every file
+/// scan into the session's partitions, whatever it was split into before). A scan in no
+/// declared partitioning then feeds only steps that take any number of partitions: steps
+/// partition by partition, repartitions and merges, so aggregations and joins still run in
+/// the session's partitions. Scans in Dask's partitions (`read_parquet` of a partitioned
+/// frame and the like) keep theirs, as do local files.
+#[derive(Debug, Default)]
+pub struct OverlapRemoteReads;
+
+impl PhysicalOptimizerRule for OverlapRemoteReads {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let streams = config.execution.target_partitions * REMOTE_STREAMS_PER_PARTITION;
+        plan.transform_up(|node| {
+            let remote_parquet =
+                crate::cache::file_scan_config(node.as_ref()).is_some_and(|files| {
+                    files.file_source().file_type() == "parquet"
+                        && files.object_store_url != ObjectStoreUrl::local_filesystem()
+                        && files.output_partitioning.is_none()
+                });
+            if !remote_parquet || node.output_partitioning().partition_count() >= streams {
+                return Ok(Transformed::no(node));
+            }
+            Ok(match node.repartitioned(streams, config)? {
+                Some(split) => Transformed::yes(split),
+                None => Transformed::no(node),
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "overlap_remote_reads"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::datasource::listing::PartitionedFile;
+    use datafusion::datasource::physical_plan::{
+        CsvSource, FileGroup, FileScanConfigBuilder, FileSource, ParquetSource,
+    };
+    use datafusion::datasource::source::DataSourceExec;
+    use datafusion::physical_plan::{displayable, Partitioning};
+
+    use super::*;
+
+    const SIZE: u64 = 64 << 20;
+
+    /// A scan of two 64 MiB files at `store`, one group each as DataFusion deals them in 2
+    /// partitions; `declared`, their groups are the frame's own partitions.
+    fn scan(store: &str, format: &str, declared: bool) -> Arc<dyn ExecutionPlan> {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        let source: Arc<dyn FileSource> = match format {
+            "parquet" => Arc::new(ParquetSource::new(schema)),
+            _ => Arc::new(CsvSource::new(schema)),
+        };
+        let groups = ["a", "b"].map(|name| {
+            FileGroup::new(vec![PartitionedFile::new(format!("{name}.{format}"), SIZE)])
+        });
+        let files = FileScanConfigBuilder::new(ObjectStoreUrl::parse(store).unwrap(), source)
+            .with_file_groups(groups.to_vec())
+            .with_output_partitioning(declared.then_some(Partitioning::UnknownPartitioning(2)))
+            .build();
+        DataSourceExec::from_data_source(files)
+    }
+
+    /// The file groups of `plan` optimized in a session of 2 partitions.
+    fn optimized_groups(plan: Arc<dyn ExecutionPlan>) -> String {
+        let mut config = ConfigOptions::new();
+        config.execution.target_partitions = 2;
+        let plan = OverlapRemoteReads.optimize(plan, &config).unwrap();
+        let text = displayable(plan.as_ref()).one_line().to_string();
+        let groups = text.split("file_groups=").nth(1).unwrap();
+        groups[..groups.find("]]}").unwrap() + 3].to_string()
+    }
+
+    #[test]
+    fn a_remote_parquet_scan_reads_in_twice_the_sessions_partitions() {
+        let half = SIZE / 2;
+        assert_eq!(
+            optimized_groups(scan("s3://bucket", "parquet", false)),
+            format!(
+                "{{4 groups: [[a.parquet:0..{half}], [a.parquet:{half}..{SIZE}], [b.parquet:0..{half}], [b.parquet:{half}..{SIZE}]]}}"
+            )
+        );
+    }
+
+    #[test]
+    fn local_files_csv_and_declared_partitions_keep_theirs() {
+        let kept = |format: &str| format!("{{2 groups: [[a.{format}], [b.{format}]]}}");
+        assert_eq!(
+            optimized_groups(scan("file://", "parquet", false)),
+            kept("parquet")
+        );
+        assert_eq!(
+            optimized_groups(scan("s3://bucket", "csv", false)),
+            kept("csv")
+        );
+        assert_eq!(
+            optimized_groups(scan("s3://bucket", "parquet", true)),
+            kept("parquet")
+        );
+    }
+}
