@@ -4,7 +4,7 @@ local disk, through the same `query` binary.
 
 Usage:
     remote.py DATADIR [--query BIN] [--python MOTO_PYTHON] [--endpoint URL [--server-pid PID]]
-              [--queries q1,q2,...] [--runs N] [--warmup W]
+              [--static] [--queries q1,q2,...] [--runs N] [--warmup W]
 
 DATADIR holds the data of ../shared/bench/gen_data.py (seed_a/seed_b/seed_c). Without
 --endpoint, a moto server (`moto_server` from the virtualenv of MOTO_PYTHON; moto[server]
@@ -12,6 +12,12 @@ from PyPI) is started on a free port; with it, any S3-compatible server already 
 there is used (its credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY). The files are
 uploaded to bucket `rask-bench`, then each workload runs N times on each side, the two
 sides taking turns; printed are the medians and the ratio remote / local.
+
+With --static, nginx (Debian's package) serves DATADIR instead: GET with a byte range and
+HEAD of each file as S3 answers them, and the bucket's listing as one fixed document (the
+client picks the keys its glob matches). It is not an S3 server (it checks no signature and
+takes no writes, so q5 is left out) but the least a server can cost: what remains of the
+ratio is the client's own.
 
 With the server's process id (the moto it starts, or --server-pid), it also prints the CPU
 seconds the server spent per run beside the query's own: both share the machine's cores, so
@@ -52,15 +58,20 @@ def start_moto(python):
     server = os.path.join(os.path.dirname(python), "moto_server")
     proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, wait_for(proc, port, "moto_server")
+
+
+def wait_for(proc, port, name):
+    """The endpoint of `proc` once it accepts connections on `port`."""
     deadline = time.time() + 30
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}"
+            return f"http://127.0.0.1:{port}"
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    sys.exit("moto_server did not start")
+    sys.exit(f"{name} did not start")
 
 
 def upload(python, endpoint, datadir, names):
@@ -76,6 +87,58 @@ for name in sys.argv[1:]:
     s3.upload_file(os.path.join({datadir!r}, name), {BUCKET!r}, name)
 """
     subprocess.run([python, "-c", script, *names], check=True)
+
+
+def start_static(datadir, workdir):
+    """nginx serving DATADIR's files as the objects of BUCKET, in one process (its CPU is
+    that process's), and a ListObjectsV2 answer naming them all."""
+    port = free_port()
+    root = os.path.join(workdir, "root")
+    os.makedirs(os.path.join(root, BUCKET))
+    contents = []
+    for name in sorted(os.listdir(datadir)):
+        path = os.path.join(datadir, name)
+        os.symlink(path, os.path.join(root, BUCKET, name))
+        stat = os.stat(path)
+        modified = datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc)
+        # nginx's own entity tag for the file, so that the listing and a HEAD agree.
+        etag = f"&quot;{int(stat.st_mtime):x}-{stat.st_size:x}&quot;"
+        contents.append(f"<Contents><Key>{name}</Key>"
+                        f"<LastModified>{modified:%Y-%m-%dT%H:%M:%S.000Z}</LastModified>"
+                        f"<ETag>{etag}</ETag><Size>{stat.st_size}</Size></Contents>")
+    with open(os.path.join(root, "list.xml"), "w") as listing:
+        listing.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+                      '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                      f"<Name>{BUCKET}</Name><KeyCount>{len(contents)}</KeyCount>"
+                      "<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+                      + "".join(contents) + "</ListBucketResult>\n")
+    # TCP_CORK (tcp_nopush) holds a response's last segment back: 40 ms stalls seen here.
+    config = f"""
+{"user root;" if os.geteuid() == 0 else ""}
+daemon off;
+master_process off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush off;
+  keepalive_requests 100000;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location = /{BUCKET} {{ default_type application/xml; try_files /list.xml =404; }}
+    location / {{ default_type application/octet-stream; }}
+  }}
+}}
+"""
+    with open(os.path.join(workdir, "nginx.conf"), "w") as f:
+        f.write(config)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = subprocess.Popen([nginx, "-c", os.path.join(workdir, "nginx.conf"), "-p", workdir],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, wait_for(proc, port, "nginx")
 
 
 def cpu_seconds(pid):
@@ -109,6 +172,7 @@ def main():
     ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), ".cache/rask/venv/bin/python"))
     ap.add_argument("--endpoint", default=None)
     ap.add_argument("--server-pid", type=int, default=None)
+    ap.add_argument("--static", action="store_true")
     ap.add_argument("--queries", default=",".join(QUERIES))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
@@ -117,23 +181,29 @@ def main():
 
     server = None
     server_pid = args.server_pid
+    outdir = tempfile.mkdtemp(prefix="rask_remote_bench_")
     if args.endpoint:
         endpoint = args.endpoint
+    elif args.static:
+        queries = [q for q in queries if q != "q5"]
+        server, endpoint = start_static(args.datadir, outdir)
+        server_pid = server.pid
     else:
         server, endpoint = start_moto(args.python)
         server_pid = server.pid
+    if server:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ.setdefault("AWS_REGION", "us-east-1")
-    outdir = tempfile.mkdtemp(prefix="rask_remote_bench_")
     try:
-        patterns = sorted({SOURCE[q] for q in queries} | {SOURCE["q1p"]})
-        names = sorted({os.path.basename(f) for p in patterns
-                        for f in glob.glob(os.path.join(args.datadir, p))})
-        started = time.time()
-        upload(args.python, endpoint, args.datadir, names)
-        print(f"uploaded {len(names)} files in {time.time() - started:.1f} s", file=sys.stderr)
+        if not args.static:
+            patterns = sorted({SOURCE[q] for q in queries} | {SOURCE["q1p"]})
+            names = sorted({os.path.basename(f) for p in patterns
+                            for f in glob.glob(os.path.join(args.datadir, p))})
+            started = time.time()
+            upload(args.python, endpoint, args.datadir, names)
+            print(f"uploaded {len(names)} files in {time.time() - started:.1f} s", file=sys.stderr)
 
         rows = []
         q5dir = os.path.join(outdir, "q5")

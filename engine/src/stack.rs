@@ -8,7 +8,11 @@
 //!
 //! Running a plan recurses too: evaluating an expression walks its tree on the thread that
 //! polls the stream, so the threads of a runtime that runs Rask's queries need a stack of
-//! [`WORKER_STACK`] bytes; [`runtime`] builds one.
+//! [`WORKER_STACK`] bytes; [`runtime`] builds one. Its threads have room for planning too, so
+//! that planning there never moves: a move maps a stack for one poll and unmaps it after, and
+//! unmapping flushes the TLB of every core the process runs on, which a virtual machine pays
+//! for dearly (measured: a fifth of the CPU of planning a query over S3, whose planning is
+//! polled once per request).
 //!
 //! [`NESTING_LIMIT`]: rask_planner::nesting::NESTING_LIMIT
 
@@ -17,9 +21,10 @@ use std::future::Future;
 use crate::error::{Error, Result};
 
 /// The stack of each thread of the runtimes Rask builds: enough to evaluate an expression
-/// nested up to the limit without optimisations (tokio's default of 2 MiB is not). Like the
-/// planning stack it is reserved, not backed, until used.
-pub const WORKER_STACK: usize = 64 << 20;
+/// nested up to the limit without optimisations (tokio's default of 2 MiB is not), and to
+/// plan on without moving to a stack of [`PLANNING_STACK`] bytes. Like the planning stack it
+/// is reserved, not backed, until used.
+pub const WORKER_STACK: usize = PLANNING_STACK + ENOUGH_LEFT;
 
 /// A multi-threaded tokio runtime whose threads have [`WORKER_STACK`] bytes of stack. Programs
 /// that build their own runtime to run deeply nested statements should give its threads as
