@@ -19,8 +19,8 @@ client picks the keys its glob matches). It is not an S3 server (it checks no si
 takes no writes, so q5 is left out) but the least a server can cost: what remains of the
 ratio is the client's own.
 
-With the server's process id (the moto it starts, or --server-pid), it also prints the CPU
-seconds the server spent per run beside the query's own: both share the machine's cores, so
+It prints the CPU seconds each side's query spent, and with the server's process id (the
+server it starts, or --server-pid) the server's: both share the machine's cores, so
 (query CPU + server CPU) / cores is the least wall time the S3 side can take here.
 
 It also reads a tenth of the row groups of the Parquet files (a filter on the first tenth of
@@ -223,21 +223,22 @@ def main():
                         samples[side].append((wall, cpu, cpu_seconds(server_pid) - served))
             local_s, remote_s = (statistics.median(w for w, _, _ in samples[s]) for s in ("local", "s3"))
             query_cpu, server_cpu = (statistics.median(run[k] for run in samples["s3"]) for k in (1, 2))
+            local_cpu = statistics.median(cpu for _, cpu, _ in samples["local"])
             floor = (query_cpu + server_cpu) / os.cpu_count()
-            rows.append((query, local_s, remote_s, query_cpu, server_cpu, floor))
+            rows.append((query, local_s, remote_s, local_cpu, query_cpu, server_cpu, floor))
             print(f"{query:4} local {local_s:6.3f} s  s3 {remote_s:6.3f} s  ratio {remote_s / local_s:.2f}x"
-                  f"  (s3 CPU: query {query_cpu:.2f} s, server {server_cpu:.2f} s)",
+                  f"  (CPU: local {local_cpu:.2f} s; s3 query {query_cpu:.2f} s, server {server_cpu:.2f} s)",
                   file=sys.stderr, flush=True)
 
         cores = os.cpu_count()
-        print(f"| workload | local disk | S3 (loopback) | S3 / local | S3 CPU: query + server | CPU / {cores} cores |")
-        print("|---|---|---|---|---|---|")
-        for query, local_s, remote_s, query_cpu, server_cpu, floor in rows:
+        print(f"| workload | local disk | S3 (loopback) | S3 / local | local CPU | S3 CPU: query + server | CPU / {cores} cores |")
+        print("|---|---|---|---|---|---|---|")
+        for query, local_s, remote_s, local_cpu, query_cpu, server_cpu, floor in rows:
             print(f"| {query} | {local_s:.2f} s | {remote_s:.2f} s | {remote_s / local_s:.2f}x "
-                  f"| {query_cpu:.2f} + {server_cpu:.2f} s | {floor:.2f} s |")
+                  f"| {local_cpu:.2f} s | {query_cpu:.2f} + {server_cpu:.2f} s | {floor:.2f} s |")
         ratios = [row[2] / row[1] for row in rows]
         geo = statistics.geometric_mean(ratios)
-        print(f"| geometric mean | | | {geo:.2f}x | | |")
+        print(f"| geometric mean | | | {geo:.2f}x | | | |")
 
         table = f"'s3://{BUCKET}/{SOURCE['q1p']}'"
         # A literal bound, so that row groups are pruned by their statistics.
