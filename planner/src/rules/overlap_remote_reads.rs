@@ -11,7 +11,7 @@ use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 
 /// How many streams a remote Parquet scan reads in, per partition the session runs.
-pub const REMOTE_STREAMS_PER_PARTITION: usize = 2;
+const REMOTE_STREAMS_PER_PARTITION: usize = 2;
 
 /// Splits a scan of remote Parquet files into [`REMOTE_STREAMS_PER_PARTITION`] times the
 /// session's partitions (by byte ranges, as DataFusion splits files; a row group goes to the
@@ -39,11 +39,13 @@ pub const REMOTE_STREAMS_PER_PARTITION: usize = 2;
 /// ```
 ///
 /// The rule runs right after DataFusion has distributed the plan (which deals every file
-/// scan into the session's partitions, whatever it was split into before). A scan in no
-/// declared partitioning then feeds only steps that take any number of partitions: steps
-/// partition by partition, repartitions and merges, so aggregations and joins still run in
-/// the session's partitions. Scans in Dask's partitions (`read_parquet` of a partitioned
-/// frame and the like) keep theirs, as do local files.
+/// scan into the session's partitions, whatever it was split into before). A scan it left in
+/// several partitions, in no declared partitioning or order, feeds only steps that take any
+/// number of partitions: steps partition by partition, repartitions and merges, so
+/// aggregations and joins still run in the session's partitions. The others keep theirs: a
+/// scan in one partition (a step above may need exactly one, as a `LIMIT` does), a sorted
+/// one (a step above may rely on its order), one in Dask's partitions (`read_parquet` of a
+/// partitioned frame and the like), and local files.
 #[derive(Debug, Default)]
 pub struct OverlapRemoteReads;
 
@@ -61,7 +63,9 @@ impl PhysicalOptimizerRule for OverlapRemoteReads {
                         && files.object_store_url != ObjectStoreUrl::local_filesystem()
                         && files.output_partitioning.is_none()
                 });
-            if !remote_parquet || node.output_partitioning().partition_count() >= streams {
+            let partitions = node.output_partitioning().partition_count();
+            let free = remote_parquet && partitions > 1 && node.output_ordering().is_none();
+            if !free || partitions >= streams {
                 return Ok(Transformed::no(node));
             }
             Ok(match node.repartitioned(streams, config)? {
@@ -89,28 +93,38 @@ mod tests {
         CsvSource, FileGroup, FileScanConfigBuilder, FileSource, ParquetSource,
     };
     use datafusion::datasource::source::DataSourceExec;
+    use datafusion::physical_expr::expressions::col;
+    use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
     use datafusion::physical_plan::{displayable, Partitioning};
 
     use super::*;
 
     const SIZE: u64 = 64 << 20;
 
-    /// A scan of two 64 MiB files at `store`, one group each as DataFusion deals them in 2
-    /// partitions; `declared`, their groups are the frame's own partitions.
-    fn scan(store: &str, format: &str, declared: bool) -> Arc<dyn ExecutionPlan> {
+    fn file(name: &str) -> PartitionedFile {
+        PartitionedFile::new(name, SIZE)
+    }
+
+    /// A scan of the 64 MiB files `a` and `b` in `format` at `store`, one group each as
+    /// DataFusion deals them in 2 partitions, as `shaped` leaves it.
+    fn scan(
+        store: &str,
+        format: &str,
+        shaped: impl FnOnce(FileScanConfigBuilder, Arc<Schema>) -> FileScanConfigBuilder,
+    ) -> Arc<dyn ExecutionPlan> {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
         let source: Arc<dyn FileSource> = match format {
-            "parquet" => Arc::new(ParquetSource::new(schema)),
-            _ => Arc::new(CsvSource::new(schema)),
+            "parquet" => Arc::new(ParquetSource::new(Arc::clone(&schema))),
+            _ => Arc::new(CsvSource::new(Arc::clone(&schema))),
         };
-        let groups = ["a", "b"].map(|name| {
-            FileGroup::new(vec![PartitionedFile::new(format!("{name}.{format}"), SIZE)])
-        });
+        let groups = ["a", "b"].map(|name| FileGroup::new(vec![file(&format!("{name}.{format}"))]));
         let files = FileScanConfigBuilder::new(ObjectStoreUrl::parse(store).unwrap(), source)
-            .with_file_groups(groups.to_vec())
-            .with_output_partitioning(declared.then_some(Partitioning::UnknownPartitioning(2)))
-            .build();
-        DataSourceExec::from_data_source(files)
+            .with_file_groups(groups.to_vec());
+        DataSourceExec::from_data_source(shaped(files, schema).build())
+    }
+
+    fn as_dealt(files: FileScanConfigBuilder, _: Arc<Schema>) -> FileScanConfigBuilder {
+        files
     }
 
     /// The file groups of `plan` optimized in a session of 2 partitions.
@@ -127,7 +141,7 @@ mod tests {
     fn a_remote_parquet_scan_reads_in_twice_the_sessions_partitions() {
         let half = SIZE / 2;
         assert_eq!(
-            optimized_groups(scan("s3://bucket", "parquet", false)),
+            optimized_groups(scan("s3://bucket", "parquet", as_dealt)),
             format!(
                 "{{4 groups: [[a.parquet:0..{half}], [a.parquet:{half}..{SIZE}], [b.parquet:0..{half}], [b.parquet:{half}..{SIZE}]]}}"
             )
@@ -137,17 +151,34 @@ mod tests {
     #[test]
     fn local_files_csv_and_declared_partitions_keep_theirs() {
         let kept = |format: &str| format!("{{2 groups: [[a.{format}], [b.{format}]]}}");
+        let remote = "s3://bucket";
         assert_eq!(
-            optimized_groups(scan("file://", "parquet", false)),
+            optimized_groups(scan("file://", "parquet", as_dealt)),
             kept("parquet")
         );
+        assert_eq!(optimized_groups(scan(remote, "csv", as_dealt)), kept("csv"));
+        let declared = scan(remote, "parquet", |files, _| {
+            files.with_output_partitioning(Some(Partitioning::UnknownPartitioning(2)))
+        });
+        assert_eq!(optimized_groups(declared), kept("parquet"));
+    }
+
+    #[test]
+    fn a_scan_in_one_partition_or_in_order_keeps_its_partitions() {
+        let one = scan("s3://bucket", "parquet", |files, _| {
+            files.with_file_groups(vec![FileGroup::new(vec![
+                file("a.parquet"),
+                file("b.parquet"),
+            ])])
+        });
+        assert_eq!(optimized_groups(one), "{1 group: [[a.parquet, b.parquet]]}");
+        let sorted = scan("s3://bucket", "parquet", |files, schema| {
+            let by_x = PhysicalSortExpr::new_default(col("x", &schema).unwrap());
+            files.with_output_ordering(vec![LexOrdering::new([by_x]).unwrap()])
+        });
         assert_eq!(
-            optimized_groups(scan("s3://bucket", "csv", false)),
-            kept("csv")
-        );
-        assert_eq!(
-            optimized_groups(scan("s3://bucket", "parquet", true)),
-            kept("parquet")
+            optimized_groups(sorted),
+            "{2 groups: [[a.parquet], [b.parquet]]}"
         );
     }
 }
