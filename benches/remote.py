@@ -135,7 +135,9 @@ http {{
 """
     with open(os.path.join(workdir, "nginx.conf"), "w") as f:
         f.write(config)
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if nginx is None:
+        sys.exit("--static needs nginx: apt-get install nginx-light")
     proc = subprocess.Popen([nginx, "-c", os.path.join(workdir, "nginx.conf"), "-p", workdir],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, wait_for(proc, port, "nginx")

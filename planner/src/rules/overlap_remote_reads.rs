@@ -6,6 +6,7 @@ use std::sync::Arc;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Result;
+use datafusion::datasource::physical_plan::ParquetSource;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
@@ -59,13 +60,16 @@ impl PhysicalOptimizerRule for OverlapRemoteReads {
         plan.transform_up(|node| {
             let remote_parquet =
                 crate::cache::file_scan_config(node.as_ref()).is_some_and(|files| {
-                    files.file_source().file_type() == "parquet"
+                    files
+                        .file_source()
+                        .downcast_ref::<ParquetSource>()
+                        .is_some()
                         && files.object_store_url != ObjectStoreUrl::local_filesystem()
                         && files.output_partitioning.is_none()
                 });
             let partitions = node.output_partitioning().partition_count();
-            let free = remote_parquet && partitions > 1 && node.output_ordering().is_none();
-            if !free || partitions >= streams {
+            let may_split = remote_parquet && partitions > 1 && node.output_ordering().is_none();
+            if !may_split || partitions >= streams {
                 return Ok(Transformed::no(node));
             }
             Ok(match node.repartitioned(streams, config)? {
@@ -90,7 +94,7 @@ mod tests {
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::datasource::listing::PartitionedFile;
     use datafusion::datasource::physical_plan::{
-        CsvSource, FileGroup, FileScanConfigBuilder, FileSource, ParquetSource,
+        CsvSource, FileGroup, FileScanConfigBuilder, FileSource,
     };
     use datafusion::datasource::source::DataSourceExec;
     use datafusion::physical_expr::expressions::col;
