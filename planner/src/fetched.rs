@@ -22,6 +22,8 @@ use object_store::{
     UploadPart,
 };
 
+use crate::stores::readable_reply;
+
 /// Bytes every remote store of this process has delivered so far.
 static FETCHED: AtomicU64 = AtomicU64::new(0);
 
@@ -110,7 +112,10 @@ fn kept_if_refused<T>(shown: &str, result: Result<T>) -> Result<T> {
             cause = deeper;
         }
         if let Ok(mut refused) = REFUSED_WRITE.lock() {
-            *refused = Some(format!("cannot write '{shown}': {cause}"));
+            *refused = Some(format!(
+                "cannot write '{shown}': {}",
+                readable_reply(&cause.to_string())
+            ));
         }
     }
     result

@@ -148,9 +148,12 @@ pub fn install(
             .iter()
             .position(|rule| rule.name() == "EnsureRequirements")
             .map_or(optimizer.rules.len(), |at| at + 1);
-        optimizer
-            .rules
-            .insert(distributed, Arc::new(rules::OverlapRemoteReads));
+        let overlap = if plan_locally {
+            rules::OverlapRemoteReads::merging()
+        } else {
+            rules::OverlapRemoteReads::default()
+        };
+        optimizer.rules.insert(distributed, Arc::new(overlap));
     }
     add_analyzer_rules(builder.analyzer().get_or_insert_with(Analyzer::new));
     if let Some(factories) = builder.table_factories() {

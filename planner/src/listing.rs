@@ -41,7 +41,7 @@ use crate::files::{FileFormatKind, FileSet, SourceFile};
 use crate::quotes::{scan_quotes, Dialect};
 use crate::remote::{blocking_reader, read_range, sample_reader, store_of};
 use crate::sniff::{self, sniff, Given, Sniffed, Temporal};
-use crate::stores::{store_error, StorageOptions};
+use crate::stores::{readable_reply, store_error, StorageOptions};
 
 /// Rows sampled from each file to infer its column types.
 pub const INFER_ROWS_PER_FILE: usize = 1_000;
@@ -996,7 +996,7 @@ fn in_file(file: &str, err: DataFusionError) -> DataFusionError {
                 .next()
                 .unwrap_or(cause)
                 .trim_end_matches(|c: char| c.is_whitespace() || c == '.');
-            format!("cannot read '{file}': {cause}")
+            format!("cannot read '{file}': {}", readable_reply(cause))
         }
     };
     DataFusionError::Plan(message)

@@ -651,6 +651,22 @@ pub fn store_error(what: &str, error: object_store::Error, started: Instant) -> 
         {
             format!("access denied to '{what}': {}", innermost(&text))
         }
+        _ if REGION_CODES
+            .iter()
+            .any(|code| lower.contains(&code.to_ascii_lowercase())) =>
+        {
+            format!("wrong region for '{what}': {}", innermost(&text))
+        }
+        _ if (what.starts_with("s3://") || what.starts_with("s3a://"))
+            && innermost(&text).ends_with("400 Bad Request") =>
+        {
+            // A HEAD's answer has no body, so S3 cannot say why; this is its usual reason.
+            format!(
+                "cannot read '{what}': {} (S3 refuses a request signed for a region other \
+                 than the bucket's this way: check AWS_REGION or region => '…')",
+                innermost(&text)
+            )
+        }
         _ if lower.contains("error sending request")
             || lower.contains("connection refused")
             || lower.contains("dns error")
@@ -671,16 +687,115 @@ pub fn store_error(what: &str, error: object_store::Error, started: Instant) -> 
 /// The part of a store's message worth showing, on one line: the request and the status
 /// the server answered, without the lead-in the store's name already gives.
 fn innermost(text: &str) -> String {
-    let line = text.lines().next().unwrap_or(text);
+    let text = readable_reply(text);
+    let line = text.lines().next().unwrap_or(&text);
     let line = line
         .rsplit_once("Error performing ")
         .map_or(line, |(_, request)| request);
     line.trim().trim_end_matches(':').trim().to_string()
 }
 
+/// S3's codes for a request signed for, or sent to, another region than the bucket's.
+const REGION_CODES: [&str; 3] = [
+    "AuthorizationHeaderMalformed",
+    "PermanentRedirect",
+    "IllegalLocationConstraintException",
+];
+
+/// `text` with an S3 error document in it (`<Error><Code>C</Code><Message>M</Message>…`,
+/// often after an XML declaration and a line break) cut down to `C: M`, and where the code
+/// is about the region and the document names the right one, how to set it.
+pub fn readable_reply(text: &str) -> String {
+    let Some(start) = text.find("<Error>") else {
+        return text.to_string();
+    };
+    let end = text[start..]
+        .find("</Error>")
+        .map_or(text.len(), |at| start + at + "</Error>".len());
+    let document = &text[start..end];
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let from = document.find(&open)? + open.len();
+        let to = document[from..].find(&format!("</{name}>"))?;
+        Some(unescape_xml(&document[from..from + to]))
+    };
+    let mut said = match (field("Code"), field("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => return text.to_string(),
+    };
+    if let (Some(code), Some(region)) = (field("Code"), field("Region")) {
+        if REGION_CODES.contains(&code.as_str()) {
+            said.push_str(&format!(
+                " (the bucket's region is '{region}': set AWS_REGION or region => '{region}')"
+            ));
+        }
+    }
+    let before = text[..start].trim_end();
+    let before = before
+        .strip_suffix("?>")
+        .and_then(|head| head.rfind("<?xml").map(|at| head[..at].trim_end()))
+        .unwrap_or(before);
+    let after = &text[end..];
+    if before.is_empty() {
+        format!("{said}{after}")
+    } else {
+        format!("{before} {said}{after}")
+    }
+}
+
+fn unescape_xml(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_documents_are_cut_to_code_and_message() {
+        // As Garage answers a request signed for region 'garage' on one line.
+        let garage = "Server returned non-2xx status code: 400 Bad Request: <?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>Authorization header malformed, unexpected scope: &apos;20261207/garage/s3/aws4_request&apos;, expected: &apos;20261207/us-east-1/s3/aws4_request&apos;</Message><Resource>/rask-bench</Resource><Region>us-east-1</Region></Error>";
+        assert_eq!(
+            readable_reply(garage),
+            "Server returned non-2xx status code: 400 Bad Request: AuthorizationHeaderMalformed: \
+             Authorization header malformed, unexpected scope: '20261207/garage/s3/aws4_request', \
+             expected: '20261207/us-east-1/s3/aws4_request' (the bucket's region is 'us-east-1': \
+             set AWS_REGION or region => 'us-east-1')"
+        );
+        // As AWS answers, the document on a line of its own; a region named by an error
+        // that is not about the region is no hint.
+        let aws = "403 Forbidden: <?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied &amp; more</Message><Region>eu-west-1</Region><RequestId>X</RequestId></Error>";
+        assert_eq!(
+            readable_reply(aws),
+            "403 Forbidden: AccessDenied: Access Denied & more"
+        );
+        assert_eq!(
+            innermost(aws),
+            "403 Forbidden: AccessDenied: Access Denied & more"
+        );
+        let plain = "Server returned non-2xx status code: 404 Not Found";
+        assert_eq!(readable_reply(plain), plain);
+        let started = Instant::now();
+        let refused = |text: &str| {
+            let error = object_store::Error::Generic {
+                store: "S3",
+                source: text.into(),
+            };
+            store_error("s3://b/k.csv", error, started).to_string()
+        };
+        assert!(
+            refused(garage).contains("wrong region for 's3://b/k.csv': "),
+            "{}",
+            refused(garage)
+        );
+        let bare = refused("Error performing HEAD http://127.0.0.1:9/b/k.csv in 1ms - Server returned non-2xx status code: 400 Bad Request: ");
+        assert!(bare.contains("check AWS_REGION"), "{bare}");
+    }
 
     #[test]
     fn schemes_name_their_store() {

@@ -6,6 +6,7 @@ mod cluster;
 mod dashboard;
 mod errors;
 mod formats;
+mod garage;
 mod options;
 mod outputs;
 mod reading;

@@ -27,18 +27,27 @@ struct S3 {
 /// moto cannot be had. Under CI that is a failure.
 fn s3() -> Option<&'static S3> {
     static SERVER: OnceLock<Option<S3>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| match start_s3() {
-            Ok(server) => Some(server),
-            Err(why) if std::env::var_os("CI").is_some() => {
-                panic!("the S3 tests must run under CI: {why}")
-            }
-            Err(why) => {
-                eprintln!("skipping the S3 tests: {why}");
-                None
-            }
-        })
-        .as_ref()
+    started_once(&SERVER, "S3", start_s3)
+}
+
+/// The server in `cell`, started by `start` on first use; `None` (with the reason printed)
+/// where it cannot be had, which under CI fails the test instead.
+pub(crate) fn started_once<T>(
+    cell: &'static OnceLock<Option<T>>,
+    name: &str,
+    start: fn() -> Result<T, String>,
+) -> Option<&'static T> {
+    cell.get_or_init(|| match start() {
+        Ok(server) => Some(server),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("the {name} tests must run under CI: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping the {name} tests: {why}");
+            None
+        }
+    })
+    .as_ref()
 }
 
 fn start_s3() -> Result<S3, String> {
@@ -74,7 +83,7 @@ fn start_s3() -> Result<S3, String> {
 }
 
 /// `query` with nothing of the caller's cloud setup: no variables, no `~/.aws` files.
-fn bare_query() -> StdCommand {
+pub(crate) fn bare_query() -> StdCommand {
     let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("query"));
     command
         .current_dir(workspace())
@@ -96,17 +105,27 @@ fn bare_query() -> StdCommand {
 
 /// `query` configured for the server as the README says: the standard variables.
 fn remote_query(s3: &S3) -> StdCommand {
+    configured_query(
+        &s3.endpoint,
+        (&s3.access_key_id, &s3.secret_access_key),
+        "us-east-1",
+    )
+}
+
+/// `query` for the S3 server at `endpoint` with `key` (id, secret) in `region`, set as the
+/// README says: the standard variables.
+pub(crate) fn configured_query(endpoint: &str, key: (&str, &str), region: &str) -> StdCommand {
     let mut command = bare_query();
     command
-        .env("AWS_ENDPOINT_URL", &s3.endpoint)
-        .env("AWS_ACCESS_KEY_ID", &s3.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &s3.secret_access_key)
-        .env("AWS_REGION", "us-east-1");
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", key.0)
+        .env("AWS_SECRET_ACCESS_KEY", key.1)
+        .env("AWS_REGION", region);
     command
 }
 
 /// Runs `command` with `args`, failing the test after 3 minutes rather than hanging.
-fn run(mut command: StdCommand, args: &[&str]) -> Output {
+pub(crate) fn run(mut command: StdCommand, args: &[&str]) -> Output {
     command.args(args);
     Command::from_std(command)
         .timeout(Duration::from_secs(180))
@@ -119,13 +138,13 @@ fn with_env(mut command: StdCommand, key: &str, value: impl AsRef<std::ffi::OsSt
     command
 }
 
-fn succeeded(output: Output) -> String {
+pub(crate) fn succeeded(output: Output) -> String {
     assert!(output.status.success(), "failed: {}", stderr(&output));
     stdout(&output)
 }
 
 /// One `error:` line holding every needle, exit 1, nothing on stdout; returns it.
-fn refused(output: Output, needles: &[&str]) -> String {
+pub(crate) fn refused(output: Output, needles: &[&str]) -> String {
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "one line expected: {err}");
@@ -238,6 +257,37 @@ fn remote_parquet_scans_read_in_twice_the_sessions_partitions() {
         let expected = format!("{rows},{},{rows}", rows * (rows + 1) / 2);
         assert_eq!(answer.lines().last(), Some(expected.as_str()), "{url}");
     }
+
+    // A session of one partition reads the Parquet file in two streams merged back into one,
+    // but not under a limit, which takes the first rows of the file.
+    let url = "s3://data/streams/rows.parquet";
+    let one = |sql: &str| {
+        succeeded(run(
+            remote_query(s3),
+            &[
+                "--partitions",
+                "1",
+                "--format",
+                "csv",
+                &format!("{split}; {sql}"),
+            ],
+        ))
+    };
+    let explained = one(&format!("EXPLAIN SELECT sum(id) FROM '{url}'"));
+    assert!(
+        explained.contains("CoalescePartitionsExec") && explained.contains("file_groups={2 groups"),
+        "{explained}"
+    );
+    let answer = one(&format!(
+        "SELECT count(*), sum(id), count(DISTINCT id) FROM '{url}'"
+    ));
+    let expected = format!("{rows},{},{rows}", rows * (rows + 1) / 2);
+    assert_eq!(answer.lines().last(), Some(expected.as_str()));
+    let explained = one(&format!("EXPLAIN SELECT id FROM '{url}' LIMIT 3"));
+    assert!(
+        explained.contains("file_groups={1 group") && !explained.contains("CoalescePartitionsExec"),
+        "{explained}"
+    );
 }
 
 #[test]

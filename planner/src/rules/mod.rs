@@ -6,7 +6,7 @@
 //! | [`PushSemiJoins`] (`push_semi_joins`) | logical | a semi or anti join on the key of an inner join below it goes under that join, on the key's side |
 //! | [`MergeUsingColumns`] (`merge_using_columns`) | analyzer, before type coercion | the `USING` column of a right or full join is the merged `coalesce(l.k, r.k)`; `SELECT *` over `USING` joins shows those columns first |
 //! | [`IntersectExceptAll`] (`intersect_except_all`) | analyzer, after type coercion | counts the copies of each row on both sides of `INTERSECT ALL` / `EXCEPT ALL` and emits min(m, n) / max(m − n, 0) of them |
-//! | [`OverlapRemoteReads`] (`overlap_remote_reads`) | physical, right after DataFusion's `EnsureRequirements` | a scan of an object store's Parquet files reads in twice as many streams as the session has partitions |
+//! | [`OverlapRemoteReads`] (`overlap_remote_reads`) | physical, right after DataFusion's `EnsureRequirements` | a scan of an object store's Parquet files reads in twice as many streams as the session has partitions; in a session of one partition, two streams merged back into one (not under a limit) |
 //! | [`KeepSourcePartitions`] (`keep_source_partitions`) | physical, after DataFusion's | no round-robin repartition over sources in Dask's partitions (blocks, days, in-memory partitions) |
 //! | [`ApplyJoinFilters`] (`apply_join_filters`) | physical, after DataFusion's | the dynamic filters of joins, TopK sorts and aggregations filter a Parquet scan's rows, not only its row groups |
 //! | [`BindSharedScans`] (`bind_shared_scans`) | physical, runs last | ties the places reading one shared sub-plan to one producer |

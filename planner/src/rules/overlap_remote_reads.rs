@@ -9,6 +9,7 @@ use datafusion::common::Result;
 use datafusion::datasource::physical_plan::ParquetSource;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 
 /// How many streams a remote Parquet scan reads in, per partition the session runs.
@@ -43,12 +44,36 @@ const REMOTE_STREAMS_PER_PARTITION: usize = 2;
 /// scan into the session's partitions, whatever it was split into before). A scan it left in
 /// several partitions, in no declared partitioning or order, feeds only steps that take any
 /// number of partitions: steps partition by partition, repartitions and merges, so
-/// aggregations and joins still run in the session's partitions. The others keep theirs: a
-/// scan in one partition (a step above may need exactly one, as a `LIMIT` does), a sorted
-/// one (a step above may rely on its order), one in Dask's partitions (`read_parquet` of a
-/// partitioned frame and the like), and local files.
+/// aggregations and joins still run in the session's partitions.
+///
+/// A session of one partition (a machine or container with one core) would read with no
+/// overlap at all. There, with [`OverlapRemoteReads::merging`], the scan is split the same
+/// way and merged back into one partition, which the steps above it get as before:
+///
+/// ```text
+/// CoalescePartitionsExec
+///   DataSourceExec: file_groups={2 groups: [[a.parquet:0..33554432], [a.parquet:33554432..67108864]]}
+/// ```
+///
+/// unless the plan holds a limit: `LIMIT n` without `ORDER BY` takes the first rows of the
+/// files, which a merge of two streams would not. Not where a cluster plans the query: there
+/// a merge ends a stage, and each of its tasks reads a partition of its own anyway.
+///
+/// The others keep their partitions: a scan in one partition in a session of several (a
+/// step above may need exactly one, as a `LIMIT` does), a sorted one (a step above may rely
+/// on its order), one in Dask's partitions (`read_parquet` of a partitioned frame and the
+/// like), and local files.
 #[derive(Debug, Default)]
-pub struct OverlapRemoteReads;
+pub struct OverlapRemoteReads {
+    merging: bool,
+}
+
+impl OverlapRemoteReads {
+    /// The rule that also splits and merges back the scans of a session of one partition.
+    pub fn merging() -> Self {
+        Self { merging: true }
+    }
+}
 
 impl PhysicalOptimizerRule for OverlapRemoteReads {
     fn optimize(
@@ -56,6 +81,9 @@ impl PhysicalOptimizerRule for OverlapRemoteReads {
         plan: Arc<dyn ExecutionPlan>,
         config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let one_partition = config.execution.target_partitions == 1;
+        let merge_one =
+            self.merging && one_partition && !plan.exists(|node| Ok(node.fetch().is_some()))?;
         let streams = config.execution.target_partitions * REMOTE_STREAMS_PER_PARTITION;
         plan.transform_up(|node| {
             let remote_parquet =
@@ -68,13 +96,20 @@ impl PhysicalOptimizerRule for OverlapRemoteReads {
                         && files.output_partitioning.is_none()
                 });
             let partitions = node.output_partitioning().partition_count();
-            let may_split = remote_parquet && partitions > 1 && node.output_ordering().is_none();
+            let may_split =
+                remote_parquet && node.output_ordering().is_none() && (partitions > 1 || merge_one);
             if !may_split || partitions >= streams {
                 return Ok(Transformed::no(node));
             }
-            Ok(match node.repartitioned(streams, config)? {
-                Some(split) => Transformed::yes(split),
-                None => Transformed::no(node),
+            let Some(split) = node.repartitioned(streams, config)? else {
+                return Ok(Transformed::no(node));
+            };
+            Ok(if partitions > 1 {
+                Transformed::yes(split)
+            } else if split.output_partitioning().partition_count() > 1 {
+                Transformed::yes(Arc::new(CoalescePartitionsExec::new(split)) as _)
+            } else {
+                Transformed::no(node)
             })
         })
         .map(|t| t.data)
@@ -99,6 +134,7 @@ mod tests {
     use datafusion::datasource::source::DataSourceExec;
     use datafusion::physical_expr::expressions::col;
     use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
+    use datafusion::physical_plan::limit::GlobalLimitExec;
     use datafusion::physical_plan::{displayable, Partitioning};
 
     use super::*;
@@ -131,14 +167,67 @@ mod tests {
         files
     }
 
+    /// `plan` optimized by `rule` in a session of `partitions`, one line per step.
+    fn optimized(
+        rule: OverlapRemoteReads,
+        partitions: usize,
+        plan: Arc<dyn ExecutionPlan>,
+    ) -> String {
+        let mut config = ConfigOptions::new();
+        config.execution.target_partitions = partitions;
+        let plan = rule.optimize(plan, &config).unwrap();
+        let text = displayable(plan.as_ref()).indent(false).to_string();
+        text
+    }
+
     /// The file groups of `plan` optimized in a session of 2 partitions.
     fn optimized_groups(plan: Arc<dyn ExecutionPlan>) -> String {
-        let mut config = ConfigOptions::new();
-        config.execution.target_partitions = 2;
-        let plan = OverlapRemoteReads.optimize(plan, &config).unwrap();
-        let text = displayable(plan.as_ref()).one_line().to_string();
+        let text = optimized(OverlapRemoteReads::merging(), 2, plan);
         let groups = text.split("file_groups=").nth(1).unwrap();
         groups[..groups.find("]]}").unwrap() + 3].to_string()
+    }
+
+    fn in_one_group(files: FileScanConfigBuilder, _: Arc<Schema>) -> FileScanConfigBuilder {
+        files.with_file_groups(vec![FileGroup::new(vec![file("a.parquet")])])
+    }
+
+    #[test]
+    fn a_session_of_one_partition_reads_in_two_streams_merged_back() {
+        let half = SIZE / 2;
+        let text = optimized(
+            OverlapRemoteReads::merging(),
+            1,
+            scan("s3://bucket", "parquet", in_one_group),
+        );
+        assert!(text.starts_with("CoalescePartitionsExec\n"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "file_groups={{2 groups: [[a.parquet:0..{half}], [a.parquet:{half}..{SIZE}]]}}"
+            )),
+            "{text}"
+        );
+        // A limit takes the first rows, which only the one stream gives; a cluster's
+        // planning (no merging) keeps the scan whole; so does a local scan.
+        let kept = "file_groups={1 group: [[a.parquet]]}";
+        let limited = Arc::new(GlobalLimitExec::new(
+            scan("s3://bucket", "parquet", in_one_group),
+            0,
+            Some(5),
+        ));
+        let text = optimized(OverlapRemoteReads::merging(), 1, limited);
+        assert!(text.contains(kept) && !text.contains("Coalesce"), "{text}");
+        let text = optimized(
+            OverlapRemoteReads::default(),
+            1,
+            scan("s3://bucket", "parquet", in_one_group),
+        );
+        assert!(text.contains(kept) && !text.contains("Coalesce"), "{text}");
+        let text = optimized(
+            OverlapRemoteReads::merging(),
+            1,
+            scan("file://", "parquet", in_one_group),
+        );
+        assert!(text.contains(kept) && !text.contains("Coalesce"), "{text}");
     }
 
     #[test]
