@@ -11,9 +11,10 @@ DATADIR holds the data of ../shared/bench/gen_data.py (seed_a/seed_b/seed_c). Th
 
 - moto (the default): `moto_server` from the virtualenv of MOTO_PYTHON (moto[server] from
   PyPI), an S3 server in one Python process.
-- garage: Garage (`cargo install garage --locked --no-default-features --features
-  bundled-libs,sqlite`), an S3 server in Rust, run as one node with compression off. It
-  checks each block's hash as it reads it (BLAKE2): about half of its CPU.
+- garage: Garage, an S3 server in Rust, run as one node with compression off: `garage` on
+  the PATH, else the one `.ci/run` installs in ~/.cache/rask/garage/bin (`cargo install
+  garage --locked --no-default-features --features bundled-libs,sqlite`), or --garage BIN.
+  It checks each block's hash as it reads it (BLAKE2): about half of its CPU.
 - nginx (Debian's package) serving DATADIR: GET with a byte range and HEAD of each file as
   S3 answers them, and the bucket's listing as one fixed document (the client picks the keys
   its glob matches). It is not an S3 server (it checks no signature and takes no writes, so
@@ -242,7 +243,7 @@ def main():
     ap.add_argument("--python", default=os.path.join(os.path.expanduser("~"), ".cache/rask/venv/bin/python"))
     ap.add_argument("--server", choices=["moto", "garage", "nginx"], default="moto")
     ap.add_argument("--garage", default=shutil.which("garage")
-                    or os.path.join(os.path.expanduser("~"), ".cargo/bin/garage"))
+                    or os.path.join(os.path.expanduser("~"), ".cache/rask/garage/bin/garage"))
     ap.add_argument("--endpoint", default=None)
     ap.add_argument("--server-pid", type=int, default=None)
     ap.add_argument("--pin", action="store_true")
