@@ -64,17 +64,19 @@ fn garage_binary() -> Result<PathBuf, String> {
         })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap()
+/// Two ports no one listens on, for Garage's S3 API and its RPC: the listeners are held
+/// until both are known, so that the two differ.
+fn free_ports() -> (u16, u16) {
+    let listen = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (api, rpc) = (listen(), listen());
+    let port = |listener: &std::net::TcpListener| listener.local_addr().unwrap().port();
+    (port(&api), port(&rpc))
 }
 
 fn start_garage() -> Result<Garage, String> {
     let binary = garage_binary()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (port, rpc_port) = (free_port(), free_port());
+    let (port, rpc_port) = free_ports();
     let config = dir.path().join("garage.toml");
     let root = dir.path().display();
     std::fs::write(
