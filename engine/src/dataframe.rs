@@ -472,6 +472,25 @@ impl DataFrame {
         Ok(())
     }
 
+    /// Takes `options` (Dask's `storage_options`) for the object store that `url` is in,
+    /// for the rest of this frame's session: what a reader's options do for its files, for a
+    /// write to a bucket nothing was read from. A local path takes none.
+    pub fn use_storage(&self, url: &str, options: &crate::StorageOptions) -> Result<()> {
+        if options.is_empty() {
+            return Ok(());
+        }
+        if !rask_planner::stores::is_url(url) {
+            return Err(Error::plan(format!(
+                "storage options are for object stores; '{url}' is a local path"
+            )));
+        }
+        let parsed =
+            url::Url::parse(url).map_err(|e| Error::plan(format!("invalid URL '{url}': {e}")))?;
+        let state = self.inner.clone().into_parts().0;
+        rask_planner::stores::store_for(&state, &parsed, options)?;
+        Ok(())
+    }
+
     /// Writes the frame as Parquet files into directory `dir` (replaced atomically once
     /// complete), optionally in hive-style folders per `partition_on` value. Returns the
     /// number of rows written.

@@ -93,6 +93,7 @@ pub const REDACTED: &str = "***";
 
 /// The option names (without prefix) whose values are secrets.
 const SECRET_KEYS: &[&str] = &[
+    "secret",
     "secret_access_key",
     "aws_secret_access_key",
     "session_token",
@@ -153,6 +154,35 @@ impl StorageOptions {
         self.0.get(key).map(String::as_str)
     }
 
+    /// The options with the names Dask's filesystems give them (s3fs's `key`, `secret`,
+    /// `token`, `anon`, `endpoint_url`, `region_name`; gcsfs's `token`, a credentials file or
+    /// `'anon'`; adlfs's `anon`) renamed to the store's, so that `storage_options` written
+    /// for Dask work unchanged.
+    fn in_names_of(&self, kind: StoreKind) -> StorageOptions {
+        let renamed = |key: &str, value: &str| -> (String, String) {
+            let name = match (kind, key) {
+                (_, "anon") => "anonymous",
+                (StoreKind::S3, "key") => "access_key_id",
+                (StoreKind::S3, "secret") => "secret_access_key",
+                (StoreKind::S3, "token") => "session_token",
+                (StoreKind::S3, "endpoint_url") => "endpoint",
+                (StoreKind::S3, "region_name") => "region",
+                (StoreKind::Gcs, "token") if value == "anon" => {
+                    return ("anonymous".into(), "true".into())
+                }
+                (StoreKind::Gcs, "token") => "service_account_path",
+                _ => key,
+            };
+            (name.to_string(), value.to_string())
+        };
+        StorageOptions(
+            self.0
+                .iter()
+                .map(|(key, value)| renamed(key, value))
+                .collect(),
+        )
+    }
+
     /// The options but `anonymous`, as keys of one store's builder; one it does not know is
     /// an error naming the store.
     fn keys_of<K: std::str::FromStr>(&self, store: &str, bucket: &str) -> Result<Vec<(K, &str)>> {
@@ -199,6 +229,7 @@ fn client_options(allow_http: bool) -> ClientOptions {
 /// which take precedence.
 pub fn build_store(url: &Url, options: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
     let kind = StoreKind::of(url)?;
+    let options = &options.in_names_of(kind);
     let bucket = bucket_url(url);
     let anonymous = options.flag("anonymous")?;
     let built: Result<Arc<dyn ObjectStore>, object_store::Error> = match kind {
@@ -755,6 +786,48 @@ fn unescape_xml(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dasks_filesystem_option_names_are_the_stores() {
+        let mut given = StorageOptions::default();
+        for (key, value) in [
+            ("key", "AKID"),
+            ("secret", "s3cr3t"),
+            ("token", "tok"),
+            ("anon", "false"),
+            ("endpoint_url", "http://127.0.0.1:9000"),
+            ("region_name", "eu-west-1"),
+        ] {
+            given.insert(key, value);
+        }
+        let s3 = given.in_names_of(StoreKind::S3);
+        for (key, value) in [
+            ("access_key_id", "AKID"),
+            ("secret_access_key", "s3cr3t"),
+            ("session_token", "tok"),
+            ("anonymous", "false"),
+            ("endpoint", "http://127.0.0.1:9000"),
+            ("region", "eu-west-1"),
+        ] {
+            assert_eq!(s3.get(key), Some(value), "{key}: {s3:?}");
+        }
+        // Every renamed key is one the S3 builder knows.
+        assert!(s3.keys_of::<AmazonS3ConfigKey>("S3", "s3://b").is_ok());
+        assert!(!format!("{given:?}").contains("s3cr3t"), "{given:?}");
+
+        let mut gcs = StorageOptions::default();
+        gcs.insert("token", "/keys/service.json");
+        let renamed = gcs.in_names_of(StoreKind::Gcs);
+        assert_eq!(
+            renamed.get("service_account_path"),
+            Some("/keys/service.json")
+        );
+        gcs.insert("token", "anon");
+        assert_eq!(
+            gcs.in_names_of(StoreKind::Gcs).get("anonymous"),
+            Some("true")
+        );
+    }
 
     #[test]
     fn error_documents_are_cut_to_code_and_message() {

@@ -368,6 +368,17 @@ impl PyFrame {
         wait(py, frame.len())
     }
 
+    /// Dask's `storage_options` for the store `url` is in, for the writes that follow.
+    fn use_storage(&self, url: String, options: Vec<(String, String)>) -> PyResult<()> {
+        let mut storage = rask::StorageOptions::default();
+        for (key, value) in options {
+            storage.insert(&key, value);
+        }
+        self.inner
+            .use_storage(&url, &storage)
+            .map_err(errors::to_python)
+    }
+
     #[pyo3(signature = (path, partition_on = vec![], compression = "snappy".to_string()))]
     fn to_parquet(
         &self,

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from .. import _session
 from . import _sql
-from .core import DataFrame, Scalar, Series, concat, merge, read_files
+from .core import DataFrame, Scalar, Series, _storage, concat, merge, read_files
 from .groupby import DataFrameGroupBy, SeriesGroupBy
 
 
@@ -22,10 +22,6 @@ def _dtype_pairs(dtype: Any) -> list[tuple[str, str]]:
     if not isinstance(dtype, dict):
         raise TypeError("read_csv: dtype must be a dict of column -> dtype")
     return [(str(column), _sql.arrow_type_name(t)) for column, t in dtype.items()]
-
-
-def _storage(storage_options: dict[str, Any] | None) -> list[tuple[str, str]]:
-    return [(str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (storage_options or {}).items()]
 
 
 def read_csv(

@@ -28,6 +28,23 @@ def _to_pandas(data: Any) -> pd.DataFrame:
     return pa.table(data).to_pandas()
 
 
+def _storage(storage_options: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Dask's ``storage_options`` as name/value pairs; s3fs's ``client_kwargs``
+    (``endpoint_url``, ``region_name``) are taken as options of their own."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in (storage_options or {}).items():
+        if key == "client_kwargs" and isinstance(value, dict):
+            pairs.extend(_storage(value))
+        else:
+            pairs.append((str(key), str(value).lower() if isinstance(value, bool) else str(value)))
+    return pairs
+
+
+def _use_storage(frame: _rask.Frame, path: Any, storage_options: dict[str, Any] | None) -> None:
+    if storage_options:
+        frame.use_storage(str(path), _storage(storage_options))
+
+
 def _names(columns: Any) -> list[str]:
     if columns is None:
         return []
@@ -400,19 +417,29 @@ class DataFrame:
 
     # -- output ----------------------------------------------------------------------------
 
-    def to_parquet(self, path: str, partition_on: Any = None, compression: str = "snappy", write_index: bool | None = None) -> None:
+    def to_parquet(
+        self,
+        path: str,
+        partition_on: Any = None,
+        compression: str = "snappy",
+        write_index: bool | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
         """Writes a folder of Parquet files (hive-style folders per ``partition_on`` value)."""
         frame = self._frame if write_index is not False else self._frame.drop(self._index)
+        _use_storage(frame, path, storage_options)
         frame.to_parquet(str(path), _names(partition_on), compression or "uncompressed")
 
-    def to_csv(self, filename: str, index: bool = False) -> list[str]:
+    def to_csv(self, filename: str, index: bool = False, storage_options: dict[str, Any] | None = None) -> list[str]:
         """Writes CSV: one file, or one per partition when ``filename`` has a ``*``."""
         frame = self._frame if index else self._frame.drop(self._index) if self._index else self._frame
+        _use_storage(frame, filename, storage_options)
         frame.to_csv(str(filename))
         return [str(filename)]
 
-    def to_json(self, filename: str) -> list[str]:
+    def to_json(self, filename: str, storage_options: dict[str, Any] | None = None) -> list[str]:
         """Writes newline-delimited JSON, files named as :meth:`to_csv` names them."""
+        _use_storage(self._frame, filename, storage_options)
         self._frame.to_json(str(filename))
         return [str(filename)]
 
