@@ -666,6 +666,8 @@ pub fn redact(text: &str) -> String {
 pub fn store_error(what: &str, error: object_store::Error, started: Instant) -> DataFusionError {
     let text = redact(&error.to_string());
     let lower = text.to_ascii_lowercase();
+    let said = innermost(&text);
+    let in_s3 = Url::parse(what).is_ok_and(|url| matches!(StoreKind::of(&url), Ok(StoreKind::S3)));
     let message = match &error {
         _ if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") => {
             format!("bucket not found: '{what}'")
@@ -673,29 +675,26 @@ pub fn store_error(what: &str, error: object_store::Error, started: Instant) -> 
         object_store::Error::NotFound { .. } => format!("not found: '{what}'"),
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => {
-            format!("access denied to '{what}': {}", innermost(&text))
+            format!("access denied to '{what}': {said}")
         }
         _ if lower.contains("accessdenied")
             || lower.contains("invalidaccesskeyid")
             || lower.contains("signaturedoesnotmatch")
             || lower.contains("403 forbidden") =>
         {
-            format!("access denied to '{what}': {}", innermost(&text))
+            format!("access denied to '{what}': {said}")
         }
         _ if REGION_CODES
             .iter()
             .any(|code| lower.contains(&code.to_ascii_lowercase())) =>
         {
-            format!("wrong region for '{what}': {}", innermost(&text))
+            format!("wrong region for '{what}': {said}")
         }
-        _ if (what.starts_with("s3://") || what.starts_with("s3a://"))
-            && innermost(&text).ends_with("400 Bad Request") =>
-        {
+        _ if in_s3 && said.ends_with("400 Bad Request") => {
             // A HEAD's answer has no body, so S3 cannot say why; this is its usual reason.
             format!(
-                "cannot read '{what}': {} (S3 refuses a request signed for a region other \
-                 than the bucket's this way: check AWS_REGION or region => '…')",
-                innermost(&text)
+                "cannot read '{what}': {said} (S3 refuses a request signed for a region other \
+                 than the bucket's this way: check AWS_REGION or region => '…')"
             )
         }
         _ if lower.contains("error sending request")
@@ -705,12 +704,11 @@ pub fn store_error(what: &str, error: object_store::Error, started: Instant) -> 
             || lower.contains("connect") =>
         {
             format!(
-                "cannot reach the endpoint of '{what}' (gave up after {:.1} s): {}",
-                started.elapsed().as_secs_f64(),
-                innermost(&text)
+                "cannot reach the endpoint of '{what}' (gave up after {:.1} s): {said}",
+                started.elapsed().as_secs_f64()
             )
         }
-        _ => format!("cannot read '{what}': {}", innermost(&text)),
+        _ => format!("cannot read '{what}': {said}"),
     };
     DataFusionError::Plan(message)
 }

@@ -4,7 +4,7 @@
 //! region is `garage`). The data are `data_part_*.csv` as the tutorial has them, written
 //! here, and every answer is worked out here from the rows.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -127,13 +127,13 @@ fn start_garage() -> Result<Garage, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    upload_data_parts(&garage, garage.dir.path())?;
+    upload_data_parts(&garage)?;
     Ok(garage)
 }
 
-/// Writes the data parts below `dir` and uploads them with boto3, a client other than Rask.
-fn upload_data_parts(garage: &Garage, dir: &Path) -> Result<(), String> {
-    let parts = dir.join("parts");
+/// Writes the data parts into the server's folder and uploads them with boto3, a client other than Rask.
+fn upload_data_parts(garage: &Garage) -> Result<(), String> {
+    let parts = garage.dir.path().join("parts");
     std::fs::create_dir_all(&parts).map_err(|e| e.to_string())?;
     for part in 0..FILES {
         let mut text = String::from("id,category,value,timestamp\n");
